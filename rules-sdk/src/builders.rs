@@ -1,0 +1,128 @@
+//! Constructors for the WIT records a rule builds.
+
+use crate::{AuditSubscription, Descriptor, Finding, ThreatIntel};
+
+fn strings(values: &[&str]) -> Vec<String> {
+    values.iter().map(|v| v.to_string()).collect()
+}
+
+impl Descriptor {
+    /// A descriptor that takes no events until [`Descriptor::subscribe`] says which.
+    pub fn new(finding_type: &str, severity: f64, title: &str, description: &str) -> Self {
+        Descriptor {
+            finding_type: finding_type.to_string(),
+            severity,
+            title: title.to_string(),
+            description: description.to_string(),
+            audit: None,
+            wants_raw: false,
+        }
+    }
+
+    pub fn subscribe(mut self, subscription: AuditSubscription) -> Self {
+        self.audit = Some(subscription);
+        self
+    }
+
+    /// Ask the host for the original event JSON in `AuditEvent::raw`.
+    pub fn with_raw(mut self) -> Self {
+        self.wants_raw = true;
+        self
+    }
+}
+
+impl AuditSubscription {
+    /// Every audit event.
+    pub fn any() -> Self {
+        AuditSubscription {
+            verbs: Vec::new(),
+            resources: Vec::new(),
+            subresources: Vec::new(),
+            namespaces: Vec::new(),
+            users: Vec::new(),
+            source_ip_listed: false,
+        }
+    }
+
+    pub fn verbs(mut self, verbs: &[&str]) -> Self {
+        self.verbs = strings(verbs);
+        self
+    }
+
+    pub fn resources(mut self, resources: &[&str]) -> Self {
+        self.resources = strings(resources);
+        self
+    }
+
+    pub fn subresources(mut self, subresources: &[&str]) -> Self {
+        self.subresources = strings(subresources);
+        self
+    }
+
+    pub fn namespaces(mut self, namespaces: &[&str]) -> Self {
+        self.namespaces = strings(namespaces);
+        self
+    }
+
+    /// Usernames or group names.
+    pub fn users(mut self, users: &[&str]) -> Self {
+        self.users = strings(users);
+        self
+    }
+
+    /// Only events with a source IP on a threat list.
+    pub fn source_ip_listed(mut self) -> Self {
+        self.source_ip_listed = true;
+        self
+    }
+}
+
+impl Finding {
+    /// A finding with the descriptor's severity and title.
+    pub fn new(description: impl Into<String>) -> Self {
+        Finding {
+            event_index: 0,
+            severity: None,
+            title: None,
+            description: description.into(),
+            parameters: None,
+            threat_intel: Vec::new(),
+            additional_info: Vec::new(),
+            anomaly: Vec::new(),
+            aggregation_key: None,
+        }
+    }
+
+    pub fn with_severity(mut self, severity: f64) -> Self {
+        self.severity = Some(severity);
+        self
+    }
+
+    pub fn with_title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    pub fn with_parameters(mut self, parameters: impl Into<String>) -> Self {
+        self.parameters = Some(parameters.into());
+        self
+    }
+
+    pub fn with_threat_intel(mut self, list_name: &str, threat_names: &[&str]) -> Self {
+        self.threat_intel.push(ThreatIntel {
+            threat_list_name: list_name.to_string(),
+            threat_names: strings(threat_names),
+        });
+        self
+    }
+
+    pub fn with_info(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.additional_info.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn with_aggregation_key(mut self, key: impl Into<String>) -> Self {
+        self.aggregation_key = Some(key.into());
+        self
+    }
+}

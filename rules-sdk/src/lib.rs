@@ -1,0 +1,120 @@
+//! The Peregrine rules SDK: write a detection rule as a short Rust crate.
+//!
+//! A rule is a type that implements [`Rule`]: a [`Descriptor`] saying what it detects and
+//! which events it wants, and an `evaluate` that turns one [`AuditEvent`] into at most
+//! one [`Finding`]. [`export_rule!`] makes the crate a WebAssembly component for the
+//! `peregrine:rules` world (build it with `--target wasm32-wasip2`).
+//!
+//! ```ignore
+//! use peregrine_rules_sdk::*;
+//!
+//! struct ExecInKubeSystemPod;
+//!
+//! impl Rule for ExecInKubeSystemPod {
+//!     fn descriptor() -> Descriptor {
+//!         Descriptor::new("Execution:Kubernetes/ExecInKubeSystemPod", MEDIUM,
+//!             "A command was executed inside a pod in kube-system namespace.",
+//!             "Detects the exec API used against pods in kube-system.")
+//!             .subscribe(AuditSubscription::any().resources(&["pods"]).subresources(&["exec"]))
+//!     }
+//!     fn evaluate(event: &AuditEvent) -> Option<Finding> {
+//!         (event.namespace() == Some("kube-system")).then(|| Finding::new("..."))
+//!     }
+//! }
+//!
+//! export_rule!(ExecInKubeSystemPod);
+//! ```
+//!
+//! Rules are unit-tested natively with plain `cargo test`: enable the `testing` feature
+//! in `[dev-dependencies]` and load fixture files of real audit events with
+//! [`testing::events_from_file`]. Host capabilities ([`log`], [`state`]) have in-memory
+//! stand-ins outside WebAssembly.
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "rule",
+        pub_export_macro: true,
+        default_bindings_module: "peregrine_rules_sdk::bindings",
+        additional_derives: [Clone, PartialEq],
+    });
+}
+
+mod builders;
+mod event;
+pub mod host;
+pub mod paths;
+pub mod subscription;
+pub mod tactic;
+
+#[cfg(feature = "normalize")]
+pub mod normalize;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use bindings::peregrine::rules::audit::*;
+pub use bindings::peregrine::rules::detection::{
+    AnomalyFeature, AnomalyObject, AuditSubscription, Descriptor, Finding, ThreatIntel,
+};
+pub use event::image_prefix;
+pub use host::{log, state};
+
+/// The version of the WIT package this SDK targets.
+pub const WIT_VERSION: &str = "0.1.0";
+
+/// GuardDuty's default numbers for its severity bands.
+pub const LOW: f64 = 2.0;
+pub const MEDIUM: f64 = 5.0;
+pub const HIGH: f64 = 8.0;
+
+/// A detection rule: one finding type.
+pub trait Rule {
+    /// What the rule detects and which events the host should send it.
+    fn descriptor() -> Descriptor;
+
+    /// Judges one event. Called only for events that match the subscription.
+    fn evaluate(event: &AuditEvent) -> Option<Finding>;
+}
+
+/// Runs a rule over a batch, numbering each finding with its event's index.
+pub fn evaluate_batch<R: Rule>(events: &[AuditEvent]) -> Vec<Finding> {
+    events
+        .iter()
+        .enumerate()
+        .filter_map(|(index, event)| {
+            R::evaluate(event).map(|mut finding| {
+                finding.event_index = index as u32;
+                finding
+            })
+        })
+        .collect()
+}
+
+/// Makes the crate a `peregrine:rules` component whose rule is `$rule`.
+///
+/// Outside WebAssembly it expands to nothing, so the crate builds and tests natively.
+#[macro_export]
+macro_rules! export_rule {
+    ($rule:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            struct Component;
+
+            impl $crate::bindings::Guest for Component {
+                fn describe() -> $crate::Descriptor {
+                    <$rule as $crate::Rule>::descriptor()
+                }
+
+                fn evaluate_audit(
+                    events: ::std::vec::Vec<$crate::AuditEvent>,
+                ) -> ::std::result::Result<::std::vec::Vec<$crate::Finding>, ::std::string::String>
+                {
+                    Ok($crate::evaluate_batch::<$rule>(&events))
+                }
+            }
+
+            $crate::bindings::export!(Component with_types_in $crate::bindings);
+        };
+    };
+}
