@@ -1,0 +1,13 @@
+//! Peregrine: Kubernetes threat detection with sandboxed WebAssembly rules.
+//!
+//! The path of an event: [`ingest`] reads audit logs, the SDK's normalizer turns each
+//! event into the WIT record, [`intel`] marks source IPs on threat lists, the [`engine`]
+//! dispatches it to the rules that subscribe to it, [`finding`] builds GuardDuty-format
+//! findings from what they report, and [`aggregate`] folds repeats into one finding.
+
+pub mod aggregate;
+pub mod engine;
+pub mod finding;
+pub mod ingest;
+pub mod intel;
+pub mod scan;

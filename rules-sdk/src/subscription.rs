@@ -15,5 +15,8 @@ pub fn matches(subscription: &AuditSubscription, event: &AuditEvent) -> bool {
         && listed(&s.namespaces, event.namespace())
         && (s.users.is_empty() || s.users.iter().any(|u| event.user_is(u)))
         && (!s.source_ip_listed
-            || event.source_ips.iter().any(|ip| !ip.trusted && !ip.threat_lists.is_empty()))
+            || event
+                .source_ips
+                .iter()
+                .any(|ip| !ip.trusted && !ip.threat_lists.is_empty()))
 }

@@ -60,7 +60,11 @@ const ANY_NAMESPACE: &[&str] = &[];
 const ANY_NAME: &[&str] = &[];
 
 const fn resources(patterns: &'static [&'static str]) -> Target {
-    Target::Resources { patterns, namespaces: ANY_NAMESPACE, names: ANY_NAME }
+    Target::Resources {
+        patterns,
+        namespaces: ANY_NAMESPACE,
+        names: ANY_NAME,
+    }
 }
 
 /// Namespaces where security tooling runs; tampering with them hides an attack.
@@ -89,7 +93,11 @@ pub const TABLE: &[Entry] = &[
         target: resources(&["pods/exec", "pods/attach", "pods/portforward"]),
     },
     // 1. Credential access: reading secrets, minting tokens and certificates (T1552.007, T1528).
-    Entry { tactic: Some(CredentialAccess), verbs: READ, target: resources(&["secrets"]) },
+    Entry {
+        tactic: Some(CredentialAccess),
+        verbs: READ,
+        target: resources(&["secrets"]),
+    },
     Entry {
         tactic: Some(CredentialAccess),
         verbs: &["create"],
@@ -105,7 +113,12 @@ pub const TABLE: &[Entry] = &[
     Entry {
         tactic: Some(Persistence),
         verbs: &["create", "update", "patch", "escalate", "bind"],
-        target: resources(&["clusterrolebindings", "rolebindings", "clusterroles", "roles"]),
+        target: resources(&[
+            "clusterrolebindings",
+            "rolebindings",
+            "clusterroles",
+            "roles",
+        ]),
     },
     Entry {
         tactic: Some(Persistence),
@@ -123,7 +136,11 @@ pub const TABLE: &[Entry] = &[
     },
     // 3. Defense evasion: erasing events, weakening admission control and network policy,
     //    tampering with security tooling (T1070, T1562.001).
-    Entry { tactic: Some(DefenseEvasion), verbs: CHANGE_OR_REMOVE, target: resources(&["events"]) },
+    Entry {
+        tactic: Some(DefenseEvasion),
+        verbs: CHANGE_OR_REMOVE,
+        target: resources(&["events"]),
+    },
     Entry {
         tactic: Some(DefenseEvasion),
         verbs: CHANGE_OR_REMOVE,
@@ -150,7 +167,11 @@ pub const TABLE: &[Entry] = &[
     },
     // 4. Impact: destroying or changing what runs and what it depends on
     //    (T1485, T1496, T1499).
-    Entry { tactic: Some(Impact), verbs: REMOVE, target: resources(&["*", "*/*"]) },
+    Entry {
+        tactic: Some(Impact),
+        verbs: REMOVE,
+        target: resources(&["*", "*/*"]),
+    },
     Entry {
         tactic: Some(Impact),
         verbs: WRITE,
@@ -184,8 +205,16 @@ pub const TABLE: &[Entry] = &[
             "localsubjectaccessreviews",
         ]),
     },
-    Entry { tactic: Some(Discovery), verbs: READ, target: resources(&["*", "*/*"]) },
-    Entry { tactic: Some(Discovery), verbs: READ, target: Target::Paths(&["/"]) },
+    Entry {
+        tactic: Some(Discovery),
+        verbs: READ,
+        target: resources(&["*", "*/*"]),
+    },
+    Entry {
+        tactic: Some(Discovery),
+        verbs: READ,
+        target: Target::Paths(&["/"]),
+    },
 ];
 
 fn pattern_matches(pattern: &str, resource: &str, subresource: Option<&str>) -> bool {
@@ -208,12 +237,22 @@ fn entry_matches(entry: &Entry, event: &AuditEvent) -> bool {
         return false;
     }
     match (&entry.target, &event.object_ref) {
-        (Target::Resources { patterns, namespaces, names }, Some(object)) => {
+        (
+            Target::Resources {
+                patterns,
+                namespaces,
+                names,
+            },
+            Some(object),
+        ) => {
             patterns
                 .iter()
                 .any(|p| pattern_matches(p, &object.resource, object.subresource.as_deref()))
                 && (namespaces.is_empty()
-                    || object.namespace.as_deref().is_some_and(|n| namespaces.contains(&n)))
+                    || object
+                        .namespace
+                        .as_deref()
+                        .is_some_and(|n| namespaces.contains(&n)))
                 && (names.is_empty() || object.name.as_deref().is_some_and(|n| names.contains(&n)))
         }
         (Target::Paths(prefixes), None) => prefixes.iter().any(|p| event.path().starts_with(p)),
@@ -227,7 +266,10 @@ pub fn classify(event: &AuditEvent) -> Option<Tactic> {
     if event.is_health_probe() {
         return None;
     }
-    TABLE.iter().find(|entry| entry_matches(entry, event)).and_then(|entry| entry.tactic)
+    TABLE
+        .iter()
+        .find(|entry| entry_matches(entry, event))
+        .and_then(|entry| entry.tactic)
 }
 
 /// Paths that anonymous callers may read without a finding: health probes and the

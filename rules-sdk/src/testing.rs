@@ -25,8 +25,13 @@ pub fn events_from_file(path: impl AsRef<Path>) -> Vec<AuditEvent> {
     let normalizer = Normalizer::new(TEST_CLUSTER);
     let mut judge = JudgeOnce::default();
     let values: Vec<serde_json::Value> = match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(serde_json::Value::Object(doc)) if doc.get("kind").and_then(|k| k.as_str()) == Some("EventList") => {
-            doc.get("items").and_then(|i| i.as_array()).cloned().unwrap_or_default()
+        Ok(serde_json::Value::Object(doc))
+            if doc.get("kind").and_then(|k| k.as_str()) == Some("EventList") =>
+        {
+            doc.get("items")
+                .and_then(|i| i.as_array())
+                .cloned()
+                .unwrap_or_default()
         }
         Ok(doc) => vec![doc],
         Err(_) => text
@@ -58,7 +63,9 @@ pub fn run_file<R: Rule>(path: impl AsRef<Path>) -> Vec<Finding> {
 /// Runs `R` over events, honouring its subscription as the host does.
 pub fn run<R: Rule>(events: &[AuditEvent]) -> Vec<Finding> {
     let descriptor = R::descriptor();
-    let Some(subscription) = descriptor.audit else { return Vec::new() };
+    let Some(subscription) = descriptor.audit else {
+        return Vec::new();
+    };
     events
         .iter()
         .filter(|e| crate::subscription::matches(&subscription, e))

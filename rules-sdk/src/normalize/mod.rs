@@ -36,17 +36,24 @@ pub struct Normalizer {
 
 impl Normalizer {
     pub fn new(cluster: impl Into<String>) -> Self {
-        Normalizer { cluster: cluster.into(), keep_raw: false }
+        Normalizer {
+            cluster: cluster.into(),
+            keep_raw: false,
+        }
     }
 
     /// Normalizes one event from its JSON text.
     pub fn event_from_json(&self, json: &str) -> Result<AuditEvent, NormalizeError> {
-        let raw: raw::Event = serde_json::from_str(json).map_err(|e| NormalizeError(e.to_string()))?;
+        let raw: raw::Event =
+            serde_json::from_str(json).map_err(|e| NormalizeError(e.to_string()))?;
         self.normalize(raw, json)
     }
 
     /// Normalizes one event already parsed as a JSON value (from an `EventList`).
-    pub fn event_from_value(&self, value: &serde_json::Value) -> Result<AuditEvent, NormalizeError> {
+    pub fn event_from_value(
+        &self,
+        value: &serde_json::Value,
+    ) -> Result<AuditEvent, NormalizeError> {
         // Re-serializing keeps one code path (and `raw` exact for the value as given).
         let json = value.to_string();
         self.event_from_json(&json)
@@ -91,7 +98,12 @@ impl Normalizer {
             request_uri: raw.request_uri,
             user: user(raw.user.unwrap_or_default()),
             impersonated_user: raw.impersonated_user.map(user),
-            source_ips: raw.source_ips.unwrap_or_default().into_iter().map(source_ip).collect(),
+            source_ips: raw
+                .source_ips
+                .unwrap_or_default()
+                .into_iter()
+                .map(source_ip)
+                .collect(),
             user_agent: raw.user_agent.filter(|s| !s.is_empty()),
             object_ref,
             response_code: raw.response_status.and_then(|s| s.code),
@@ -118,7 +130,12 @@ fn user(raw: raw::User) -> UserInfo {
 
 fn source_ip(address: String) -> SourceIp {
     let is_public = address.parse::<IpAddr>().is_ok_and(|ip| is_public_ip(&ip));
-    SourceIp { address, is_public, trusted: false, threat_lists: Vec::new() }
+    SourceIp {
+        address,
+        is_public,
+        trusted: false,
+        threat_lists: Vec::new(),
+    }
 }
 
 /// Routable on the internet: not loopback, private, link-local, CGNAT, multicast,
@@ -160,7 +177,12 @@ fn micros(timestamp: &str) -> Option<i64> {
 /// `command=sh&command=-c&command=id&container=app&stdin=true` from an exec URI.
 fn exec_request(request_uri: &str) -> ExecRequest {
     let query = request_uri.split_once('?').map_or("", |(_, q)| q);
-    let mut exec = ExecRequest { command: Vec::new(), container: None, stdin: false, tty: false };
+    let mut exec = ExecRequest {
+        command: Vec::new(),
+        container: None,
+        stdin: false,
+        tty: false,
+    };
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         let truthy = value == "true" || value == "1";
         match key.as_ref() {
@@ -192,7 +214,11 @@ impl Default for JudgeOnce {
 
 impl JudgeOnce {
     pub fn with_capacity(capacity: usize) -> Self {
-        JudgeOnce { current: HashSet::new(), previous: HashSet::new(), capacity: capacity.max(1) }
+        JudgeOnce {
+            current: HashSet::new(),
+            previous: HashSet::new(),
+            capacity: capacity.max(1),
+        }
     }
 
     /// True if this event should be judged now.

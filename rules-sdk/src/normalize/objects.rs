@@ -34,7 +34,11 @@ fn shape_of(object: &ObjectRef) -> Option<Shape> {
     Some(match (object.resource.as_str(), sub) {
         ("pods", None | Some("ephemeralcontainers")) => Shape::Workload(PodSpecAt::Spec),
         (
-            "deployments" | "daemonsets" | "statefulsets" | "replicasets" | "jobs"
+            "deployments"
+            | "daemonsets"
+            | "statefulsets"
+            | "replicasets"
+            | "jobs"
             | "replicationcontrollers",
             None,
         ) => Shape::Workload(PodSpecAt::Template),
@@ -43,7 +47,9 @@ fn shape_of(object: &ObjectRef) -> Option<Shape> {
         ("roles" | "clusterroles", None) => Shape::Role,
         ("services", None) => Shape::Service,
         (
-            "selfsubjectaccessreviews" | "subjectaccessreviews" | "localsubjectaccessreviews"
+            "selfsubjectaccessreviews"
+            | "subjectaccessreviews"
+            | "localsubjectaccessreviews"
             | "selfsubjectrulesreviews",
             None,
         ) => Shape::AccessReview,
@@ -63,10 +69,17 @@ pub fn decode(
     let shape = shape_of(object_ref)?;
     let from_response = response.and_then(|json| view(&shape, json.get(), object_ref));
     if let Some(view) = from_response {
-        return Some(DecodedObject { source: ObjectSource::Response, view });
+        return Some(DecodedObject {
+            source: ObjectSource::Response,
+            view,
+        });
     }
     let view = request.and_then(|json| view(&shape, json.get(), object_ref))?;
-    let source = if verb == "patch" { ObjectSource::Patch } else { ObjectSource::Request };
+    let source = if verb == "patch" {
+        ObjectSource::Patch
+    } else {
+        ObjectSource::Request
+    };
     Some(DecodedObject { source, view })
 }
 
@@ -77,12 +90,18 @@ fn parse<T: DeserializeOwned>(json: &str) -> Option<T> {
 fn view(shape: &Shape, json: &str, object_ref: &ObjectRef) -> Option<ObjectView> {
     let head: Head = parse(json)?;
     // A `Status` (deletes, failures) or a list is not the object itself.
-    if head.kind.as_deref().is_some_and(|k| k == "Status" || k.ends_with("List")) {
+    if head
+        .kind
+        .as_deref()
+        .is_some_and(|k| k == "Status" || k.ends_with("List"))
+    {
         return None;
     }
     let meta = head.metadata.unwrap_or_default();
     Some(match shape {
-        Shape::Workload(at) => ObjectView::Workload(workload(at, json, head.kind, meta, object_ref)?),
+        Shape::Workload(at) => {
+            ObjectView::Workload(workload(at, json, head.kind, meta, object_ref)?)
+        }
         Shape::RoleBinding => {
             let b: RawRoleBinding = parse(json)?;
             let role_ref = b.role_ref.unwrap_or_default();
@@ -164,9 +183,13 @@ fn view(shape: &Shape, json: &str, object_ref: &ObjectRef) -> Option<ObjectView>
             let spec = r.spec.unwrap_or_default();
             let attrs = spec.resource_attributes.unwrap_or_default();
             ObjectView::AccessReview(AccessReview {
-                kind: head.kind.unwrap_or_else(|| object_kind(&object_ref.resource)),
+                kind: head
+                    .kind
+                    .unwrap_or_else(|| object_kind(&object_ref.resource)),
                 namespace: attrs.namespace.or(spec.namespace),
-                verb: attrs.verb.or_else(|| spec.non_resource_attributes.as_ref()?.verb.clone()),
+                verb: attrs
+                    .verb
+                    .or_else(|| spec.non_resource_attributes.as_ref()?.verb.clone()),
                 resource: attrs.resource,
                 subresource: attrs.subresource,
                 group: attrs.group,
@@ -179,9 +202,19 @@ fn view(shape: &Shape, json: &str, object_ref: &ObjectRef) -> Option<ObjectView>
 }
 
 /// The object's kind, or the one its resource implies.
-fn kind_or(kind: Option<String>, object_ref: &ObjectRef, namespaced: &str, cluster: &str) -> String {
+fn kind_or(
+    kind: Option<String>,
+    object_ref: &ObjectRef,
+    namespaced: &str,
+    cluster: &str,
+) -> String {
     kind.unwrap_or_else(|| {
-        if object_ref.resource.starts_with("cluster") { cluster } else { namespaced }.to_string()
+        if object_ref.resource.starts_with("cluster") {
+            cluster
+        } else {
+            namespaced
+        }
+        .to_string()
     })
 }
 
@@ -214,7 +247,9 @@ fn workload(
 ) -> Option<Workload> {
     let spec = match at {
         PodSpecAt::Spec => parse::<WithSpec<PodSpec>>(json)?.spec,
-        PodSpecAt::Template => parse::<WithSpec<TemplateHolder>>(json)?.spec.and_then(|s| s.template?.spec),
+        PodSpecAt::Template => parse::<WithSpec<TemplateHolder>>(json)?
+            .spec
+            .and_then(|s| s.template?.spec),
         PodSpecAt::JobTemplate => parse::<WithSpec<JobTemplateHolder>>(json)?
             .spec
             .and_then(|s| s.job_template?.spec?.template?.spec),
@@ -226,7 +261,11 @@ fn workload(
         (ContainerKind::Regular, spec.containers),
         (ContainerKind::Ephemeral, spec.ephemeral_containers),
     ] {
-        containers.extend(list.unwrap_or_default().into_iter().map(|c| container(kind, c)));
+        containers.extend(
+            list.unwrap_or_default()
+                .into_iter()
+                .map(|c| container(kind, c)),
+        );
     }
     Some(Workload {
         kind: kind.unwrap_or_else(|| object_kind(&object_ref.resource)),
@@ -243,7 +282,10 @@ fn workload(
             .volumes
             .unwrap_or_default()
             .into_iter()
-            .map(|v| Volume { name: v.name.unwrap_or_default(), host_path: v.host_path.and_then(|h| h.path) })
+            .map(|v| Volume {
+                name: v.name.unwrap_or_default(),
+                host_path: v.host_path.and_then(|h| h.path),
+            })
             .collect(),
     })
 }

@@ -2,7 +2,9 @@ use super::*;
 use crate::{ContainerKind, ObjectSource};
 
 fn normalize(json: &str) -> AuditEvent {
-    Normalizer::new("c1").event_from_json(json).expect("an event")
+    Normalizer::new("c1")
+        .event_from_json(json)
+        .expect("an event")
 }
 
 #[test]
@@ -44,9 +46,20 @@ fn v1beta1_event_without_api_version_reads() {
 fn wrong_types_and_missing_fields_are_errors() {
     let n = Normalizer::new("c");
     assert!(n.event_from_json(r#"{"kind": 0}"#).is_err());
-    assert!(n.event_from_json(r#"{"verb": 5, "requestURI": "/"}"#).is_err());
-    assert!(n.event_from_json(r#"{"requestURI": "/"}"#).unwrap_err().0.contains("verb"));
-    assert!(n.event_from_json(r#"{"kind":"Pod","verb":"get","requestURI":"/"}"#).is_err());
+    assert!(
+        n.event_from_json(r#"{"verb": 5, "requestURI": "/"}"#)
+            .is_err()
+    );
+    assert!(
+        n.event_from_json(r#"{"requestURI": "/"}"#)
+            .unwrap_err()
+            .0
+            .contains("verb")
+    );
+    assert!(
+        n.event_from_json(r#"{"kind":"Pod","verb":"get","requestURI":"/"}"#)
+            .is_err()
+    );
 }
 
 #[test]
@@ -64,7 +77,10 @@ fn cronjob_pod_template_is_decoded_from_the_response() {
     let object = e.object.as_ref().unwrap();
     assert_eq!(object.source, ObjectSource::Response);
     let w = e.workload().expect("workload view");
-    assert_eq!((w.kind.as_str(), w.name.as_deref(), w.uid.as_deref()), ("CronJob", Some("cj"), Some("u1")));
+    assert_eq!(
+        (w.kind.as_str(), w.name.as_deref(), w.uid.as_deref()),
+        ("CronJob", Some("cj"), Some("u1"))
+    );
     assert!(w.host_pid && !w.host_network);
     assert_eq!(w.containers.len(), 2);
     assert_eq!(w.containers[0].kind, ContainerKind::Init);
@@ -111,13 +127,18 @@ fn access_review_merges_spec_and_status() {
         "responseObject":{"kind":"SelfSubjectAccessReview","spec":{"resourceAttributes":{"verb":"create","resource":"pods","namespace":"kube-system"}},"status":{"allowed":true}}}"#,
     );
     let r = e.access_review().unwrap();
-    assert_eq!((r.verb.as_deref(), r.resource.as_deref(), r.allowed), (Some("create"), Some("pods"), Some(true)));
+    assert_eq!(
+        (r.verb.as_deref(), r.resource.as_deref(), r.allowed),
+        (Some("create"), Some("pods"), Some(true))
+    );
 }
 
 #[test]
 fn each_audit_id_is_judged_once_at_its_first_outcome() {
     let stage = |id: &str, stage: &str| {
-        normalize(&format!(r#"{{"auditID":"{id}","stage":"{stage}","verb":"get","requestURI":"/"}}"#))
+        normalize(&format!(
+            r#"{{"auditID":"{id}","stage":"{stage}","verb":"get","requestURI":"/"}}"#
+        ))
     };
     let mut judge = JudgeOnce::with_capacity(2);
     assert!(!judge.admit(&stage("a", "RequestReceived")));
@@ -136,7 +157,18 @@ fn each_audit_id_is_judged_once_at_its_first_outcome() {
 fn public_addresses() {
     let public = |s: &str| is_public_ip(&s.parse().unwrap());
     assert!(public("8.8.8.8") && public("2001:4860::8888") && public("::ffff:1.2.3.4"));
-    for private in ["10.1.2.3", "172.16.0.1", "192.168.1.1", "127.0.0.1", "100.64.0.1", "169.254.169.254", "::1", "fd00::1", "fe80::1", "::ffff:10.0.0.1"] {
+    for private in [
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "127.0.0.1",
+        "100.64.0.1",
+        "169.254.169.254",
+        "::1",
+        "fd00::1",
+        "fe80::1",
+        "::ffff:10.0.0.1",
+    ] {
         assert!(!public(private), "{private}");
     }
 }

@@ -46,6 +46,9 @@ mod tests {
 
     #[test]
     fn health_version_refused_and_non_discovery_calls_are_not() {
-        assert_eq!(run_file::<DiscoveryAnonymous>("fixtures/negative.jsonl"), vec![]);
+        assert_eq!(
+            run_file::<DiscoveryAnonymous>("fixtures/negative.jsonl"),
+            vec![]
+        );
     }
 }

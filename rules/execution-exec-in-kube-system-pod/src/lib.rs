@@ -26,7 +26,9 @@ impl Rule for ExecInKubeSystemPod {
 
     fn evaluate(event: &AuditEvent) -> Option<Finding> {
         // A refused exec ran nothing.
-        if matches!(event.response_code, Some(400..)) || event.authorization_decision.as_deref() == Some("forbid") {
+        if matches!(event.response_code, Some(400..))
+            || event.authorization_decision.as_deref() == Some("forbid")
+        {
             return None;
         }
         let pod = event.name().unwrap_or("unknown");
@@ -53,13 +55,19 @@ mod tests {
     fn exec_into_kube_system_pod_is_found() {
         let findings = run_file::<ExecInKubeSystemPod>("fixtures/positive.jsonl");
         assert_eq!(findings.len(), 2, "{findings:?}");
-        assert_eq!(findings[0].parameters.as_deref(), Some("sh -c cat /etc/kubernetes/admin.conf"));
+        assert_eq!(
+            findings[0].parameters.as_deref(),
+            Some("sh -c cat /etc/kubernetes/admin.conf")
+        );
         assert!(findings[0].description.contains("kube-proxy-7xk2p"));
         assert_eq!(findings[1].parameters.as_deref(), Some("bash"));
     }
 
     #[test]
     fn other_namespaces_refused_calls_and_plain_reads_are_not() {
-        assert_eq!(run_file::<ExecInKubeSystemPod>("fixtures/negative.jsonl"), vec![]);
+        assert_eq!(
+            run_file::<ExecInKubeSystemPod>("fixtures/negative.jsonl"),
+            vec![]
+        );
     }
 }

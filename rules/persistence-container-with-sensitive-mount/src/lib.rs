@@ -27,7 +27,11 @@ impl Rule for ContainerWithSensitiveMount {
             "A container was launched with a sensitive host path mounted with write access in \
              its volumeMounts, making the node's file system writable from the container.",
         )
-        .subscribe(AuditSubscription::any().verbs(&["create", "update", "patch"]).resources(WORKLOADS))
+        .subscribe(
+            AuditSubscription::any()
+                .verbs(&["create", "update", "patch"])
+                .resources(WORKLOADS),
+        )
     }
 
     fn evaluate(event: &AuditEvent) -> Option<Finding> {
@@ -40,7 +44,10 @@ impl Rule for ContainerWithSensitiveMount {
             for mount in container.volume_mounts.iter().filter(|m| !m.read_only) {
                 if let Some(path) = workload.host_path(&mount.name) {
                     if is_sensitive_host_path(path) {
-                        mounts.push(format!("{}:{} at {}", container.name, path, mount.mount_path));
+                        mounts.push(format!(
+                            "{}:{} at {}",
+                            container.name, path, mount.mount_path
+                        ));
                     }
                 }
             }
@@ -73,7 +80,10 @@ mod tests {
     #[test]
     fn writable_sensitive_mounts_in_any_workload_are_found() {
         let findings = run_file::<ContainerWithSensitiveMount>("fixtures/positive.jsonl");
-        let info: Vec<_> = findings.iter().map(|f| f.additional_info[0].1.as_str()).collect();
+        let info: Vec<_> = findings
+            .iter()
+            .map(|f| f.additional_info[0].1.as_str())
+            .collect();
         assert_eq!(
             info,
             [
@@ -86,6 +96,9 @@ mod tests {
 
     #[test]
     fn read_only_harmless_and_failed_launches_are_not() {
-        assert_eq!(run_file::<ContainerWithSensitiveMount>("fixtures/negative.jsonl"), vec![]);
+        assert_eq!(
+            run_file::<ContainerWithSensitiveMount>("fixtures/negative.jsonl"),
+            vec![]
+        );
     }
 }

@@ -67,12 +67,25 @@ mod tests {
     #[test]
     fn bindings_that_grant_anonymous_access_are_found() {
         let findings = run_file::<AnonymousAccessGranted>("fixtures/positive.jsonl");
-        let roles: Vec<_> = findings.iter().map(|f| f.additional_info[0].1.as_str()).collect();
-        assert_eq!(roles, ["ClusterRole/cluster-admin", "Role/pod-reader", "ClusterRole/view"]);
+        let roles: Vec<_> = findings
+            .iter()
+            .map(|f| f.additional_info[0].1.as_str())
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                "ClusterRole/cluster-admin",
+                "Role/pod-reader",
+                "ClusterRole/view"
+            ]
+        );
     }
 
     #[test]
     fn other_subjects_failed_and_deleted_bindings_are_not() {
-        assert_eq!(run_file::<AnonymousAccessGranted>("fixtures/negative.jsonl"), vec![]);
+        assert_eq!(
+            run_file::<AnonymousAccessGranted>("fixtures/negative.jsonl"),
+            vec![]
+        );
     }
 }

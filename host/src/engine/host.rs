@@ -1,0 +1,160 @@
+//! What a rule's store holds: a WASI context with nothing in it, memory limits, and the
+//! two capabilities of the `rule` world (log and state).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use wasmtime::StoreLimits;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::{log, state};
+
+/// Longest log line a rule may write; the rest is cut.
+const MAX_LOG_LINE: usize = 4096;
+/// What a rule's stderr (panic messages) may hold per instance.
+const STDERR_CAPACITY: usize = 16 * 1024;
+
+pub const MAX_STATE_KEY: usize = 1024;
+pub const MAX_STATE_VALUE: usize = 64 * 1024;
+pub const MAX_STATE_KEYS: usize = 1_000_000;
+
+/// One rule's key-value state. Shared by every instance of the rule on every worker, and
+/// kept across module reloads (it is found again by finding type).
+#[derive(Default)]
+pub struct StateBucket {
+    entries: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+impl StateBucket {
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        self.entries.lock().unwrap().get(key).cloned()
+    }
+
+    pub fn set(&self, key: String, value: Vec<u8>) -> Result<(), state::StateError> {
+        if key.len() > MAX_STATE_KEY || value.len() > MAX_STATE_VALUE {
+            return Err(state::StateError::TooLarge);
+        }
+        let mut entries = self.entries.lock().unwrap();
+        if entries.len() >= MAX_STATE_KEYS && !entries.contains_key(&key) {
+            return Err(state::StateError::Full);
+        }
+        entries.insert(key, value);
+        Ok(())
+    }
+
+    pub fn delete(&self, key: &str) {
+        self.entries.lock().unwrap().remove(key);
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// State buckets by finding type.
+#[derive(Default)]
+pub struct StateStores {
+    buckets: Mutex<HashMap<String, Arc<StateBucket>>>,
+}
+
+impl StateStores {
+    pub fn bucket(&self, finding_type: &str) -> Arc<StateBucket> {
+        self.buckets
+            .lock()
+            .unwrap()
+            .entry(finding_type.to_string())
+            .or_default()
+            .clone()
+    }
+}
+
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub limits: StoreLimits,
+    rule: Arc<str>,
+    state: Arc<StateBucket>,
+    stderr: MemoryOutputPipe,
+}
+
+impl HostState {
+    pub fn new(rule: Arc<str>, state: Arc<StateBucket>, limits: StoreLimits) -> Self {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        // No preopened directories, no environment, no arguments, no sockets, no name
+        // lookups: a rule sees only what the `rule` world gives it.
+        let wasi = WasiCtx::builder()
+            .stderr(stderr.clone())
+            .allow_ip_name_lookup(false)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .build();
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limits,
+            rule,
+            state,
+            stderr,
+        }
+    }
+
+    /// What the rule wrote to stderr, e.g. a Rust panic message before its trap.
+    pub fn stderr(&self) -> String {
+        let bytes = self.stderr.contents();
+        String::from_utf8_lossy(&bytes).trim().to_string()
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl log::Host for HostState {
+    fn log(&mut self, level: log::Level, message: String) {
+        let mut message = message;
+        if message.len() > MAX_LOG_LINE {
+            let mut cut = MAX_LOG_LINE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+        }
+        let rule = &*self.rule;
+        match level {
+            log::Level::Trace => tracing::trace!(rule, "{message}"),
+            log::Level::Debug => tracing::debug!(rule, "{message}"),
+            log::Level::Info => tracing::info!(rule, "{message}"),
+            log::Level::Warn => tracing::warn!(rule, "{message}"),
+            log::Level::Error => tracing::error!(rule, "{message}"),
+        }
+    }
+}
+
+impl state::Host for HostState {
+    fn get(&mut self, key: String) -> Option<Vec<u8>> {
+        self.state.get(&key)
+    }
+
+    fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), state::StateError> {
+        self.state.set(key, value)
+    }
+
+    fn delete(&mut self, key: String) {
+        self.state.delete(&key)
+    }
+}
+
+// The type-only interfaces have no functions to provide.
+impl super::bindings::audit::Host for HostState {}
+impl super::bindings::detection::Host for HostState {}

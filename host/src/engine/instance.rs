@@ -1,0 +1,96 @@
+//! A warm instance of one rule, owned by one worker: a store and the instantiated
+//! component, called under a deadline and a memory cap.
+
+use std::sync::Arc;
+
+use wasmtime::{Store, StoreLimitsBuilder, Trap};
+
+use super::bindings::{Rule, audit, detection};
+use super::host::HostState;
+use super::module::LoadedRule;
+use super::{EngineConfig, Failure};
+
+pub struct WarmInstance {
+    store: Store<HostState>,
+    rule: Rule,
+    calls: u64,
+}
+
+impl WarmInstance {
+    pub fn new(
+        engine: &wasmtime::Engine,
+        config: &EngineConfig,
+        loaded: &LoadedRule,
+    ) -> Result<Self, Failure> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(config.memory_limit)
+            .instances(64)
+            .tables(64)
+            .memories(16)
+            .trap_on_grow_failure(true)
+            .build();
+        let state = HostState::new(loaded.label.clone(), Arc::clone(&loaded.state), limits);
+        let mut store = Store::new(engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(config.deadline_ticks());
+        let rule = loaded
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| classify(e, &store, "instantiation failed"))?;
+        Ok(WarmInstance {
+            store,
+            rule,
+            calls: 0,
+        })
+    }
+
+    /// Instances are recycled after this many calls so guest memory cannot grow forever.
+    pub fn is_worn_out(&self, config: &EngineConfig) -> bool {
+        self.calls >= config.recycle_after_calls
+    }
+
+    pub fn describe(&mut self, config: &EngineConfig) -> Result<detection::Descriptor, Failure> {
+        self.store.set_epoch_deadline(config.deadline_ticks());
+        self.calls += 1;
+        self.rule
+            .call_describe(&mut self.store)
+            .map_err(|e| classify(e, &self.store, "describe failed"))
+    }
+
+    pub fn evaluate(
+        &mut self,
+        config: &EngineConfig,
+        events: &[audit::AuditEvent],
+    ) -> Result<Vec<detection::Finding>, Failure> {
+        self.store.set_epoch_deadline(config.deadline_ticks());
+        self.calls += 1;
+        match self.rule.call_evaluate_audit(&mut self.store, events) {
+            Ok(Ok(findings)) => Ok(findings),
+            Ok(Err(message)) => Err(Failure::Error(message)),
+            Err(e) => Err(classify(e, &self.store, "evaluation failed")),
+        }
+    }
+}
+
+/// Turns a wasmtime error into the failure we report, with the rule's panic message when
+/// it left one on stderr.
+fn classify(error: wasmtime::Error, store: &Store<HostState>, context: &str) -> Failure {
+    if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+        return Failure::Timeout;
+    }
+    let text = format!("{error:#}");
+    if text.contains("forcing a memory growth failure") || text.contains("memory limit") {
+        return Failure::OutOfMemory;
+    }
+    let stderr = store.data().stderr();
+    let detail = match error.downcast_ref::<Trap>() {
+        Some(trap) => format!("trap: {trap}"),
+        None => format!("{context}: {text}"),
+    };
+    if stderr.is_empty() {
+        Failure::Trap(detail)
+    } else {
+        Failure::Trap(format!("{detail}; stderr: {stderr}"))
+    }
+}

@@ -1,0 +1,329 @@
+//! The rule engine: one wasmtime `Engine`, one `Linker` offering the `rule` world's
+//! imports and an empty WASI, and one pre-linked instance per loaded module.
+//!
+//! Isolation: every call runs under an epoch deadline (a ticker thread advances the epoch
+//! every [`TICK`]) and every store under a memory cap. A trap, timeout or out-of-memory is
+//! caught, counted against the rule, and the instance is thrown away; a rule that fails
+//! [`EngineConfig::quarantine_after`] times in a row is quarantined. Nothing a rule does
+//! stops the host or other rules.
+
+mod bindings;
+mod convert;
+mod evaluator;
+mod host;
+mod instance;
+mod module;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::component::{Component, HasSelf, Linker};
+
+pub use convert::audit_event as to_wit_event;
+pub use evaluator::{Evaluator, RuleFinding};
+pub use host::{StateBucket, StateStores};
+pub use instance::WarmInstance;
+pub use module::{LoadedRule, RuleStats};
+
+use bindings::{Rule, RulePre};
+use host::HostState;
+
+/// The epoch tick: the granularity of call deadlines.
+pub const TICK: Duration = Duration::from_millis(10);
+
+/// The WIT package this host implements.
+pub const WIT_PACKAGE: &str = "peregrine:rules";
+pub const WIT_VERSION: &str = peregrine_rules_sdk::WIT_VERSION;
+
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Longest a single call into a rule may run.
+    pub timeout: Duration,
+    /// Largest linear memory a rule instance may have, in bytes.
+    pub memory_limit: usize,
+    /// Consecutive failures after which a rule is quarantined.
+    pub quarantine_after: u64,
+    /// Calls after which a warm instance is replaced by a fresh one.
+    pub recycle_after_calls: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            timeout: Duration::from_millis(250),
+            memory_limit: 128 << 20,
+            quarantine_after: 5,
+            recycle_after_calls: 100_000,
+        }
+    }
+}
+
+impl EngineConfig {
+    fn deadline_ticks(&self) -> u64 {
+        (self.timeout.as_millis() / TICK.as_millis()).max(1) as u64 + 1
+    }
+}
+
+/// How a call into a rule failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Failure {
+    #[error("timed out")]
+    Timeout,
+    #[error("ran out of memory")]
+    OutOfMemory,
+    #[error("{0}")]
+    Trap(String),
+    #[error("returned an error: {0}")]
+    Error(String),
+}
+
+/// Why a module could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a WebAssembly component: {reason}")]
+    NotAComponent { path: PathBuf, reason: String },
+    #[error(
+        "{path}: built against {WIT_PACKAGE}@{found}, but this host implements \
+         {WIT_PACKAGE}@{WIT_VERSION}; rebuild the rule with a matching SDK"
+    )]
+    WitVersion { path: PathBuf, found: String },
+    #[error("{path}: does not fit the {WIT_PACKAGE}@{WIT_VERSION} `rule` world: {reason}")]
+    Incompatible { path: PathBuf, reason: String },
+    #[error("{path}: describe() failed: {failure}")]
+    Describe { path: PathBuf, failure: Failure },
+    #[error("{path}: invalid descriptor: {reason}")]
+    Descriptor { path: PathBuf, reason: String },
+    #[error("{path}: finding type {finding_type} is already provided by {other}")]
+    Duplicate {
+        path: PathBuf,
+        finding_type: String,
+        other: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the WebAssembly engine: {0}")]
+pub struct EngineError(String);
+
+pub struct RuleEngine {
+    engine: wasmtime::Engine,
+    linker: Linker<HostState>,
+    config: EngineConfig,
+    stop_ticker: Arc<AtomicBool>,
+    ticker: Option<JoinHandle<()>>,
+}
+
+impl RuleEngine {
+    pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
+        let mut wasm = wasmtime::Config::new();
+        wasm.epoch_interruption(true);
+        let engine = wasmtime::Engine::new(&wasm).map_err(|e| EngineError(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| EngineError(format!("{e:#}")))?;
+        Rule::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .map_err(|e| EngineError(format!("{e:#}")))?;
+
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        let ticker = {
+            let engine = engine.clone();
+            let stop = Arc::clone(&stop_ticker);
+            std::thread::Builder::new()
+                .name("epoch-ticker".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(TICK);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|e| EngineError(e.to_string()))?
+        };
+        Ok(RuleEngine {
+            engine,
+            linker,
+            config,
+            stop_ticker,
+            ticker: Some(ticker),
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn wasm_engine(&self) -> &wasmtime::Engine {
+        &self.engine
+    }
+
+    /// Compiles a module, checks it against the world, and asks it to describe itself.
+    pub fn load(&self, path: &Path, states: &StateStores) -> Result<LoadedRule, LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.into(),
+            source,
+        })?;
+        self.load_bytes(path, &bytes, states)
+    }
+
+    pub fn load_bytes(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        states: &StateStores,
+    ) -> Result<LoadedRule, LoadError> {
+        let path_buf = path.to_path_buf();
+        check_is_component(bytes).map_err(|reason| LoadError::NotAComponent {
+            path: path_buf.clone(),
+            reason,
+        })?;
+        let component =
+            Component::new(&self.engine, bytes).map_err(|e| LoadError::NotAComponent {
+                path: path_buf.clone(),
+                reason: format!("{e:#}"),
+            })?;
+        if let Some(found) = foreign_wit_version(&self.engine, &component) {
+            return Err(LoadError::WitVersion {
+                path: path_buf,
+                found,
+            });
+        }
+        let instance_pre =
+            self.linker
+                .instantiate_pre(&component)
+                .map_err(|e| LoadError::Incompatible {
+                    path: path_buf.clone(),
+                    reason: format!("{e:#}"),
+                })?;
+        let pre = RulePre::new(instance_pre).map_err(|e| LoadError::Incompatible {
+            path: path_buf.clone(),
+            reason: format!("{e:#}"),
+        })?;
+
+        let name = module::module_name(path);
+        let mut loaded = LoadedRule {
+            name: name.clone(),
+            path: path_buf.clone(),
+            hash: module::content_hash(bytes),
+            descriptor: peregrine_rules_sdk::Descriptor::new("", 0.0, "", ""),
+            pre,
+            state: Arc::new(StateBucket::default()),
+            label: Arc::from(name.as_str()),
+            stats: RuleStats::default(),
+        };
+        let descriptor = WarmInstance::new(&self.engine, &self.config, &loaded)
+            .and_then(|mut instance| instance.describe(&self.config))
+            .map_err(|failure| LoadError::Describe {
+                path: path_buf.clone(),
+                failure,
+            })?;
+        let descriptor = convert::descriptor(descriptor);
+        validate_descriptor(&descriptor).map_err(|reason| LoadError::Descriptor {
+            path: path_buf,
+            reason,
+        })?;
+        loaded.state = states.bucket(&descriptor.finding_type);
+        loaded.descriptor = descriptor;
+        Ok(loaded)
+    }
+
+    /// Loads every `.wasm` in a directory (sorted by name). Modules that fail to load are
+    /// returned as errors; the rest load regardless.
+    pub fn load_dir(
+        &self,
+        dir: &Path,
+        states: &StateStores,
+    ) -> Result<(Vec<Arc<LoadedRule>>, Vec<LoadError>), std::io::Error> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
+            .collect();
+        paths.sort();
+        let mut rules: Vec<Arc<LoadedRule>> = Vec::new();
+        let mut errors = Vec::new();
+        for path in paths {
+            match self.load(&path, states) {
+                Ok(rule) => {
+                    if let Some(other) = rules
+                        .iter()
+                        .find(|r| r.finding_type() == rule.finding_type())
+                    {
+                        errors.push(LoadError::Duplicate {
+                            path,
+                            finding_type: rule.finding_type().to_string(),
+                            other: other.path.display().to_string(),
+                        });
+                    } else {
+                        rules.push(Arc::new(rule));
+                    }
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        Ok((rules, errors))
+    }
+}
+
+impl Drop for RuleEngine {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.join();
+        }
+    }
+}
+
+/// A component starts with the wasm magic and a layer of 1 (core modules have 0).
+fn check_is_component(bytes: &[u8]) -> Result<(), String> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err("the file does not start with the WebAssembly magic number".into());
+    }
+    if bytes[6..8] == [0, 0] {
+        return Err(
+            "it is a core module; build rules for the wasm32-wasip2 target, which makes components"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// The version of `peregrine:rules` a component imports, when it is not ours.
+fn foreign_wit_version(engine: &wasmtime::Engine, component: &Component) -> Option<String> {
+    let prefix = format!("{WIT_PACKAGE}/");
+    component
+        .component_type()
+        .imports(engine)
+        .find_map(|(name, _)| {
+            let rest = name.strip_prefix(&prefix)?;
+            let version = rest.split_once('@').map_or("", |(_, v)| v);
+            (version != WIT_VERSION).then(|| {
+                if version.is_empty() {
+                    "(unversioned)".to_string()
+                } else {
+                    version.to_string()
+                }
+            })
+        })
+}
+
+fn validate_descriptor(d: &peregrine_rules_sdk::Descriptor) -> Result<(), String> {
+    if d.finding_type.trim().is_empty() {
+        return Err("finding-type is empty".into());
+    }
+    if !(0.0..=10.0).contains(&d.severity) || d.severity.is_nan() {
+        return Err(format!("severity {} is outside 0..10", d.severity));
+    }
+    if d.title.trim().is_empty() {
+        return Err("title is empty".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,507 @@
+//! Findings in GuardDuty's wire format (camelCase JSON), built from what a rule reported
+//! and the event that raised it. The host fills everything the event says (user, API call,
+//! workload, cluster), so a rule reports only its judgement.
+//!
+//! Aggregation key: `type | cluster | username | workload (kind/namespace/name, when the
+//! call touched a workload) | the rule's own key`. The finding `id` is the first 32 hex
+//! digits of the key's SHA-256, so the same issue gets the same id in every run.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use peregrine_rules_sdk::{self as sdk, AuditEvent, image_prefix};
+
+use crate::engine::LoadedRule;
+
+pub const SCHEMA_VERSION: &str = "2.0";
+
+/// Resources whose objects run containers: their findings name the workload.
+pub const WORKLOAD_RESOURCES: &[&str] = &[
+    "pods",
+    "deployments",
+    "daemonsets",
+    "statefulsets",
+    "replicasets",
+    "jobs",
+    "cronjobs",
+    "replicationcontrollers",
+];
+
+/// Deployment-wide values every finding carries.
+#[derive(Clone, Debug)]
+pub struct FindingContext {
+    pub account_id: String,
+    pub region: String,
+    pub partition: String,
+    pub detector_id: String,
+}
+
+impl Default for FindingContext {
+    fn default() -> Self {
+        FindingContext {
+            account_id: "000000000000".into(),
+            region: "local".into(),
+            partition: "peregrine".into(),
+            detector_id: "peregrine".into(),
+        }
+    }
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub schema_version: String,
+    pub account_id: String,
+    pub region: String,
+    pub partition: String,
+    pub arn: String,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub finding_type: String,
+    pub severity: f64,
+    pub title: String,
+    pub description: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub resource: Resource,
+    pub service: Service,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Resource {
+    pub resource_type: String,
+    pub eks_cluster_details: ClusterDetails,
+    pub kubernetes_details: KubernetesDetails,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct ClusterDetails {
+    pub name: String,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct KubernetesDetails {
+    pub kubernetes_user_details: UserDetails,
+    pub kubernetes_workload_details: Option<WorkloadDetails>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDetails {
+    pub username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    pub groups: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub session_name: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impersonated_user: Option<ImpersonatedUser>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct ImpersonatedUser {
+    pub username: String,
+    pub groups: Vec<String>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadDetails {
+    pub name: Option<String>,
+    /// Lower-case plural resource, e.g. `pods`.
+    #[serde(rename = "type")]
+    pub workload_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    pub namespace: Option<String>,
+    pub host_network: bool,
+    #[serde(rename = "hostPID")]
+    pub host_pid: bool,
+    #[serde(rename = "hostIPC")]
+    pub host_ipc: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
+    pub containers: Vec<ContainerDetails>,
+    pub volumes: Vec<VolumeDetails>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerDetails {
+    pub name: String,
+    pub image: String,
+    pub image_prefix: String,
+    pub security_context: SecurityContextDetails,
+    pub volume_mounts: Vec<MountDetails>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityContextDetails {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privileged: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_privilege_escalation: Option<bool>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MountDetails {
+    pub name: String,
+    pub mount_path: String,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeDetails {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_path: Option<HostPath>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct HostPath {
+    pub path: String,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Service {
+    pub service_name: String,
+    pub detector_id: String,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    pub additional_info: serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detection: Option<Detection>,
+    pub archived: bool,
+    pub count: u64,
+    pub event_first_seen: String,
+    pub event_last_seen: String,
+    pub resource_role: String,
+    pub feature_name: String,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Action {
+    pub action_type: String,
+    pub kubernetes_api_call_action: ApiCallAction,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiCallAction {
+    pub request_uri: String,
+    pub verb: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subresource: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<String>,
+    #[serde(rename = "sourceIPs")]
+    pub source_ips: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_ip_details: Option<RemoteIpDetails>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<String>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteIpDetails {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_address_v4: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_address_v6: Option<String>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    pub threat_intelligence_details: Vec<ThreatIntelligenceDetail>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreatIntelligenceDetail {
+    pub threat_list_name: String,
+    pub threat_names: Vec<String>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct Detection {
+    pub anomaly: serde_json::Value,
+}
+
+/// ISO-8601 UTC with milliseconds, as GuardDuty writes finding times.
+pub fn format_time(micros: i64) -> String {
+    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.format(&format).unwrap_or_default()
+}
+
+pub fn now_micros() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
+}
+
+fn workload_details(event: &AuditEvent) -> Option<WorkloadDetails> {
+    let object = event.object_ref.as_ref()?;
+    if !WORKLOAD_RESOURCES.contains(&object.resource.as_str()) {
+        return None;
+    }
+    let Some(w) = event.workload() else {
+        return Some(WorkloadDetails {
+            name: object.name.clone(),
+            workload_type: object.resource.clone(),
+            uid: object.uid.clone(),
+            namespace: object.namespace.clone(),
+            host_network: false,
+            host_pid: false,
+            host_ipc: false,
+            service_account_name: None,
+            containers: Vec::new(),
+            volumes: Vec::new(),
+        });
+    };
+    Some(WorkloadDetails {
+        name: w.name.clone().or_else(|| object.name.clone()),
+        workload_type: object.resource.clone(),
+        uid: w.uid.clone(),
+        namespace: w.namespace.clone(),
+        host_network: w.host_network,
+        host_pid: w.host_pid,
+        host_ipc: w.host_ipc,
+        service_account_name: w.service_account_name.clone(),
+        containers: w
+            .containers
+            .iter()
+            .map(|c| ContainerDetails {
+                name: c.name.clone(),
+                image: c.image.clone(),
+                image_prefix: image_prefix(&c.image).to_string(),
+                security_context: SecurityContextDetails {
+                    privileged: c.security_context.privileged,
+                    allow_privilege_escalation: c.security_context.allow_privilege_escalation,
+                },
+                volume_mounts: c
+                    .volume_mounts
+                    .iter()
+                    .map(|m| MountDetails {
+                        name: m.name.clone(),
+                        mount_path: m.mount_path.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        volumes: w
+            .volumes
+            .iter()
+            .map(|v| VolumeDetails {
+                name: v.name.clone(),
+                host_path: v.host_path.clone().map(|path| HostPath { path }),
+            })
+            .collect(),
+    })
+}
+
+/// The identity of "the same security issue" for aggregation.
+pub fn aggregation_key(
+    finding_type: &str,
+    event: &AuditEvent,
+    workload: Option<&WorkloadDetails>,
+    rule_key: Option<&str>,
+) -> String {
+    let workload = workload
+        .map(|w| {
+            format!(
+                "{}/{}/{}",
+                w.workload_type,
+                w.namespace.as_deref().unwrap_or(""),
+                w.name.as_deref().unwrap_or("")
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "{finding_type}|{}|{}|{workload}|{}",
+        event.cluster,
+        event.user.username,
+        rule_key.unwrap_or("")
+    )
+}
+
+fn finding_id(key: &str) -> String {
+    hex::encode(&Sha256::digest(key.as_bytes())[..16])
+}
+
+/// Builds the finding a rule reported about `event`.
+pub fn build(
+    ctx: &FindingContext,
+    rule: &LoadedRule,
+    event: &AuditEvent,
+    reported: sdk::Finding,
+    now: i64,
+) -> Finding {
+    let descriptor = &rule.descriptor;
+    let workload = workload_details(event);
+    let key = aggregation_key(
+        &descriptor.finding_type,
+        event,
+        workload.as_ref(),
+        reported.aggregation_key.as_deref(),
+    );
+    let id = finding_id(&key);
+    let seen = format_time(event.stage_at.or(event.request_received_at).unwrap_or(now));
+    let now = format_time(now);
+    let caller = event.caller_ip().map(|ip| ip.address.clone());
+    let remote_ip_details = caller.map(|ip| {
+        if ip.contains(':') {
+            RemoteIpDetails {
+                ip_address_v4: None,
+                ip_address_v6: Some(ip),
+            }
+        } else {
+            RemoteIpDetails {
+                ip_address_v4: Some(ip),
+                ip_address_v6: None,
+            }
+        }
+    });
+    let object = event.object_ref.as_ref();
+    let mut additional_info = serde_json::Map::new();
+    for (k, v) in &reported.additional_info {
+        additional_info.insert(k.clone(), serde_json::Value::String(v.clone()));
+    }
+    if let Some(first) = reported.threat_intel.first() {
+        additional_info.insert(
+            "threatListName".into(),
+            first.threat_list_name.clone().into(),
+        );
+    }
+    additional_info.insert("module".into(), rule.name.clone().into());
+    additional_info.insert("moduleVersion".into(), rule.short_hash().into());
+    additional_info.insert("auditId".into(), event.audit_id.clone().into());
+    let value = serde_json::Value::Object(additional_info.clone()).to_string();
+    additional_info.insert("value".into(), value.into());
+    additional_info.insert("type".into(), "default".into());
+
+    Finding {
+        schema_version: SCHEMA_VERSION.into(),
+        account_id: ctx.account_id.clone(),
+        region: ctx.region.clone(),
+        partition: ctx.partition.clone(),
+        arn: format!(
+            "arn:{}:guardduty:{}:{}:detector/{}/finding/{id}",
+            ctx.partition, ctx.region, ctx.account_id, ctx.detector_id
+        ),
+        id,
+        finding_type: descriptor.finding_type.clone(),
+        severity: reported.severity.unwrap_or(descriptor.severity),
+        title: reported.title.unwrap_or_else(|| descriptor.title.clone()),
+        description: reported.description,
+        created_at: now.clone(),
+        updated_at: now,
+        resource: Resource {
+            resource_type: "EKSCluster".into(),
+            eks_cluster_details: ClusterDetails {
+                name: event.cluster.clone(),
+            },
+            kubernetes_details: KubernetesDetails {
+                kubernetes_user_details: UserDetails {
+                    username: event.user.username.clone(),
+                    uid: event.user.uid.clone(),
+                    groups: event.user.groups.clone(),
+                    session_name: event
+                        .user
+                        .extra
+                        .iter()
+                        .find(|(k, _)| k == "sessionName")
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default(),
+                    impersonated_user: event.impersonated_user.as_ref().map(|u| ImpersonatedUser {
+                        username: u.username.clone(),
+                        groups: u.groups.clone(),
+                    }),
+                },
+                kubernetes_workload_details: workload,
+            },
+        },
+        service: Service {
+            service_name: "peregrine".into(),
+            detector_id: ctx.detector_id.clone(),
+            action: Action {
+                action_type: "KUBERNETES_API_CALL".into(),
+                kubernetes_api_call_action: ApiCallAction {
+                    request_uri: event.request_uri.clone(),
+                    verb: event.verb.clone(),
+                    resource: object.map(|o| o.resource.clone()),
+                    subresource: object.and_then(|o| o.subresource.clone()),
+                    namespace: object.and_then(|o| o.namespace.clone()),
+                    resource_name: object.and_then(|o| o.name.clone()),
+                    source_ips: event
+                        .source_ips
+                        .iter()
+                        .map(|ip| ip.address.clone())
+                        .collect(),
+                    user_agent: event.user_agent.clone(),
+                    remote_ip_details,
+                    status_code: event.response_code,
+                    parameters: reported.parameters,
+                },
+            },
+            evidence: (!reported.threat_intel.is_empty()).then(|| Evidence {
+                threat_intelligence_details: reported
+                    .threat_intel
+                    .into_iter()
+                    .map(|t| ThreatIntelligenceDetail {
+                        threat_list_name: t.threat_list_name,
+                        threat_names: t.threat_names,
+                    })
+                    .collect(),
+            }),
+            additional_info,
+            detection: (!reported.anomaly.is_empty()).then(|| Detection {
+                anomaly: anomaly_json(&reported.anomaly),
+            }),
+            archived: false,
+            count: 1,
+            event_first_seen: seen.clone(),
+            event_last_seen: seen,
+            resource_role: "TARGET".into(),
+            feature_name: "KubernetesAuditLogs".into(),
+        },
+    }
+}
+
+/// GuardDuty's `detection.anomaly`: `unusual.behavior[scope][feature]` is the value seen,
+/// `profiles[scope][feature]` the profile it was compared with.
+fn anomaly_json(features: &[sdk::AnomalyFeature]) -> serde_json::Value {
+    use serde_json::{Map, Value, json};
+    let object = |o: &sdk::AnomalyObject| {
+        json!({"profileType": o.profile_type, "profileSubtype": o.profile_subtype,
+               "observations": {"text": o.text, "number": o.number}})
+    };
+    let mut unusual: Map<String, Value> = Map::new();
+    let mut profiles: Map<String, Value> = Map::new();
+    for f in features {
+        let u = unusual.entry(f.scope.clone()).or_insert_with(|| json!({}));
+        u[&f.feature] = object(&f.unusual);
+        let p = profiles.entry(f.scope.clone()).or_insert_with(|| json!({}));
+        p[&f.feature] = Value::Array(f.profile.iter().map(object).collect());
+    }
+    json!({"unusual": {"behavior": unusual}, "profiles": profiles})
+}

@@ -1,0 +1,315 @@
+//! Reading audit logs: JSON lines from kube-apiserver's log backend, `EventList` documents
+//! from its webhook backend, and EKS control-plane logs exported from CloudWatch Logs
+//! (S3 export lines `<timestamp> <event>`, `filter-log-events` output, and subscription
+//! payloads with `logEvents`, whose `logGroup` names the cluster). Files may be gzipped.
+//!
+//! A malformed line is reported with its file and line number and skipped; it never stops
+//! the run. A document that cannot be parsed stops only its own file.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use flate2::read::MultiGzDecoder;
+use peregrine_rules_sdk::AuditEvent;
+use peregrine_rules_sdk::normalize::Normalizer;
+use serde_json::Value;
+
+/// Longest line read; a longer one is reported and skipped.
+pub const MAX_LINE: usize = 64 << 20;
+
+/// Where an event came from.
+#[derive(Clone, Debug)]
+pub struct Location {
+    pub file: Arc<str>,
+    pub line: u64,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+pub enum Item {
+    Event(AuditEvent, Location),
+    Malformed { location: Location, reason: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct IngestError {
+    pub path: String,
+    pub source: io::Error,
+}
+
+/// Reads one file (`-` for standard input), handing every event and every malformed
+/// entry to `sink`.
+pub fn read_path(
+    path: &Path,
+    normalizer: &Normalizer,
+    sink: &mut dyn FnMut(Item),
+) -> Result<(), IngestError> {
+    let name: Arc<str> = Arc::from(path.display().to_string());
+    let error = |source| IngestError {
+        path: name.to_string(),
+        source,
+    };
+    let input: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(File::open(path).map_err(error)?)
+    };
+    let mut reader = BufReader::with_capacity(256 * 1024, input);
+    let gzipped = reader.fill_buf().map_err(error)?.starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn BufRead> = if gzipped {
+        Box::new(BufReader::with_capacity(
+            256 * 1024,
+            MultiGzDecoder::new(reader),
+        ))
+    } else {
+        Box::new(reader)
+    };
+    read(reader, name.clone(), normalizer, sink).map_err(error)
+}
+
+/// Reads from any buffered source; `file` names it in locations.
+pub fn read(
+    mut reader: Box<dyn BufRead>,
+    file: Arc<str>,
+    normalizer: &Normalizer,
+    sink: &mut dyn FnMut(Item),
+) -> io::Result<()> {
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        let Some(too_long) = read_line(&mut reader, &mut buf)? else {
+            return Ok(());
+        };
+        line_no += 1;
+        let location = Location {
+            file: file.clone(),
+            line: line_no,
+        };
+        if too_long {
+            sink(Item::Malformed {
+                location,
+                reason: format!("line longer than {MAX_LINE} bytes; skipped"),
+            });
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(&buf) else {
+            sink(Item::Malformed {
+                location,
+                reason: "not UTF-8 text".into(),
+            });
+            continue;
+        };
+        let text = strip_export_timestamp(text.trim());
+        if text.is_empty() {
+            continue;
+        }
+        match normalizer.event_from_json(text) {
+            Ok(event) => sink(Item::Event(event, location)),
+            Err(event_error) => match serde_json::from_str::<Value>(text) {
+                Ok(value) => expand(value, &location, normalizer, Some(&event_error.0), sink),
+                // A first line that is an unfinished JSON value starts a multi-line document.
+                Err(e) if e.is_eof() && line_no == 1 => {
+                    let mut rest = buf.clone();
+                    reader.read_to_end(&mut rest)?;
+                    return read_document(&rest, &location, normalizer, sink);
+                }
+                Err(e) if e.is_eof() => sink(Item::Malformed {
+                    location,
+                    reason: format!("truncated JSON: {e}"),
+                }),
+                Err(e) => sink(Item::Malformed {
+                    location,
+                    reason: format!("not JSON: {e}"),
+                }),
+            },
+        }
+    }
+}
+
+/// Reads a line without its terminator; `Some(true)` if it was over [`MAX_LINE`] (and
+/// skipped), `None` at end of input.
+fn read_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
+    let mut too_long = false;
+    let mut read_any = false;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Ok(read_any.then_some(too_long));
+        }
+        read_any = true;
+        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..i], i + 1),
+            None => (available, available.len()),
+        };
+        if !too_long {
+            if buf.len() + chunk.len() > MAX_LINE {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(chunk);
+            }
+        }
+        let found_newline = done > chunk.len();
+        reader.consume(done);
+        if found_newline {
+            return Ok(Some(too_long));
+        }
+    }
+}
+
+/// CloudWatch Logs' S3 export writes `2024-03-11T09:14:07.118Z {"kind":"Event",...}`.
+fn strip_export_timestamp(line: &str) -> &str {
+    match line.split_once(' ') {
+        Some((stamp, rest))
+            if rest.starts_with('{')
+                && stamp.len() >= 20
+                && stamp.as_bytes()[0].is_ascii_digit()
+                && stamp.as_bytes().get(10) == Some(&b'T') =>
+        {
+            rest
+        }
+        _ => line,
+    }
+}
+
+/// A whole-file JSON document (or several, one after another).
+fn read_document(
+    text: &[u8],
+    start: &Location,
+    normalizer: &Normalizer,
+    sink: &mut dyn FnMut(Item),
+) -> io::Result<()> {
+    let stream = serde_json::Deserializer::from_slice(text).into_iter::<Value>();
+    for value in stream {
+        match value {
+            Ok(value) => expand(value, start, normalizer, None, sink),
+            Err(e) => {
+                let location = Location {
+                    file: start.file.clone(),
+                    line: start.line + e.line() as u64 - 1,
+                };
+                sink(Item::Malformed {
+                    location,
+                    reason: format!("invalid JSON document, rest of file skipped: {e}"),
+                });
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An event, or a container of events, as a JSON value.
+fn expand(
+    value: Value,
+    location: &Location,
+    normalizer: &Normalizer,
+    event_error: Option<&str>,
+    sink: &mut dyn FnMut(Item),
+) {
+    let event = |v: &Value, n: &Normalizer, sink: &mut dyn FnMut(Item)| match n.event_from_value(v)
+    {
+        Ok(e) => sink(Item::Event(e, location.clone())),
+        Err(e) => sink(Item::Malformed {
+            location: location.clone(),
+            reason: format!("not an audit event: {e}"),
+        }),
+    };
+    let message = |v: &Value, n: &Normalizer, sink: &mut dyn FnMut(Item)| match v
+        .get("message")
+        .and_then(Value::as_str)
+    {
+        Some(text) => match n.event_from_json(strip_export_timestamp(text.trim())) {
+            Ok(e) => sink(Item::Event(e, location.clone())),
+            Err(e) => sink(Item::Malformed {
+                location: location.clone(),
+                reason: format!("log message is not an audit event: {e}"),
+            }),
+        },
+        None => sink(Item::Malformed {
+            location: location.clone(),
+            reason: "log record has no message".into(),
+        }),
+    };
+    match &value {
+        Value::Array(items) => items.iter().for_each(|v| event(v, normalizer, sink)),
+        Value::Object(doc) if doc.get("kind").and_then(Value::as_str) == Some("EventList") => {
+            let items = doc
+                .get("items")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            items.iter().for_each(|v| event(v, normalizer, sink));
+        }
+        // A CloudWatch Logs subscription payload.
+        Value::Object(doc) if doc.get("logEvents").is_some_and(Value::is_array) => {
+            let cluster = doc
+                .get("logGroup")
+                .and_then(Value::as_str)
+                .and_then(eks_cluster_name);
+            let n = match cluster {
+                Some(cluster) => Normalizer {
+                    cluster: cluster.to_string(),
+                    ..normalizer.clone()
+                },
+                None => normalizer.clone(),
+            };
+            for record in doc["logEvents"].as_array().into_iter().flatten() {
+                message(record, &n, sink);
+            }
+        }
+        // `aws logs filter-log-events` / `get-log-events` output.
+        Value::Object(doc) if doc.get("events").is_some_and(Value::is_array) => {
+            for record in doc["events"].as_array().into_iter().flatten() {
+                message(record, normalizer, sink);
+            }
+        }
+        Value::Object(doc)
+            if doc.get("message").is_some_and(Value::is_string) && !doc.contains_key("verb") =>
+        {
+            message(&value, normalizer, sink)
+        }
+        Value::Object(_) => match event_error {
+            Some(reason) => sink(Item::Malformed {
+                location: location.clone(),
+                reason: format!("not an audit event: {reason}"),
+            }),
+            None => event(&value, normalizer, sink),
+        },
+        other => sink(Item::Malformed {
+            location: location.clone(),
+            reason: format!("expected an audit event object, found {}", json_kind(other)),
+        }),
+    }
+}
+
+/// `/aws/eks/<cluster>/cluster` is where EKS sends control-plane logs.
+fn eks_cluster_name(log_group: &str) -> Option<&str> {
+    log_group
+        .strip_prefix("/aws/eks/")?
+        .strip_suffix("/cluster")
+        .filter(|c| !c.is_empty())
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,346 @@
+//! Threat intelligence: IP lists loaded from an intel directory, looked up for every
+//! source IP of every event.
+//!
+//! Layout of the directory (every file optional):
+//! - `malicious.txt`: the built-in list of known malicious addresses;
+//! - `tor-exit-nodes.txt`: Tor exit nodes (plain addresses or Tor's exit-addresses format);
+//! - `trusted.txt`: addresses that never produce IP findings (trusted wins over any list);
+//! - `custom/<list-name>.txt`: user threat lists, named by their file stem.
+//!
+//! A list line is an IPv4 or IPv6 address or CIDR; `#` starts a comment. Malformed lines
+//! are reported by line and skipped. Lists are kept as sorted, merged ranges, so a lookup
+//! is a binary search however long the list. Only public addresses are looked up.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use ipnetwork::IpNetwork;
+use peregrine_rules_sdk::normalize::is_public_ip;
+use peregrine_rules_sdk::{AuditEvent, ThreatListHit, ThreatListKind};
+
+pub const MALICIOUS_FILE: &str = "malicious.txt";
+pub const TOR_FILE: &str = "tor-exit-nodes.txt";
+pub const TRUSTED_FILE: &str = "trusted.txt";
+pub const CUSTOM_DIR: &str = "custom";
+
+/// The list names findings carry for the two built-in lists.
+pub const MALICIOUS_LIST_NAME: &str = "Peregrine known malicious IPs";
+pub const TOR_LIST_NAME: &str = "Tor exit nodes";
+
+/// A set of addresses as sorted, non-overlapping inclusive ranges.
+#[derive(Default, Debug, Clone)]
+pub struct IpSet {
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+}
+
+fn merge<T: Ord + Copy + num_like::Successor>(ranges: &mut Vec<(T, T)>) {
+    ranges.sort_unstable();
+    let mut merged: Vec<(T, T)> = Vec::with_capacity(ranges.len());
+    for &(lo, hi) in ranges.iter() {
+        match merged.last_mut() {
+            Some(last) if lo <= last.1.successor() => last.1 = last.1.max(hi),
+            _ => merged.push((lo, hi)),
+        }
+    }
+    *ranges = merged;
+}
+
+mod num_like {
+    pub trait Successor {
+        fn successor(self) -> Self;
+    }
+    impl Successor for u32 {
+        fn successor(self) -> Self {
+            self.saturating_add(1)
+        }
+    }
+    impl Successor for u128 {
+        fn successor(self) -> Self {
+            self.saturating_add(1)
+        }
+    }
+}
+
+fn contains<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
+    let i = ranges.partition_point(|&(lo, _)| lo <= x);
+    i > 0 && ranges[i - 1].1 >= x
+}
+
+impl IpSet {
+    pub fn from_networks(networks: impl IntoIterator<Item = IpNetwork>) -> Self {
+        let mut set = IpSet::default();
+        for network in networks {
+            match network {
+                IpNetwork::V4(n) => set
+                    .v4
+                    .push((u32::from(n.network()), u32::from(n.broadcast()))),
+                IpNetwork::V6(n) => {
+                    let lo = u128::from(n.network());
+                    let host_bits = 128 - u32::from(n.prefix());
+                    let hi = if host_bits == 128 {
+                        u128::MAX
+                    } else {
+                        lo | ((1u128 << host_bits) - 1)
+                    };
+                    set.v6.push((lo, hi));
+                }
+            }
+        }
+        merge(&mut set.v4);
+        merge(&mut set.v6);
+        set
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(v4) => contains(&self.v4, u32::from(v4)),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => contains(&self.v4, u32::from(v4)),
+                None => contains(&self.v6, u128::from(v6)),
+            },
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.v4.is_empty() && self.v6.is_empty()
+    }
+
+    /// Number of merged ranges.
+    pub fn ranges(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ThreatList {
+    pub name: String,
+    pub kind: ThreatListKind,
+    pub path: PathBuf,
+    pub entries: usize,
+    pub set: IpSet,
+}
+
+/// A line that could not be read as an address.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntelWarning {
+    pub path: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for IntelWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.path.display(), self.line, self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct IntelError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ThreatIntel {
+    pub lists: Vec<ThreatList>,
+    pub trusted: IpSet,
+}
+
+/// Parses one list line: an address, a CIDR, or Tor's `ExitAddress <ip> <date>`.
+/// `Ok(None)` for blank lines, comments and Tor's other keywords.
+pub fn parse_entry(line: &str) -> Result<Option<IpNetwork>, String> {
+    let line = line.split('#').next().unwrap_or("").trim();
+    let mut tokens = line.split_whitespace();
+    let token = match tokens.next() {
+        None => return Ok(None),
+        Some("ExitAddress") => tokens.next().ok_or("ExitAddress without an address")?,
+        Some("ExitNode" | "Published" | "LastStatus") => return Ok(None),
+        Some(token) => token,
+    };
+    token
+        .parse::<IpNetwork>()
+        .map(Some)
+        .map_err(|_| format!("not an IP address or CIDR: {token:?}"))
+}
+
+fn load_list(path: &Path, warnings: &mut Vec<IntelWarning>) -> Result<(IpSet, usize), IntelError> {
+    let text = std::fs::read(path).map_err(|source| IntelError {
+        path: path.into(),
+        source,
+    })?;
+    let text = String::from_utf8_lossy(&text);
+    let mut networks = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        match parse_entry(line) {
+            Ok(Some(network)) => networks.push(network),
+            Ok(None) => {}
+            Err(message) => warnings.push(IntelWarning {
+                path: path.into(),
+                line: index + 1,
+                message,
+            }),
+        }
+    }
+    let entries = networks.len();
+    Ok((IpSet::from_networks(networks), entries))
+}
+
+impl ThreatIntel {
+    /// Loads the lists in `dir`; missing files are simply absent lists.
+    pub fn load_dir(dir: &Path) -> Result<(ThreatIntel, Vec<IntelWarning>), IntelError> {
+        if !dir.is_dir() {
+            return Err(IntelError {
+                path: dir.into(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "intel directory not found",
+                ),
+            });
+        }
+        let mut warnings = Vec::new();
+        let mut intel = ThreatIntel::default();
+        for (file, kind, name) in [
+            (
+                MALICIOUS_FILE,
+                ThreatListKind::Malicious,
+                MALICIOUS_LIST_NAME,
+            ),
+            (TOR_FILE, ThreatListKind::TorExitNode, TOR_LIST_NAME),
+        ] {
+            let path = dir.join(file);
+            if path.is_file() {
+                let (set, entries) = load_list(&path, &mut warnings)?;
+                intel.lists.push(ThreatList {
+                    name: name.into(),
+                    kind,
+                    path,
+                    entries,
+                    set,
+                });
+            }
+        }
+        let trusted = dir.join(TRUSTED_FILE);
+        if trusted.is_file() {
+            intel.trusted = load_list(&trusted, &mut warnings)?.0;
+        }
+        let custom = dir.join(CUSTOM_DIR);
+        if custom.is_dir() {
+            let mut paths: Vec<PathBuf> = std::fs::read_dir(&custom)
+                .map_err(|source| IntelError {
+                    path: custom.clone(),
+                    source,
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            paths.sort();
+            for path in paths {
+                let name = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let (set, entries) = load_list(&path, &mut warnings)?;
+                intel.lists.push(ThreatList {
+                    name,
+                    kind: ThreatListKind::Custom,
+                    path,
+                    entries,
+                    set,
+                });
+            }
+        }
+        Ok((intel, warnings))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lists.is_empty() && self.trusted.is_empty()
+    }
+
+    /// Marks each public source IP of the event as trusted or with the lists it is on.
+    pub fn enrich(&self, event: &mut AuditEvent) {
+        if self.is_empty() {
+            return;
+        }
+        for source in &mut event.source_ips {
+            let Ok(ip) = source.address.parse::<IpAddr>() else {
+                continue;
+            };
+            if !is_public_ip(&ip) {
+                continue;
+            }
+            if self.trusted.contains(ip) {
+                source.trusted = true;
+                continue;
+            }
+            source.threat_lists = self
+                .lists
+                .iter()
+                .filter(|list| list.set.contains(ip))
+                .map(|list| ThreatListHit {
+                    kind: list.kind,
+                    name: list.name.clone(),
+                })
+                .collect();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_merge_and_lookups_respect_bounds() {
+        let set = IpSet::from_networks(
+            [
+                "10.0.0.0/24",
+                "10.0.1.0/24",
+                "192.0.2.7",
+                "2001:db8::/32",
+                "10.0.0.5",
+            ]
+            .iter()
+            .map(|s| s.parse().unwrap()),
+        );
+        assert_eq!(set.ranges(), 3);
+        for inside in [
+            "10.0.0.0",
+            "10.0.1.255",
+            "192.0.2.7",
+            "2001:db8:ffff::1",
+            "::ffff:10.0.1.1",
+        ] {
+            assert!(set.contains(inside.parse().unwrap()), "{inside}");
+        }
+        for outside in [
+            "10.0.2.0",
+            "9.255.255.255",
+            "192.0.2.6",
+            "192.0.2.8",
+            "2001:db9::",
+        ] {
+            assert!(!set.contains(outside.parse().unwrap()), "{outside}");
+        }
+    }
+
+    #[test]
+    fn entries_parse_plain_cidr_and_tor_formats() {
+        assert_eq!(parse_entry("  # comment"), Ok(None));
+        assert_eq!(
+            parse_entry("ExitNode 0011BD2485AD45D984EC4159C88FC066E5E3300E"),
+            Ok(None)
+        );
+        assert_eq!(
+            parse_entry("ExitAddress 185.220.101.47 2024-03-11 08:00:00"),
+            Ok(Some("185.220.101.47".parse().unwrap()))
+        );
+        assert_eq!(
+            parse_entry("203.0.113.0/24 # scanners"),
+            Ok(Some("203.0.113.0/24".parse().unwrap()))
+        );
+        assert!(parse_entry("not-an-ip").is_err());
+        assert!(parse_entry("300.1.1.1").is_err());
+    }
+}
