@@ -265,6 +265,8 @@ fn workload_details(event: &AuditEvent) -> Option<WorkloadDetails> {
         return None;
     }
     let Some(w) = event.workload() else {
+        // A list or collection call names no workload.
+        object.name.as_ref()?;
         return Some(WorkloadDetails {
             name: object.name.clone(),
             workload_type: object.resource.clone(),

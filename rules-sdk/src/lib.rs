@@ -91,6 +91,20 @@ pub fn evaluate_batch<R: Rule>(events: &[AuditEvent]) -> Vec<Finding> {
         .collect()
 }
 
+/// The checks the host applies to a descriptor when it loads a module.
+pub fn check_descriptor(d: &Descriptor) -> Result<(), String> {
+    if d.finding_type.trim().is_empty() {
+        return Err("finding-type is empty".into());
+    }
+    if !(0.0..=10.0).contains(&d.severity) {
+        return Err(format!("severity {} is outside 0..10", d.severity));
+    }
+    if d.title.trim().is_empty() {
+        return Err("title is empty".into());
+    }
+    Ok(())
+}
+
 /// Makes the crate a `peregrine:rules` component whose rule is `$rule`.
 ///
 /// Outside WebAssembly it expands to nothing, so the crate builds and tests natively.
@@ -116,5 +130,12 @@ macro_rules! export_rule {
 
     $crate::bindings::export!(Component with_types_in $crate::bindings);
         };
+
+        /// Every rule crate tests that its descriptor is one the host accepts.
+        #[cfg(test)]
+        #[test]
+        fn descriptor_is_valid() {
+            $crate::check_descriptor(&<$rule as $crate::Rule>::descriptor()).unwrap();
+        }
     };
 }

@@ -293,3 +293,139 @@ pub fn anonymous_tactic(event: &AuditEvent) -> Option<Tactic> {
 pub fn api_commonly_used_in(tactic: Tactic) -> String {
     format!("Kubernetes API commonly used in {} tactics", tactic.name())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::event;
+
+    fn call(verb: &str, uri: &str, object_ref: &str) -> AuditEvent {
+        let object_ref = if object_ref.is_empty() {
+            String::new()
+        } else {
+            format!(r#","objectRef":{object_ref}"#)
+        };
+        event(&format!(
+            r#"{{"auditID":"t","stage":"ResponseComplete","verb":"{verb}","requestURI":"{uri}","user":{{"username":"system:anonymous","groups":["system:unauthenticated"]}},"responseStatus":{{"code":200}}{object_ref}}}"#
+        ))
+    }
+
+    #[test]
+    fn the_table_classifies_typical_calls() {
+        let cases = [
+            (
+                "list",
+                "/api/v1/secrets",
+                r#"{"resource":"secrets"}"#,
+                Some(CredentialAccess),
+            ),
+            (
+                "create",
+                "/api/v1/namespaces/d/serviceaccounts/x/token",
+                r#"{"resource":"serviceaccounts","subresource":"token","namespace":"d","name":"x"}"#,
+                Some(CredentialAccess),
+            ),
+            (
+                "create",
+                "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+                r#"{"resource":"clusterrolebindings"}"#,
+                Some(Persistence),
+            ),
+            (
+                "patch",
+                "/api/v1/namespaces/kube-system/configmaps/aws-auth",
+                r#"{"resource":"configmaps","namespace":"kube-system","name":"aws-auth"}"#,
+                Some(Persistence),
+            ),
+            (
+                "patch",
+                "/api/v1/namespaces/default/configmaps/app",
+                r#"{"resource":"configmaps","namespace":"default","name":"app"}"#,
+                Some(Impact),
+            ),
+            (
+                "delete",
+                "/api/v1/namespaces/default/events/e",
+                r#"{"resource":"events","namespace":"default","name":"e"}"#,
+                Some(DefenseEvasion),
+            ),
+            (
+                "delete",
+                "/apis/apps/v1/namespaces/falco/daemonsets/falco",
+                r#"{"resource":"daemonsets","namespace":"falco","name":"falco"}"#,
+                Some(DefenseEvasion),
+            ),
+            (
+                "delete",
+                "/api/v1/namespaces/default/pods/p",
+                r#"{"resource":"pods","namespace":"default","name":"p"}"#,
+                Some(Impact),
+            ),
+            (
+                "create",
+                "/api/v1/namespaces/default/serviceaccounts",
+                r#"{"resource":"serviceaccounts","namespace":"default"}"#,
+                Some(Impact),
+            ),
+            (
+                "patch",
+                "/apis/apps/v1/namespaces/d/deployments/x/scale",
+                r#"{"resource":"deployments","subresource":"scale","namespace":"d","name":"x"}"#,
+                Some(Impact),
+            ),
+            (
+                "create",
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                r#"{"resource":"selfsubjectaccessreviews"}"#,
+                Some(Discovery),
+            ),
+            (
+                "get",
+                "/api/v1/namespaces/d/pods/p/log",
+                r#"{"resource":"pods","subresource":"log","namespace":"d","name":"p"}"#,
+                Some(Discovery),
+            ),
+            ("get", "/api", "", Some(Discovery)),
+            ("get", "/version", "", Some(Discovery)),
+            ("get", "/healthz/etcd", "", None),
+            ("get", "/livez", "", None),
+            (
+                "create",
+                "/api/v1/namespaces/d/pods/p/exec?command=sh",
+                r#"{"resource":"pods","subresource":"exec","namespace":"d","name":"p"}"#,
+                None,
+            ),
+            (
+                "get",
+                "/api/v1/namespaces/d/pods/p/exec?command=sh",
+                r#"{"resource":"pods","subresource":"exec","namespace":"d","name":"p"}"#,
+                None,
+            ),
+            (
+                "create",
+                "/api/v1/namespaces/d/pods/p/eviction",
+                r#"{"resource":"pods","subresource":"eviction","namespace":"d","name":"p"}"#,
+                None,
+            ),
+        ];
+        for (verb, uri, object_ref, want) in cases {
+            assert_eq!(classify(&call(verb, uri, object_ref)), want, "{verb} {uri}");
+        }
+    }
+
+    #[test]
+    fn anonymous_tactics_need_success_and_skip_version() {
+        assert_eq!(anonymous_tactic(&call("get", "/version", "")), None);
+        assert_eq!(anonymous_tactic(&call("get", "/apis", "")), Some(Discovery));
+        let mut denied = call("get", "/apis", "");
+        denied.response_code = Some(403);
+        assert_eq!(anonymous_tactic(&denied), None);
+        let mut forbidden = call("get", "/apis", "");
+        forbidden.authorization_decision = Some("forbid".into());
+        assert_eq!(anonymous_tactic(&forbidden), None);
+        let mut authenticated = call("get", "/apis", "");
+        authenticated.user.username = "alice".into();
+        authenticated.user.groups = vec!["system:authenticated".into()];
+        assert_eq!(anonymous_tactic(&authenticated), None);
+    }
+}

@@ -79,14 +79,15 @@ fn classify(error: wasmtime::Error, store: &Store<HostState>, context: &str) -> 
     if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
         return Failure::Timeout;
     }
-    let text = format!("{error:#}");
-    if text.contains("forcing a memory growth failure") || text.contains("memory limit") {
+    // The root cause without the wasm backtrace wasmtime wraps around it.
+    let cause = error.root_cause().to_string();
+    if cause.contains("growing memory") || cause.contains("memory growth") {
         return Failure::OutOfMemory;
     }
     let stderr = store.data().stderr();
     let detail = match error.downcast_ref::<Trap>() {
         Some(trap) => format!("trap: {trap}"),
-        None => format!("{context}: {text}"),
+        None => format!("{context}: {cause}"),
     };
     if stderr.is_empty() {
         Failure::Trap(detail)

@@ -224,9 +224,11 @@ impl RuleEngine {
                 failure,
             })?;
         let descriptor = convert::descriptor(descriptor);
-        validate_descriptor(&descriptor).map_err(|reason| LoadError::Descriptor {
-            path: path_buf,
-            reason,
+        peregrine_rules_sdk::check_descriptor(&descriptor).map_err(|reason| {
+            LoadError::Descriptor {
+                path: path_buf,
+                reason,
+            }
         })?;
         loaded.state = states.bucket(&descriptor.finding_type);
         loaded.descriptor = descriptor;
@@ -311,19 +313,3 @@ fn foreign_wit_version(engine: &wasmtime::Engine, component: &Component) -> Opti
             })
         })
 }
-
-fn validate_descriptor(d: &peregrine_rules_sdk::Descriptor) -> Result<(), String> {
-    if d.finding_type.trim().is_empty() {
-        return Err("finding-type is empty".into());
-    }
-    if !(0.0..=10.0).contains(&d.severity) || d.severity.is_nan() {
-        return Err(format!("severity {} is outside 0..10", d.severity));
-    }
-    if d.title.trim().is_empty() {
-        return Err("title is empty".into());
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests;

@@ -52,7 +52,9 @@ impl Rule for AnonymousAccessGranted {
                 binding.role_ref.kind,
                 binding.role_ref.name
             ))
-            .with_info("roleRef", format!("{}/{}", binding.role_ref.kind, binding.role_ref.name)),
+            .with_info("roleRef", format!("{}/{}", binding.role_ref.kind, binding.role_ref.name))
+            // Each binding is its own issue.
+            .with_aggregation_key(format!("{}/{}/{name}", binding.kind, binding.namespace.as_deref().unwrap_or(""))),
         )
     }
 }

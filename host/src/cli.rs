@@ -1,0 +1,137 @@
+//! The `peregrine` command line.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::engine::EngineConfig;
+use crate::scan::{self, Notice, ScanOptions};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "peregrine",
+    version,
+    about = "Kubernetes threat detection with sandboxed WebAssembly rules"
+)]
+struct Cli {
+    /// Log filter (tracing syntax), e.g. `info` or `peregrine=debug`.
+    #[arg(long, env = "PEREGRINE_LOG", default_value = "warn", global = true)]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// GuardDuty wire-format findings, one JSON object per line.
+    Jsonl,
+    /// A readable table.
+    Table,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate every rule module over audit log files and print the findings.
+    Scan {
+        /// Directory of rule modules (`.wasm` components).
+        #[arg(long, env = "PEREGRINE_RULES", default_value = "dist/rules")]
+        rules: PathBuf,
+        /// Threat-intelligence directory (malicious.txt, tor-exit-nodes.txt, trusted.txt, custom/).
+        #[arg(long, env = "PEREGRINE_INTEL")]
+        intel: Option<PathBuf>,
+        /// Cluster name for events that do not carry one.
+        #[arg(long, env = "PEREGRINE_CLUSTER", default_value = "default")]
+        cluster: String,
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: Format,
+        /// Worker threads (default: one per core).
+        #[arg(long, env = "PEREGRINE_WORKERS")]
+        workers: Option<usize>,
+        /// Longest one call into a rule may run, in milliseconds.
+        #[arg(long, env = "PEREGRINE_RULE_TIMEOUT_MS", default_value_t = 250)]
+        rule_timeout_ms: u64,
+        /// Memory cap of one rule instance, in MiB.
+        #[arg(long, env = "PEREGRINE_RULE_MEMORY_MIB", default_value_t = 128)]
+        rule_memory_mib: usize,
+        /// Audit log files: JSON lines, EventList or CloudWatch exports, optionally
+        /// gzipped; `-` reads standard input.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    match cli.command {
+        Command::Scan {
+            rules,
+            intel,
+            cluster,
+            format,
+            workers,
+            rule_timeout_ms,
+            rule_memory_mib,
+            files,
+        } => {
+            let mut options = ScanOptions::new(rules);
+            options.intel_dir = intel;
+            options.cluster = cluster;
+            if let Some(workers) = workers {
+                options.workers = workers;
+            }
+            options.engine = EngineConfig {
+                timeout: Duration::from_millis(rule_timeout_ms),
+                memory_limit: rule_memory_mib << 20,
+                ..EngineConfig::default()
+            };
+            run_scan(&options, &files, format)
+        }
+    }
+}
+
+fn run_scan(options: &ScanOptions, files: &[PathBuf], format: Format) -> ExitCode {
+    let mut notify = |notice: Notice<'_>| match notice {
+        Notice::Malformed { location, reason } => {
+            eprintln!("peregrine: {location}: skipped: {reason}")
+        }
+        Notice::RuleNotLoaded(e) => eprintln!("peregrine: rule not loaded: {e}"),
+        Notice::IntelWarning(w) => eprintln!("peregrine: threat list entry skipped: {w}"),
+        Notice::FileFailed(e) => eprintln!("peregrine: cannot read {e}"),
+    };
+    let report = match scan::run(options, files, &mut notify) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("peregrine: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let written = match format {
+        Format::Jsonl => report.findings.iter().try_for_each(|f| {
+            serde_json::to_writer(&mut out, f).map_err(std::io::Error::other)?;
+            out.write_all(b"\n")
+        }),
+        Format::Table => out.write_all(scan::render_table(&report.findings).as_bytes()),
+    };
+    if let Err(e) = written.and_then(|_| out.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("peregrine: cannot write findings: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    eprintln!("peregrine: {}", scan::summary(&report));
+    if report.files_failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,143 @@
+//! A rule that traps, loops forever or eats memory fails alone: the run completes, the
+//! other rules' findings are intact, and the failing rule is counted and quarantined.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use peregrine::engine::EngineConfig;
+use peregrine::scan::ScanOptions;
+use peregrine_e2e::{rules_dir, scan, scan_with, shipped_rules_dir, summarize};
+
+fn positive_fixtures() -> Vec<std::path::PathBuf> {
+    xtask::shipped_rules()
+        .unwrap()
+        .iter()
+        .map(|c| c.dir.join("fixtures/positive.jsonl"))
+        .collect()
+}
+
+#[test]
+fn trapping_looping_and_memory_eating_rules_fail_alone() {
+    let files = positive_fixtures();
+    let expected = summarize(&scan(shipped_rules_dir(), &files).report);
+
+    let dir = rules_dir(true, &["trap", "endless-loop", "memory-hog"]);
+    let mut options = ScanOptions::new(dir.path());
+    options.cluster = "test-cluster".into();
+    options.engine = EngineConfig {
+        timeout: Duration::from_millis(100),
+        memory_limit: 32 << 20,
+        ..EngineConfig::default()
+    };
+    let scanned = scan_with(options, &files);
+    let report = &scanned.report;
+    assert_eq!(
+        summarize(report),
+        expected,
+        "the good rules' findings are intact"
+    );
+
+    let stats = |name: &str| &report.rules.iter().find(|r| r.name == name).unwrap().stats;
+    for bad in ["trap", "endless-loop", "memory-hog"] {
+        assert!(stats(bad).is_quarantined(), "{bad} is quarantined");
+        assert!(
+            stats(bad).failures.load(Ordering::Relaxed) >= 5,
+            "{bad} failures are counted"
+        );
+        assert_eq!(stats(bad).findings.load(Ordering::Relaxed), 0);
+    }
+    assert!(stats("endless-loop").timeouts.load(Ordering::Relaxed) >= 5);
+    assert!(
+        stats("memory-hog").out_of_memory.load(Ordering::Relaxed) >= 5,
+        "{:?}",
+        stats("memory-hog").last_error()
+    );
+    let trap_error = stats("trap").last_error().unwrap();
+    assert!(
+        trap_error.contains("fixture rule trapped on"),
+        "the panic message is kept: {trap_error}"
+    );
+    for good in xtask::shipped_rules().unwrap() {
+        let s = stats(&good.slug);
+        assert_eq!(s.failures.load(Ordering::Relaxed), 0, "{}", good.slug);
+        assert!(!s.is_quarantined());
+    }
+}
+
+fn event(id: usize, user: &str) -> String {
+    format!(
+        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{id}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/default/pods","verb":"list","user":{{"username":"{user}","groups":["system:authenticated"]}},"sourceIPs":["10.0.0.{}"],"objectRef":{{"resource":"pods","namespace":"default","apiVersion":"v1"}},"responseStatus":{{"code":200}},"stageTimestamp":"2024-03-11T09:00:{:02}.000000Z"}}"#,
+        id % 250,
+        id % 60
+    )
+}
+
+#[test]
+fn one_poisonous_event_costs_only_its_own_judgement() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    // 100 events; every 10th is by the user that makes the rule panic.
+    let lines: Vec<String> = (0..100)
+        .map(|i| event(i, if i % 10 == 3 { "poison" } else { "alice" }))
+        .collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+
+    let rules = rules_dir(false, &["poison-pill"]);
+    let mut options = ScanOptions::new(rules.path());
+    options.workers = 1;
+    options.batch_size = 64;
+    let report = scan_with(options, &[file]).report;
+    let seen: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| {
+            f.service.additional_info["auditId"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(seen.len(), 90, "every healthy event is still judged");
+    assert!(
+        seen.iter()
+            .all(|id| id.trim_start_matches("id-").parse::<usize>().unwrap() % 10 != 3)
+    );
+    let stats = &report.rules[0].stats;
+    assert_eq!(stats.failures.load(Ordering::Relaxed), 10);
+    assert!(!stats.is_quarantined(), "failures were never consecutive");
+}
+
+#[test]
+fn state_outlives_instances_and_is_shared_by_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let users = ["alice", "bob", "alice", "carol", "alice", "bob"];
+    let lines: Vec<String> = users.iter().enumerate().map(|(i, u)| event(i, u)).collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+
+    let rules = rules_dir(false, &["state-counter"]);
+    let mut options = ScanOptions::new(rules.path());
+    options.batch_size = 1;
+    // Recycle the instance after every call: state must live in the host, not the guest.
+    options.engine.recycle_after_calls = 1;
+    let report = scan_with(options, &[file]).report;
+    let mut seen_twice: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.resource
+                    .kubernetes_details
+                    .kubernetes_user_details
+                    .username
+                    .clone(),
+                f.service.count,
+            )
+        })
+        .collect();
+    seen_twice.sort();
+    assert_eq!(
+        seen_twice,
+        vec![("alice".to_string(), 2), ("bob".to_string(), 1)]
+    );
+}

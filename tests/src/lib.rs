@@ -1,0 +1,139 @@
+//! Helpers for the end-to-end tests: the real rule modules, built once per run, and
+//! directories of them to scan with.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use peregrine::scan::{self, Notice, ScanOptions, ScanReport};
+
+/// Where the tests' wasm build and its modules live.
+fn build_root() -> PathBuf {
+    xtask::workspace_root().join("target/rules-wasm")
+}
+
+/// Builds every shipped rule and every fixture rule (once per process; a file lock keeps
+/// concurrent test processes from building at the same time).
+fn built() -> &'static (PathBuf, PathBuf) {
+    static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = build_root();
+        std::fs::create_dir_all(&root).unwrap();
+        let lock = File::create(root.join(".e2e-build.lock")).unwrap();
+        lock.lock().unwrap();
+        let rules = root.join("modules/rules");
+        let fixtures = root.join("modules/fixture-rules");
+        xtask::build_rules(&xtask::shipped_rules().unwrap(), &root, &rules)
+            .and_then(|_| xtask::build_rules(&xtask::fixture_rules().unwrap(), &root, &fixtures))
+            .unwrap_or_else(|e| panic!("cannot build the rule modules: {e}"));
+        (rules, fixtures)
+    })
+}
+
+/// The directory of shipped rule modules.
+pub fn shipped_rules_dir() -> &'static Path {
+    &built().0
+}
+
+/// The module file of a fixture (test-only) rule.
+pub fn fixture_rule(slug: &str) -> PathBuf {
+    let path = built().1.join(format!("{slug}.wasm"));
+    assert!(path.is_file(), "no fixture rule {slug}");
+    path
+}
+
+/// A fresh directory holding the shipped rules (if `shipped`) and the named fixture rules.
+pub fn rules_dir(shipped: bool, fixtures: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    if shipped {
+        for entry in std::fs::read_dir(shipped_rules_dir()).unwrap().flatten() {
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+    }
+    for slug in fixtures {
+        std::fs::copy(fixture_rule(slug), dir.path().join(format!("{slug}.wasm"))).unwrap();
+    }
+    dir
+}
+
+/// A path under the workspace root.
+pub fn workspace_path(relative: &str) -> PathBuf {
+    xtask::workspace_root().join(relative)
+}
+
+/// Every file matching `dir/*.<ext>`, sorted.
+pub fn files_in(dir: &str, ext: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(workspace_path(dir))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    files.sort();
+    files
+}
+
+/// What a scan reported, with the notices it gave along the way.
+pub struct Scanned {
+    pub report: ScanReport,
+    pub notices: Vec<String>,
+}
+
+/// Scans `files` with the modules in `rules`.
+pub fn scan_with(options: ScanOptions, files: &[PathBuf]) -> Scanned {
+    let mut notices = Vec::new();
+    let mut notify = |n: Notice<'_>| {
+        notices.push(match n {
+            Notice::Malformed { location, reason } => format!("{location}: {reason}"),
+            Notice::RuleNotLoaded(e) => format!("rule not loaded: {e}"),
+            Notice::IntelWarning(w) => format!("intel: {w}"),
+            Notice::FileFailed(e) => format!("file failed: {e}"),
+        })
+    };
+    let report =
+        scan::run(&options, files, &mut notify).unwrap_or_else(|e| panic!("scan failed: {e}"));
+    Scanned { report, notices }
+}
+
+/// Scans with options for `rules` and the defaults otherwise.
+pub fn scan(rules: &Path, files: &[PathBuf]) -> Scanned {
+    let mut options = ScanOptions::new(rules);
+    options.cluster = "test-cluster".into();
+    scan_with(options, files)
+}
+
+/// `(type, username, workload "type/namespace/name" or "-", count)` of each finding, sorted.
+pub fn summarize(report: &ScanReport) -> Vec<(String, String, String, u64)> {
+    let mut rows: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let workload = f
+                .resource
+                .kubernetes_details
+                .kubernetes_workload_details
+                .as_ref()
+                .map(|w| {
+                    format!(
+                        "{}/{}/{}",
+                        w.workload_type,
+                        w.namespace.as_deref().unwrap_or(""),
+                        w.name.as_deref().unwrap_or("")
+                    )
+                })
+                .unwrap_or_else(|| "-".into());
+            (
+                f.finding_type.clone(),
+                f.resource
+                    .kubernetes_details
+                    .kubernetes_user_details
+                    .username
+                    .clone(),
+                workload,
+                f.service.count,
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
