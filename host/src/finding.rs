@@ -453,7 +453,7 @@ pub fn build(
                     resource: object.map(|o| o.resource.clone()),
                     subresource: object.and_then(|o| o.subresource.clone()),
                     namespace: object.and_then(|o| o.namespace.clone()),
-                    resource_name: object.and_then(|o| o.name.clone()),
+                    resource_name: event.object_name().map(str::to_string),
                     source_ips: event
                         .source_ips
                         .iter()

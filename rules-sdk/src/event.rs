@@ -57,6 +57,18 @@ impl AuditEvent {
         self.object_ref.as_ref()?.name.as_deref()
     }
 
+    /// The name of the object the call addressed: `objectRef.name`, or for a create (whose
+    /// objectRef has no name) the name inside the decoded object.
+    pub fn object_name(&self) -> Option<&str> {
+        self.name().or_else(|| match self.view()? {
+            ObjectView::Workload(w) => w.name.as_deref(),
+            ObjectView::RoleBinding(b) => b.name.as_deref(),
+            ObjectView::Role(r) => r.name.as_deref(),
+            ObjectView::Service(s) => s.name.as_deref(),
+            ObjectView::AccessReview(_) => None,
+        })
+    }
+
     /// The request URI without its query string.
     pub fn path(&self) -> &str {
         self.request_uri.split('?').next().unwrap_or("")
