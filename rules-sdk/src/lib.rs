@@ -42,6 +42,7 @@ pub mod bindings {
 }
 
 mod builders;
+pub mod caller;
 mod event;
 pub mod host;
 pub mod paths;

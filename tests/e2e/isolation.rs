@@ -141,3 +141,25 @@ fn state_outlives_instances_and_is_shared_by_workers() {
         vec![("alice".to_string(), 2), ("bob".to_string(), 1)]
     );
 }
+
+#[test]
+fn a_module_built_for_another_wit_version_is_refused_naming_both() {
+    let dir = rules_dir(true, &["future-wit"]);
+    let scanned = scan(dir.path(), &positive_fixtures());
+    let refused: Vec<_> = scanned
+        .notices
+        .iter()
+        .filter(|n| n.starts_with("rule not loaded"))
+        .collect();
+    assert_eq!(refused.len(), 1, "{:?}", scanned.notices);
+    assert!(
+        refused[0].contains("future-wit.wasm: built against peregrine:rules@0.2.0, but this host implements peregrine:rules@0.1.0"),
+        "{}",
+        refused[0]
+    );
+    assert_eq!(
+        scanned.report.rules.len(),
+        xtask::shipped_rules().unwrap().len(),
+        "the other rules load"
+    );
+}
