@@ -44,6 +44,7 @@ pub mod bindings {
 mod builders;
 pub mod caller;
 mod event;
+pub mod exposure;
 pub mod host;
 pub mod paths;
 pub mod subscription;

@@ -17,8 +17,15 @@ pub fn event(json: &str) -> AuditEvent {
         .unwrap_or_else(|e| panic!("not an audit event: {e}"))
 }
 
-/// The events of a fixture file that the host would judge (one stage per audit ID).
+/// The events of a fixture file that the host would judge (one stage per audit ID), with
+/// the fixture threat-list addresses marked (see [`mark_fixture_lists`]).
 pub fn events_from_file(path: impl AsRef<Path>) -> Vec<AuditEvent> {
+    let mut events = unmarked_events_from_file(path);
+    mark_fixture_lists(&mut events);
+    events
+}
+
+fn unmarked_events_from_file(path: impl AsRef<Path>) -> Vec<AuditEvent> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()));
@@ -71,4 +78,43 @@ pub fn run<R: Rule>(events: &[AuditEvent]) -> Vec<Finding> {
         .filter(|e| crate::subscription::matches(&subscription, e))
         .filter_map(|e| R::evaluate(e))
         .collect()
+}
+
+/// Addresses that fixtures use for listed callers, marked on events as the host marks
+/// them from its threat lists (the sample intel directory lists the same addresses).
+pub const FIXTURE_LISTS: &[(&str, crate::ThreatListKind, &str)] = &[
+    (
+        "45.155.205.233",
+        crate::ThreatListKind::Malicious,
+        "Peregrine known malicious IPs",
+    ),
+    ("203.0.113.66", crate::ThreatListKind::Custom, "scanners"),
+    (
+        "185.220.101.47",
+        crate::ThreatListKind::TorExitNode,
+        "Tor exit nodes",
+    ),
+];
+
+/// A fixture address on the trusted list: never marked as listed.
+pub const FIXTURE_TRUSTED: &str = "198.51.100.200";
+
+/// Marks fixture addresses ([`FIXTURE_LISTS`], [`FIXTURE_TRUSTED`]) as the host would.
+pub fn mark_fixture_lists(events: &mut [AuditEvent]) {
+    for event in events {
+        for ip in &mut event.source_ips {
+            if ip.address == FIXTURE_TRUSTED {
+                ip.trusted = true;
+                continue;
+            }
+            for (address, kind, name) in FIXTURE_LISTS {
+                if ip.address == *address {
+                    ip.threat_lists.push(crate::ThreatListHit {
+                        kind: *kind,
+                        name: name.to_string(),
+                    });
+                }
+            }
+        }
+    }
 }
