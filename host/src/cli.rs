@@ -55,6 +55,12 @@ enum Command {
         /// Memory cap of one rule instance, in MiB.
         #[arg(long, env = "PEREGRINE_RULE_MEMORY_MIB", default_value_t = 128)]
         rule_memory_mib: usize,
+        /// Cache of compiled modules (default: $XDG_CACHE_HOME/peregrine or ~/.cache/peregrine).
+        #[arg(long, env = "PEREGRINE_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
+        /// Compile every module afresh instead of using the cache.
+        #[arg(long)]
+        no_cache: bool,
         /// Audit log files: JSON lines, EventList or CloudWatch exports, optionally
         /// gzipped; `-` reads standard input.
         #[arg(required = true)]
@@ -80,6 +86,8 @@ pub fn main() -> ExitCode {
             workers,
             rule_timeout_ms,
             rule_memory_mib,
+            cache_dir,
+            no_cache,
             files,
         } => {
             let mut options = ScanOptions::new(rules);
@@ -91,11 +99,24 @@ pub fn main() -> ExitCode {
             options.engine = EngineConfig {
                 timeout: Duration::from_millis(rule_timeout_ms),
                 memory_limit: rule_memory_mib << 20,
+                cache_dir: if no_cache {
+                    None
+                } else {
+                    cache_dir.or_else(default_cache_dir)
+                },
                 ..EngineConfig::default()
             };
             run_scan(&options, &files, format)
         }
     }
+}
+
+/// `$XDG_CACHE_HOME/peregrine`, else `~/.cache/peregrine`.
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("peregrine"))
 }
 
 fn run_scan(options: &ScanOptions, files: &[PathBuf], format: Format) -> ExitCode {

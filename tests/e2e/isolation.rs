@@ -5,8 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use peregrine::engine::EngineConfig;
-use peregrine::scan::ScanOptions;
-use peregrine_e2e::{rules_dir, scan, scan_with, shipped_rules_dir, summarize};
+use peregrine_e2e::{rules_dir, scan, scan_with, shipped_rules_dir, summarize, test_options};
 
 fn positive_fixtures() -> Vec<std::path::PathBuf> {
     xtask::shipped_rules()
@@ -22,12 +21,12 @@ fn trapping_looping_and_memory_eating_rules_fail_alone() {
     let expected = summarize(&scan(shipped_rules_dir(), &files).report);
 
     let dir = rules_dir(true, &["trap", "endless-loop", "memory-hog"]);
-    let mut options = ScanOptions::new(dir.path());
-    options.cluster = "test-cluster".into();
+    let mut options = test_options(dir.path());
+    options.intel_dir = Some(peregrine_e2e::workspace_path("tests/fixtures/intel"));
     options.engine = EngineConfig {
         timeout: Duration::from_millis(100),
         memory_limit: 32 << 20,
-        ..EngineConfig::default()
+        ..options.engine
     };
     let scanned = scan_with(options, &files);
     let report = &scanned.report;
@@ -83,7 +82,7 @@ fn one_poisonous_event_costs_only_its_own_judgement() {
     std::fs::write(&file, lines.join("\n")).unwrap();
 
     let rules = rules_dir(false, &["poison-pill"]);
-    let mut options = ScanOptions::new(rules.path());
+    let mut options = test_options(rules.path());
     options.workers = 1;
     options.batch_size = 64;
     let report = scan_with(options, &[file]).report;
@@ -116,7 +115,7 @@ fn state_outlives_instances_and_is_shared_by_workers() {
     std::fs::write(&file, lines.join("\n")).unwrap();
 
     let rules = rules_dir(false, &["state-counter"]);
-    let mut options = ScanOptions::new(rules.path());
+    let mut options = test_options(rules.path());
     options.batch_size = 1;
     // Recycle the instance after every call: state must live in the host, not the guest.
     options.engine.recycle_after_calls = 1;

@@ -95,11 +95,29 @@ pub fn scan_with(options: ScanOptions, files: &[PathBuf]) -> Scanned {
     Scanned { report, notices }
 }
 
-/// Scans with options for `rules` and the defaults otherwise.
+/// Scans with the modules in `rules`, the fixture threat lists (`tests/fixtures/intel`,
+/// the same addresses `peregrine_rules_sdk::testing` marks) and defaults otherwise.
 pub fn scan(rules: &Path, files: &[PathBuf]) -> Scanned {
+    let mut options = test_options(rules);
+    options.intel_dir = Some(workspace_path("tests/fixtures/intel"));
+    scan_with(options, files)
+}
+
+/// Scan options for tests: a test cluster name and a compile cache shared by the tests.
+pub fn test_options(rules: &Path) -> ScanOptions {
     let mut options = ScanOptions::new(rules);
     options.cluster = "test-cluster".into();
-    scan_with(options, files)
+    options.engine.cache_dir = Some(build_root().join("compile-cache"));
+    options
+}
+
+/// The positive (or negative) fixture file of every shipped rule.
+pub fn rule_fixtures(kind: &str) -> Vec<PathBuf> {
+    xtask::shipped_rules()
+        .unwrap()
+        .iter()
+        .map(|c| c.dir.join(format!("fixtures/{kind}.jsonl")))
+        .collect()
 }
 
 /// `(type, username, workload "type/namespace/name" or "-", count)` of each finding, sorted.

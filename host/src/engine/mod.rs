@@ -48,6 +48,9 @@ pub struct EngineConfig {
     pub quarantine_after: u64,
     /// Calls after which a warm instance is replaced by a fresh one.
     pub recycle_after_calls: u64,
+    /// Where compiled modules are cached, keyed by content and engine settings, so a
+    /// restart does not recompile unchanged modules. `None` compiles every time.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for EngineConfig {
@@ -57,6 +60,7 @@ impl Default for EngineConfig {
             memory_limit: 128 << 20,
             quarantine_after: 5,
             recycle_after_calls: 100_000,
+            cache_dir: None,
         }
     }
 }
@@ -125,6 +129,17 @@ impl RuleEngine {
     pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
         let mut wasm = wasmtime::Config::new();
         wasm.epoch_interruption(true);
+        if let Some(dir) = &config.cache_dir {
+            let mut cache = wasmtime::CacheConfig::new();
+            cache.with_directory(dir);
+            match wasmtime::Cache::new(cache) {
+                Ok(cache) => {
+                    wasm.cache(Some(cache));
+                }
+                // A cache is an optimisation: without one, modules still compile.
+                Err(e) => tracing::warn!(dir = %dir.display(), "compile cache disabled: {e:#}"),
+            }
+        }
         let engine = wasmtime::Engine::new(&wasm).map_err(|e| EngineError(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
@@ -235,8 +250,8 @@ impl RuleEngine {
         Ok(loaded)
     }
 
-    /// Loads every `.wasm` in a directory (sorted by name). Modules that fail to load are
-    /// returned as errors; the rest load regardless.
+    /// Loads every `.wasm` in a directory (sorted by name), compiling on all cores. Modules
+    /// that fail to load are returned as errors; the rest load regardless.
     pub fn load_dir(
         &self,
         dir: &Path,
@@ -247,17 +262,40 @@ impl RuleEngine {
             .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
             .collect();
         paths.sort();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(paths.len().max(1));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut loaded: Vec<(usize, Result<LoadedRule, LoadError>)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(path) = paths.get(i) else { break done };
+                            done.push((i, self.load(path, states)));
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().expect("module loading does not panic"))
+                .collect()
+        });
+        loaded.sort_by_key(|(i, _)| *i);
         let mut rules: Vec<Arc<LoadedRule>> = Vec::new();
         let mut errors = Vec::new();
-        for path in paths {
-            match self.load(&path, states) {
+        for (i, result) in loaded {
+            match result {
                 Ok(rule) => {
                     if let Some(other) = rules
                         .iter()
                         .find(|r| r.finding_type() == rule.finding_type())
                     {
                         errors.push(LoadError::Duplicate {
-                            path,
+                            path: paths[i].clone(),
                             finding_type: rule.finding_type().to_string(),
                             other: other.path.display().to_string(),
                         });
