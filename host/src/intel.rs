@@ -5,10 +5,14 @@
 //! - `malicious.txt`: the built-in list of known malicious addresses;
 //! - `tor-exit-nodes.txt`: Tor exit nodes (plain addresses or Tor's exit-addresses format);
 //! - `trusted.txt`: addresses that never produce IP findings (trusted wins over any list);
-//! - `custom/<list-name>.txt`: user threat lists, named by their file stem.
+//! - `custom/<list-name>.<ext>`: user threat lists, named by their file stem.
 //!
-//! A list line is an IPv4 or IPv6 address or CIDR; `#` starts a comment. Malformed lines
-//! are reported by line and skipped. Lists are kept as sorted, merged ranges, so a lookup
+//! Formats, by extension: `.csv` is CSV with an IP column (a header naming `ip`, `ip_address`,
+//! `address`, `indicator` or `value` picks it; without one, the first field that is an
+//! address); `.json` is a STIX 2.x bundle whose `ipv4-addr`/`ipv6-addr` objects and
+//! indicator patterns (`[ipv4-addr:value = '198.51.100.1']`) give the addresses; anything
+//! else is plain text, one IPv4 or IPv6 address or CIDR per line (or Tor's exit-addresses
+//! format), `#` starting a comment. Malformed entries are reported by line and skipped. Lists are kept as sorted, merged ranges, so a lookup
 //! is a binary search however long the list. Only public addresses are looked up.
 
 use std::net::IpAddr;
@@ -166,25 +170,110 @@ pub fn parse_entry(line: &str) -> Result<Option<IpNetwork>, String> {
 }
 
 fn load_list(path: &Path, warnings: &mut Vec<IntelWarning>) -> Result<(IpSet, usize), IntelError> {
-    let text = std::fs::read(path).map_err(|source| IntelError {
-        path: path.into(),
-        source,
-    })?;
-    let text = String::from_utf8_lossy(&text);
+    let bytes = std::fs::read(path).map_err(|source| IntelError { path: path.into(), source })?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut warn = |line: usize, message: String| warnings.push(IntelWarning { path: path.into(), line, message });
+    let networks = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("csv") => parse_csv(&text, &mut warn),
+        Some("json" | "stix") => parse_stix(&text, &mut warn),
+        _ => parse_plain(&text, &mut warn),
+    };
+    let entries = networks.len();
+    Ok((IpSet::from_networks(networks), entries))
+}
+
+fn parse_plain(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> {
     let mut networks = Vec::new();
     for (index, line) in text.lines().enumerate() {
         match parse_entry(line) {
             Ok(Some(network)) => networks.push(network),
             Ok(None) => {}
-            Err(message) => warnings.push(IntelWarning {
-                path: path.into(),
-                line: index + 1,
-                message,
-            }),
+            Err(message) => warn(index + 1, message),
         }
     }
-    let entries = networks.len();
-    Ok((IpSet::from_networks(networks), entries))
+    networks
+}
+
+const CSV_IP_COLUMNS: &[&str] = &["ip", "ip_address", "ipaddress", "address", "indicator", "value", "ip address"];
+
+fn csv_fields(line: &str) -> Vec<&str> {
+    line.split(',').map(|f| f.trim().trim_matches('"').trim()).collect()
+}
+
+fn parse_csv(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> {
+    let mut networks = Vec::new();
+    let mut column: Option<usize> = None;
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields = csv_fields(line);
+        if index == 0 || (column.is_none() && networks.is_empty()) {
+            let header = fields.iter().position(|f| CSV_IP_COLUMNS.contains(&f.to_ascii_lowercase().as_str()));
+            if header.is_some() {
+                column = header;
+                continue;
+            }
+        }
+        let found = match column {
+            Some(c) => fields.get(c).map(|f| f.parse::<IpNetwork>().map_err(|_| format!("not an IP address or CIDR: {f:?}"))),
+            None => fields.iter().find_map(|f| f.parse::<IpNetwork>().ok()).map(Ok),
+        };
+        match found {
+            Some(Ok(network)) => networks.push(network),
+            Some(Err(message)) => warn(index + 1, message),
+            None => warn(index + 1, "no IP address in this row".into()),
+        }
+    }
+    networks
+}
+
+/// Addresses in a STIX 2.x bundle: `ipv4-addr`/`ipv6-addr` objects and the address
+/// comparisons of indicator patterns.
+fn parse_stix(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> {
+    let bundle: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            warn(e.line(), format!("not a STIX bundle: {e}"));
+            return Vec::new();
+        }
+    };
+    let Some(objects) = bundle.get("objects").and_then(|o| o.as_array()) else {
+        warn(1, "not a STIX bundle: no \"objects\" array".into());
+        return Vec::new();
+    };
+    let mut networks = Vec::new();
+    for (index, object) in objects.iter().enumerate() {
+        let kind = object.get("type").and_then(|t| t.as_str()).unwrap_or("");
+        let values: Vec<String> = match kind {
+            "ipv4-addr" | "ipv6-addr" => object.get("value").and_then(|v| v.as_str()).map(str::to_string).into_iter().collect(),
+            "indicator" => pattern_addresses(object.get("pattern").and_then(|p| p.as_str()).unwrap_or("")),
+            _ => continue,
+        };
+        for value in values {
+            match value.parse::<IpNetwork>() {
+                Ok(network) => networks.push(network),
+                Err(_) => warn(index + 1, format!("object {index}: not an IP address or CIDR: {value:?}")),
+            }
+        }
+    }
+    networks
+}
+
+/// `[ipv4-addr:value = '203.0.113.5'] OR [ipv6-addr:value = '2001:db8::1']` -> the two.
+fn pattern_addresses(pattern: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = pattern;
+    while let Some(at) = rest.find("-addr:value") {
+        rest = &rest[at + "-addr:value".len()..];
+        let Some(open) = rest.find('\'') else { break };
+        let value = &rest[open + 1..];
+        let Some(close) = value.find('\'') else { break };
+        found.push(value[..close].to_string());
+        rest = &value[close + 1..];
+    }
+    found
 }
 
 impl ThreatIntel {
@@ -323,6 +412,35 @@ mod tests {
         ] {
             assert!(!set.contains(outside.parse().unwrap()), "{outside}");
         }
+    }
+
+    fn collect(parse: fn(&str, &mut dyn FnMut(usize, String)) -> Vec<IpNetwork>, text: &str) -> (Vec<String>, Vec<(usize, String)>) {
+        let mut warnings = Vec::new();
+        let networks = parse(text, &mut |line, message| warnings.push((line, message)));
+        (networks.iter().map(|n| n.to_string()).collect(), warnings)
+    }
+
+    #[test]
+    fn csv_lists_use_the_ip_column() {
+        let (ips, warnings) = collect(parse_csv, "first_seen,ip,threat\n2024-01-01,203.0.113.5,scanner\n2024-01-02,\"2001:db8::7\",c2\n2024-01-03,bogus,x\n");
+        assert_eq!(ips, ["203.0.113.5/32", "2001:db8::7/128"]);
+        assert_eq!(warnings, vec![(4, "not an IP address or CIDR: \"bogus\"".to_string())]);
+        let (ips, warnings) = collect(parse_csv, "203.0.113.9,botnet\nno address here\n");
+        assert_eq!(ips, ["203.0.113.9/32"]);
+        assert_eq!(warnings.len(), 1);
+    }
+
+    #[test]
+    fn stix_bundles_give_addresses_from_objects_and_patterns() {
+        let bundle = r#"{"type":"bundle","id":"bundle--1","objects":[
+            {"type":"indicator","pattern":"[ipv4-addr:value = '198.51.100.1'] OR [ipv6-addr:value = '2001:db8::1']","pattern_type":"stix"},
+            {"type":"ipv4-addr","value":"203.0.113.0/24"},
+            {"type":"malware","name":"x"},
+            {"type":"ipv4-addr","value":"999.1.1.1"}]}"#;
+        let (ips, warnings) = collect(parse_stix, bundle);
+        assert_eq!(ips, ["198.51.100.1/32", "2001:db8::1/128", "203.0.113.0/24"]);
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(collect(parse_stix, "not json").0.len(), 0);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! one [`Finding`]. [`export_rule!`] makes the crate a WebAssembly component for the
 //! `peregrine:rules` world (build it with `--target wasm32-wasip2`).
 //!
-//! ```ignore
+//! ```
 //! use peregrine_rules_sdk::*;
 //!
 //! struct ExecInKubeSystemPod;

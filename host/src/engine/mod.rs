@@ -131,7 +131,7 @@ impl RuleEngine {
         wasm.epoch_interruption(true);
         if let Some(dir) = &config.cache_dir {
             let mut cache = wasmtime::CacheConfig::new();
-            cache.with_directory(dir);
+            cache.with_directory(std::path::absolute(dir).unwrap_or_else(|_| dir.clone()));
             match wasmtime::Cache::new(cache) {
                 Ok(cache) => {
                     wasm.cache(Some(cache));
