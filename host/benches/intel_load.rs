@@ -12,13 +12,18 @@ fn main() {
     const ENTRIES: u32 = 1_000_000;
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("custom")).unwrap();
-    let mut file = std::io::BufWriter::new(std::fs::File::create(dir.path().join("custom/big.txt")).unwrap());
+    let mut file =
+        std::io::BufWriter::new(std::fs::File::create(dir.path().join("custom/big.txt")).unwrap());
     // Spread addresses over public space; every 10th entry is a /24.
     let mut x: u32 = 0x9e37_79b9;
     for i in 0..ENTRIES {
         x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         let ip = Ipv4Addr::from(x | 0x0100_0000);
-        if i % 10 == 0 { writeln!(file, "{ip}/24").unwrap() } else { writeln!(file, "{ip}").unwrap() }
+        if i % 10 == 0 {
+            writeln!(file, "{ip}/24").unwrap()
+        } else {
+            writeln!(file, "{ip}").unwrap()
+        }
     }
     file.flush().unwrap();
     drop(file);
@@ -49,11 +54,17 @@ fn main() {
         elapsed.as_nanos() as f64 / f64::from(lookups)
     );
 
-    let mut e = event(r#"{"verb":"get","requestURI":"/api","sourceIPs":["10.0.0.1","203.0.113.77"]}"#);
+    let mut e =
+        event(r#"{"verb":"get","requestURI":"/api","sourceIPs":["10.0.0.1","203.0.113.77"]}"#);
     let started = Instant::now();
     for _ in 0..200_000 {
-        e.source_ips.iter_mut().for_each(|ip| ip.threat_lists.clear());
+        e.source_ips
+            .iter_mut()
+            .for_each(|ip| ip.threat_lists.clear());
         intel.enrich(&mut e);
     }
-    println!("event enrichment: {:.0} ns per event (2 source IPs)", started.elapsed().as_nanos() as f64 / 200_000.0);
+    println!(
+        "event enrichment: {:.0} ns per event (2 source IPs)",
+        started.elapsed().as_nanos() as f64 / 200_000.0
+    );
 }

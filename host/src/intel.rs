@@ -169,11 +169,29 @@ pub fn parse_entry(line: &str) -> Result<Option<IpNetwork>, String> {
         .map_err(|_| format!("not an IP address or CIDR: {token:?}"))
 }
 
-fn load_list(path: &Path, warnings: &mut Vec<IntelWarning>) -> Result<(IpSet, usize), IntelError> {
-    let bytes = std::fs::read(path).map_err(|source| IntelError { path: path.into(), source })?;
+/// Reads one list file in the format its extension names: its addresses and entry count.
+pub fn load_list_file(
+    path: &Path,
+    warnings: &mut Vec<IntelWarning>,
+) -> Result<(IpSet, usize), IntelError> {
+    let bytes = std::fs::read(path).map_err(|source| IntelError {
+        path: path.into(),
+        source,
+    })?;
     let text = String::from_utf8_lossy(&bytes);
-    let mut warn = |line: usize, message: String| warnings.push(IntelWarning { path: path.into(), line, message });
-    let networks = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    let mut warn = |line: usize, message: String| {
+        warnings.push(IntelWarning {
+            path: path.into(),
+            line,
+            message,
+        })
+    };
+    let networks = match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("csv") => parse_csv(&text, &mut warn),
         Some("json" | "stix") => parse_stix(&text, &mut warn),
         _ => parse_plain(&text, &mut warn),
@@ -194,10 +212,20 @@ fn parse_plain(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork
     networks
 }
 
-const CSV_IP_COLUMNS: &[&str] = &["ip", "ip_address", "ipaddress", "address", "indicator", "value", "ip address"];
+const CSV_IP_COLUMNS: &[&str] = &[
+    "ip",
+    "ip_address",
+    "ipaddress",
+    "address",
+    "indicator",
+    "value",
+    "ip address",
+];
 
 fn csv_fields(line: &str) -> Vec<&str> {
-    line.split(',').map(|f| f.trim().trim_matches('"').trim()).collect()
+    line.split(',')
+        .map(|f| f.trim().trim_matches('"').trim())
+        .collect()
 }
 
 fn parse_csv(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> {
@@ -210,15 +238,23 @@ fn parse_csv(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> 
         }
         let fields = csv_fields(line);
         if index == 0 || (column.is_none() && networks.is_empty()) {
-            let header = fields.iter().position(|f| CSV_IP_COLUMNS.contains(&f.to_ascii_lowercase().as_str()));
+            let header = fields
+                .iter()
+                .position(|f| CSV_IP_COLUMNS.contains(&f.to_ascii_lowercase().as_str()));
             if header.is_some() {
                 column = header;
                 continue;
             }
         }
         let found = match column {
-            Some(c) => fields.get(c).map(|f| f.parse::<IpNetwork>().map_err(|_| format!("not an IP address or CIDR: {f:?}"))),
-            None => fields.iter().find_map(|f| f.parse::<IpNetwork>().ok()).map(Ok),
+            Some(c) => fields.get(c).map(|f| {
+                f.parse::<IpNetwork>()
+                    .map_err(|_| format!("not an IP address or CIDR: {f:?}"))
+            }),
+            None => fields
+                .iter()
+                .find_map(|f| f.parse::<IpNetwork>().ok())
+                .map(Ok),
         };
         match found {
             Some(Ok(network)) => networks.push(network),
@@ -247,14 +283,24 @@ fn parse_stix(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork>
     for (index, object) in objects.iter().enumerate() {
         let kind = object.get("type").and_then(|t| t.as_str()).unwrap_or("");
         let values: Vec<String> = match kind {
-            "ipv4-addr" | "ipv6-addr" => object.get("value").and_then(|v| v.as_str()).map(str::to_string).into_iter().collect(),
-            "indicator" => pattern_addresses(object.get("pattern").and_then(|p| p.as_str()).unwrap_or("")),
+            "ipv4-addr" | "ipv6-addr" => object
+                .get("value")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+                .into_iter()
+                .collect(),
+            "indicator" => {
+                pattern_addresses(object.get("pattern").and_then(|p| p.as_str()).unwrap_or(""))
+            }
             _ => continue,
         };
         for value in values {
             match value.parse::<IpNetwork>() {
                 Ok(network) => networks.push(network),
-                Err(_) => warn(index + 1, format!("object {index}: not an IP address or CIDR: {value:?}")),
+                Err(_) => warn(
+                    index + 1,
+                    format!("object {index}: not an IP address or CIDR: {value:?}"),
+                ),
             }
         }
     }
@@ -300,7 +346,7 @@ impl ThreatIntel {
         ] {
             let path = dir.join(file);
             if path.is_file() {
-                let (set, entries) = load_list(&path, &mut warnings)?;
+                let (set, entries) = load_list_file(&path, &mut warnings)?;
                 intel.lists.push(ThreatList {
                     name: name.into(),
                     kind,
@@ -312,7 +358,7 @@ impl ThreatIntel {
         }
         let trusted = dir.join(TRUSTED_FILE);
         if trusted.is_file() {
-            intel.trusted = load_list(&trusted, &mut warnings)?.0;
+            intel.trusted = load_list_file(&trusted, &mut warnings)?.0;
         }
         let custom = dir.join(CUSTOM_DIR);
         if custom.is_dir() {
@@ -330,7 +376,7 @@ impl ThreatIntel {
                     .file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let (set, entries) = load_list(&path, &mut warnings)?;
+                let (set, entries) = load_list_file(&path, &mut warnings)?;
                 intel.lists.push(ThreatList {
                     name,
                     kind: ThreatListKind::Custom,
@@ -414,7 +460,10 @@ mod tests {
         }
     }
 
-    fn collect(parse: fn(&str, &mut dyn FnMut(usize, String)) -> Vec<IpNetwork>, text: &str) -> (Vec<String>, Vec<(usize, String)>) {
+    fn collect(
+        parse: fn(&str, &mut dyn FnMut(usize, String)) -> Vec<IpNetwork>,
+        text: &str,
+    ) -> (Vec<String>, Vec<(usize, String)>) {
         let mut warnings = Vec::new();
         let networks = parse(text, &mut |line, message| warnings.push((line, message)));
         (networks.iter().map(|n| n.to_string()).collect(), warnings)
@@ -422,9 +471,15 @@ mod tests {
 
     #[test]
     fn csv_lists_use_the_ip_column() {
-        let (ips, warnings) = collect(parse_csv, "first_seen,ip,threat\n2024-01-01,203.0.113.5,scanner\n2024-01-02,\"2001:db8::7\",c2\n2024-01-03,bogus,x\n");
+        let (ips, warnings) = collect(
+            parse_csv,
+            "first_seen,ip,threat\n2024-01-01,203.0.113.5,scanner\n2024-01-02,\"2001:db8::7\",c2\n2024-01-03,bogus,x\n",
+        );
         assert_eq!(ips, ["203.0.113.5/32", "2001:db8::7/128"]);
-        assert_eq!(warnings, vec![(4, "not an IP address or CIDR: \"bogus\"".to_string())]);
+        assert_eq!(
+            warnings,
+            vec![(4, "not an IP address or CIDR: \"bogus\"".to_string())]
+        );
         let (ips, warnings) = collect(parse_csv, "203.0.113.9,botnet\nno address here\n");
         assert_eq!(ips, ["203.0.113.9/32"]);
         assert_eq!(warnings.len(), 1);
@@ -438,7 +493,10 @@ mod tests {
             {"type":"malware","name":"x"},
             {"type":"ipv4-addr","value":"999.1.1.1"}]}"#;
         let (ips, warnings) = collect(parse_stix, bundle);
-        assert_eq!(ips, ["198.51.100.1/32", "2001:db8::1/128", "203.0.113.0/24"]);
+        assert_eq!(
+            ips,
+            ["198.51.100.1/32", "2001:db8::1/128", "203.0.113.0/24"]
+        );
         assert_eq!(warnings.len(), 1);
         assert_eq!(collect(parse_stix, "not json").0.len(), 0);
     }

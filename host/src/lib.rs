@@ -8,6 +8,7 @@
 pub mod aggregate;
 pub mod cli;
 pub mod engine;
+pub mod feeds;
 pub mod finding;
 pub mod ingest;
 pub mod intel;
