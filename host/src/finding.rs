@@ -10,23 +10,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use peregrine_rules_sdk::{self as sdk, AuditEvent, image_prefix};
+use peregrine_rules_sdk::{self as sdk, AuditEvent, WORKLOAD_RESOURCES, image_prefix};
 
 use crate::engine::LoadedRule;
 
 pub const SCHEMA_VERSION: &str = "2.0";
-
-/// Resources whose objects run containers: their findings name the workload.
-pub const WORKLOAD_RESOURCES: &[&str] = &[
-    "pods",
-    "deployments",
-    "daemonsets",
-    "statefulsets",
-    "replicasets",
-    "jobs",
-    "cronjobs",
-    "replicationcontrollers",
-];
 
 /// Deployment-wide values every finding carries.
 #[derive(Clone, Debug)]

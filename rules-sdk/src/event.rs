@@ -9,6 +9,18 @@ use crate::{
 pub const ANONYMOUS_USER: &str = "system:anonymous";
 pub const UNAUTHENTICATED_GROUP: &str = "system:unauthenticated";
 
+/// Resources whose objects run containers (a pod or a pod template).
+pub const WORKLOAD_RESOURCES: &[&str] = &[
+    "pods",
+    "deployments",
+    "daemonsets",
+    "statefulsets",
+    "replicasets",
+    "jobs",
+    "cronjobs",
+    "replicationcontrollers",
+];
+
 /// Kubernetes health endpoints; calls to them never count as suspicious API use.
 const HEALTH_PATHS: &[&str] = &["/healthz", "/livez", "/readyz"];
 
@@ -39,6 +51,13 @@ impl AuditEvent {
     pub fn succeeded(&self) -> bool {
         let ok_code = matches!(self.response_code, Some(200..=299) | Some(101));
         ok_code && self.authorization_decision.as_deref() != Some("forbid")
+    }
+
+    /// The call was refused or failed: a 4xx or 5xx response, or a `forbid` decision.
+    /// (Unlike `!succeeded()`, an event with no recorded outcome is not refused.)
+    pub fn refused(&self) -> bool {
+        matches!(self.response_code, Some(400..))
+            || self.authorization_decision.as_deref() == Some("forbid")
     }
 
     pub fn resource(&self) -> Option<&str> {

@@ -68,9 +68,7 @@ impl Dashboard {
 
 /// If the event exposes the dashboard, the service as `namespace/name`.
 pub fn exposed_dashboard(event: &AuditEvent, dashboard: &Dashboard) -> Option<String> {
-    if matches!(event.response_code, Some(400..))
-        || event.authorization_decision.as_deref() == Some("forbid")
-    {
+    if event.refused() {
         return None;
     }
     let service = event.service()?;

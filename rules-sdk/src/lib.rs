@@ -59,7 +59,7 @@ pub use bindings::peregrine::rules::audit::*;
 pub use bindings::peregrine::rules::detection::{
     AnomalyFeature, AnomalyObject, AuditSubscription, Descriptor, Finding, ThreatIntel,
 };
-pub use event::image_prefix;
+pub use event::{WORKLOAD_RESOURCES, image_prefix};
 pub use host::{log, state};
 
 /// The version of the WIT package this SDK targets.

@@ -70,18 +70,6 @@ const fn resources(patterns: &'static [&'static str]) -> Target {
 /// Namespaces where security tooling runs; tampering with them hides an attack.
 pub const SECURITY_NAMESPACES: &[&str] = &["amazon-guardduty", "falco", "peregrine"];
 
-/// Resources that run or schedule containers.
-const WORKLOADS: &[&str] = &[
-    "pods",
-    "deployments",
-    "replicasets",
-    "statefulsets",
-    "daemonsets",
-    "jobs",
-    "cronjobs",
-    "replicationcontrollers",
-];
-
 use Tactic::*;
 
 /// The table itself, in evaluation order.
@@ -160,7 +148,7 @@ pub const TABLE: &[Entry] = &[
         tactic: Some(DefenseEvasion),
         verbs: CHANGE_OR_REMOVE,
         target: Target::Resources {
-            patterns: WORKLOADS,
+            patterns: crate::WORKLOAD_RESOURCES,
             namespaces: SECURITY_NAMESPACES,
             names: ANY_NAME,
         },

@@ -26,9 +26,7 @@ impl Rule for ExecInKubeSystemPod {
 
     fn evaluate(event: &AuditEvent) -> Option<Finding> {
         // A refused exec ran nothing.
-        if matches!(event.response_code, Some(400..))
-            || event.authorization_decision.as_deref() == Some("forbid")
-        {
+        if event.refused() {
             return None;
         }
         let pod = event.name().unwrap_or("unknown");

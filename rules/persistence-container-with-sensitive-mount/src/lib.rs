@@ -6,18 +6,6 @@ use peregrine_rules_sdk::*;
 
 pub struct ContainerWithSensitiveMount;
 
-/// Resources whose objects carry a pod spec.
-const WORKLOADS: &[&str] = &[
-    "pods",
-    "deployments",
-    "daemonsets",
-    "statefulsets",
-    "replicasets",
-    "jobs",
-    "cronjobs",
-    "replicationcontrollers",
-];
-
 impl Rule for ContainerWithSensitiveMount {
     fn descriptor() -> Descriptor {
         Descriptor::new(
@@ -30,12 +18,12 @@ impl Rule for ContainerWithSensitiveMount {
         .subscribe(
             AuditSubscription::any()
                 .verbs(&["create", "update", "patch"])
-                .resources(WORKLOADS),
+                .resources(WORKLOAD_RESOURCES),
         )
     }
 
     fn evaluate(event: &AuditEvent) -> Option<Finding> {
-        if matches!(event.response_code, Some(400..)) {
+        if event.refused() {
             return None;
         }
         let workload = event.workload()?;

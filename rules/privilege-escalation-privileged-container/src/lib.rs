@@ -7,17 +7,6 @@ use peregrine_rules_sdk::*;
 
 pub struct PrivilegedContainer;
 
-const WORKLOADS: &[&str] = &[
-    "pods",
-    "deployments",
-    "daemonsets",
-    "statefulsets",
-    "replicasets",
-    "jobs",
-    "cronjobs",
-    "replicationcontrollers",
-];
-
 fn seen_key(cluster: &str, image: &str) -> String {
     format!("privileged-image/{cluster}/{image}")
 }
@@ -34,14 +23,12 @@ impl Rule for PrivilegedContainer {
         .subscribe(
             AuditSubscription::any()
                 .verbs(&["create", "update", "patch"])
-                .resources(WORKLOADS),
+                .resources(WORKLOAD_RESOURCES),
         )
     }
 
     fn evaluate(event: &AuditEvent) -> Option<Finding> {
-        if matches!(event.response_code, Some(400..))
-            || event.authorization_decision.as_deref() == Some("forbid")
-        {
+        if event.refused() {
             return None;
         }
         let workload = event.workload()?;
