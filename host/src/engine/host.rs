@@ -74,6 +74,29 @@ impl StateStores {
     }
 }
 
+/// A clock that always reads zero (the Unix epoch).
+struct StoppedClock;
+
+impl wasmtime_wasi::HostWallClock for StoppedClock {
+    fn resolution(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
+    }
+
+    fn now(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+}
+
+impl wasmtime_wasi::HostMonotonicClock for StoppedClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
@@ -87,9 +110,12 @@ impl HostState {
     pub fn new(rule: Arc<str>, state: Arc<StateBucket>, limits: StoreLimits) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         // No preopened directories, no environment, no arguments, no sockets, no name
-        // lookups: a rule sees only what the `rule` world gives it.
+        // lookups, and stopped clocks: a rule sees only what the `rule` world gives it and
+        // judges by the event's own timestamps, so the same events get the same verdict.
         let wasi = WasiCtx::builder()
             .stderr(stderr.clone())
+            .wall_clock(StoppedClock)
+            .monotonic_clock(StoppedClock)
             .allow_ip_name_lookup(false)
             .allow_tcp(false)
             .allow_udp(false)
