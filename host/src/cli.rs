@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::engine::EngineConfig;
 use crate::feeds;
 use crate::scan::{self, Notice, ScanOptions};
+use crate::store;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
@@ -93,6 +94,9 @@ enum Command {
         /// Compile every module afresh instead of using the cache.
         #[arg(long)]
         no_cache: bool,
+        /// Also store the findings: `postgres://user@host/db` or `sqlite:path?mode=rwc`.
+        #[arg(long, env = "PEREGRINE_DATABASE_URL")]
+        database_url: Option<String>,
         /// Audit log files: JSON lines, EventList or CloudWatch exports, optionally
         /// gzipped; `-` reads standard input.
         #[arg(required = true)]
@@ -137,6 +141,7 @@ pub fn main() -> ExitCode {
             rule_memory_mib,
             cache_dir,
             no_cache,
+            database_url,
             files,
         } => {
             let mut options = ScanOptions::new(rules);
@@ -155,7 +160,7 @@ pub fn main() -> ExitCode {
                 },
                 ..EngineConfig::default()
             };
-            run_scan(&options, &files, format)
+            run_scan(&options, &files, format, database_url.as_deref())
         }
     }
 }
@@ -210,6 +215,24 @@ fn update_intel(
     }
 }
 
+fn store_findings(
+    url: &str,
+    findings: &[crate::finding::Finding],
+) -> Result<(), store::StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async {
+        let store = store::Store::connect(url).await?;
+        for finding in findings {
+            store.upsert(finding).await?;
+        }
+        store.close().await;
+        Ok(())
+    })
+}
+
 /// `$XDG_CACHE_HOME/peregrine`, else `~/.cache/peregrine`.
 fn default_cache_dir() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
@@ -218,7 +241,12 @@ fn default_cache_dir() -> Option<PathBuf> {
     Some(base.join("peregrine"))
 }
 
-fn run_scan(options: &ScanOptions, files: &[PathBuf], format: Format) -> ExitCode {
+fn run_scan(
+    options: &ScanOptions,
+    files: &[PathBuf],
+    format: Format,
+    database_url: Option<&str>,
+) -> ExitCode {
     let mut notify = |notice: Notice<'_>| match notice {
         Notice::Malformed { location, reason } => {
             eprintln!("peregrine: {location}: skipped: {reason}")
@@ -249,6 +277,19 @@ fn run_scan(options: &ScanOptions, files: &[PathBuf], format: Format) -> ExitCod
         }
     }
     eprintln!("peregrine: {}", scan::summary(&report));
+    if let Some(url) = database_url {
+        match store_findings(url, &report.findings) {
+            Ok(()) => eprintln!(
+                "peregrine: stored {} findings in {}",
+                report.findings.len(),
+                store::redact(url)
+            ),
+            Err(e) => {
+                eprintln!("peregrine: findings not stored: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     if report.files_failed > 0 {
         ExitCode::from(1)
     } else {

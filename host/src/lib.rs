@@ -13,3 +13,4 @@ pub mod finding;
 pub mod ingest;
 pub mod intel;
 pub mod scan;
+pub mod store;

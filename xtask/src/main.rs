@@ -79,5 +79,63 @@ fn demo() -> Result<()> {
 
 fn test() -> Result<()> {
     xtask::ensure_wasm_target()?;
+    ensure_postgres()?;
     run(cargo().args(["test", "--workspace"]))
+}
+
+/// The store tests need PostgreSQL on 127.0.0.1:5432 (or `PEREGRINE_TEST_POSTGRES`): find
+/// it, or start the local cluster if one is installed but not running.
+fn ensure_postgres() -> Result<()> {
+    use std::net::{TcpStream, ToSocketAddrs};
+    use std::time::{Duration, Instant};
+
+    let url = std::env::var("PEREGRINE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let host_port = url
+        .split('@')
+        .next_back()
+        .unwrap_or("")
+        .split('/')
+        .next()
+        .unwrap_or("127.0.0.1:5432")
+        .to_string();
+    let host_port = if host_port.contains(':') {
+        host_port
+    } else {
+        format!("{host_port}:5432")
+    };
+    let reachable = || {
+        host_port
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(1)).is_ok())
+    };
+    if reachable() {
+        return Ok(());
+    }
+    eprintln!("xtask: PostgreSQL is not answering on {host_port}; starting the local cluster");
+    let versions: Vec<String> = std::fs::read_dir("/etc/postgresql")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    for version in &versions {
+        let _ = Command::new("pg_ctlcluster")
+            .args(["--skip-systemctl-redirect", version, "main", "start"])
+            .status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if reachable() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    Err(format!(
+        "PostgreSQL is needed for the store tests and did not answer on {host_port} \
+         (installed clusters: {versions:?}); start it, or point PEREGRINE_TEST_POSTGRES at one"
+    ))
 }

@@ -1,0 +1,231 @@
+//! The findings store: PostgreSQL in production, an embedded SQLite file by default. One
+//! `--database-url` picks either (`postgres://…` or `sqlite:…`); migrations run on connect.
+//!
+//! A repeat occurrence of a finding is one atomic upsert (`INSERT … ON CONFLICT DO
+//! UPDATE`), so concurrent writers never create duplicates or lose counts: the count
+//! adds up, the first-seen and created times keep their minimum, the last-seen and updated
+//! times their maximum, and the details (`body`) are those of the latest occurrence.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Row};
+
+use crate::finding::Finding;
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// The default embedded store, a file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://peregrine.db?mode=rwc";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl FromStr for Backend {
+    type Err = StoreError;
+
+    fn from_str(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            Err(StoreError::UnsupportedUrl(redact(url)))
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL {0} (use postgres://… or sqlite:…)")]
+    UnsupportedUrl(String),
+    #[error("cannot connect to the database {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("stored finding {id} is not valid JSON: {source}")]
+    Corrupt {
+        id: String,
+        source: serde_json::Error,
+    },
+}
+
+/// A URL with its password hidden, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+fn millis(iso: &str) -> i64 {
+    time::OffsetDateTime::parse(iso, &time::format_description::well_known::Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .unwrap_or(0)
+}
+
+impl Store {
+    /// Connects and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let backend: Backend = url.parse()?;
+        install_default_drivers();
+        // SQLite allows one writer at a time; one connection keeps writers from colliding.
+        let connections = if backend == Backend::Sqlite { 1 } else { 8 };
+        let pool = AnyPoolOptions::new()
+            .max_connections(connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(|source| StoreError::Connect {
+                url: redact(url),
+                source,
+            })?;
+        match backend {
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+        }
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Records one occurrence (or an already-aggregated batch of occurrences) of a finding.
+    pub async fn upsert(&self, finding: &Finding) -> Result<(), StoreError> {
+        let body = serde_json::to_string(finding).expect("findings serialize");
+        let action = &finding.service.action.kubernetes_api_call_action;
+        let namespace = finding
+            .resource
+            .kubernetes_details
+            .kubernetes_workload_details
+            .as_ref()
+            .and_then(|w| w.namespace.clone())
+            .or_else(|| action.namespace.clone());
+        let source_ip = action
+            .remote_ip_details
+            .as_ref()
+            .and_then(|r| r.ip_address_v4.clone().or(r.ip_address_v6.clone()));
+        sqlx::query(
+            "INSERT INTO findings (id, type, severity, cluster, namespace, username, source_ip, count, \
+                 created_at, updated_at, first_seen, last_seen, archived, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT (id) DO UPDATE SET \
+                 count = findings.count + excluded.count, \
+                 created_at = CASE WHEN excluded.created_at < findings.created_at THEN excluded.created_at ELSE findings.created_at END, \
+                 updated_at = CASE WHEN excluded.updated_at > findings.updated_at THEN excluded.updated_at ELSE findings.updated_at END, \
+                 first_seen = CASE WHEN excluded.first_seen < findings.first_seen THEN excluded.first_seen ELSE findings.first_seen END, \
+                 severity = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.severity ELSE findings.severity END, \
+                 namespace = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.namespace ELSE findings.namespace END, \
+                 source_ip = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.source_ip ELSE findings.source_ip END, \
+                 body = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.body ELSE findings.body END, \
+                 last_seen = CASE WHEN excluded.last_seen > findings.last_seen THEN excluded.last_seen ELSE findings.last_seen END",
+        )
+        .bind(&finding.id)
+        .bind(&finding.finding_type)
+        .bind(finding.severity)
+        .bind(&finding.resource.eks_cluster_details.name)
+        .bind(namespace)
+        .bind(&finding.resource.kubernetes_details.kubernetes_user_details.username)
+        .bind(source_ip)
+        .bind(finding.service.count as i64)
+        .bind(millis(&finding.created_at))
+        .bind(millis(&finding.updated_at))
+        .bind(millis(&finding.service.event_first_seen))
+        .bind(millis(&finding.service.event_last_seen))
+        .bind(finding.service.archived)
+        .bind(body)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// One finding in GuardDuty's format, with its aggregated fields as stored.
+    pub async fn get(&self, id: &str) -> Result<Option<Value>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT id, count, created_at, updated_at, first_seen, last_seen, {ARCHIVED}, feedback, body \
+             FROM findings WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| finding_json(&row)).transpose()
+    }
+
+    /// Findings by most recent update, `limit` at a time, after the cursor `(updated_at, id)`.
+    pub async fn list(
+        &self,
+        limit: i64,
+        after: Option<(i64, String)>,
+    ) -> Result<Vec<Value>, StoreError> {
+        let (updated, id) = after.unwrap_or((i64::MAX, String::new()));
+        let rows = sqlx::query(&format!(
+            "SELECT id, count, created_at, updated_at, first_seen, last_seen, {ARCHIVED}, feedback, body \
+             FROM findings WHERE updated_at < $1 OR (updated_at = $1 AND id > $2) \
+             ORDER BY updated_at DESC, id ASC LIMIT $3"
+        ))
+        .bind(updated)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(finding_json).collect()
+    }
+
+    pub async fn count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM findings")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await
+    }
+}
+
+/// `archived` as an integer: the Any driver reads no SQLite booleans.
+const ARCHIVED: &str = "CAST(CASE WHEN archived THEN 1 ELSE 0 END AS BIGINT) AS archived";
+
+fn iso(ms: i64) -> Value {
+    Value::String(crate::finding::format_time(ms * 1000))
+}
+
+/// The stored body with the fields aggregation and users change, taken from their columns.
+fn finding_json(row: &sqlx::any::AnyRow) -> Result<Value, StoreError> {
+    let id: String = row.try_get("id")?;
+    let body: String = row.try_get("body")?;
+    let mut finding: Value =
+        serde_json::from_str(&body).map_err(|source| StoreError::Corrupt { id, source })?;
+    finding["createdAt"] = iso(row.try_get("created_at")?);
+    finding["updatedAt"] = iso(row.try_get("updated_at")?);
+    let service = &mut finding["service"];
+    service["count"] = Value::from(row.try_get::<i64, _>("count")?);
+    service["eventFirstSeen"] = iso(row.try_get("first_seen")?);
+    service["eventLastSeen"] = iso(row.try_get("last_seen")?);
+    service["archived"] = Value::Bool(row.try_get::<i64, _>("archived")? != 0);
+    if let Some(feedback) = row.try_get::<Option<String>, _>("feedback")? {
+        service["userFeedback"] = Value::String(feedback);
+    }
+    Ok(finding)
+}
