@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::api::{self, Tokens};
 use crate::engine::EngineConfig;
 use crate::feeds;
 use crate::scan::{self, Notice, ScanOptions};
@@ -61,6 +62,31 @@ enum IntelCommand {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the REST API over the findings store.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "PEREGRINE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// The findings store: `postgres://…` or `sqlite:…` (default: an embedded SQLite file).
+        #[arg(long, env = "PEREGRINE_DATABASE_URL", default_value = store::DEFAULT_DATABASE_URL)]
+        database_url: String,
+        /// Bearer tokens with admin scope (comma-separated in the environment).
+        #[arg(
+            long = "admin-token",
+            env = "PEREGRINE_ADMIN_TOKENS",
+            value_delimiter = ',',
+            hide_env_values = true
+        )]
+        admin_tokens: Vec<String>,
+        /// Bearer tokens with read-only scope (comma-separated in the environment).
+        #[arg(
+            long = "read-token",
+            env = "PEREGRINE_READ_TOKENS",
+            value_delimiter = ',',
+            hide_env_values = true
+        )]
+        read_tokens: Vec<String>,
+    },
     /// Threat intelligence lists.
     Intel {
         #[command(subcommand)]
@@ -114,6 +140,19 @@ pub fn main() -> ExitCode {
         )
         .init();
     match cli.command {
+        Command::Serve {
+            listen,
+            database_url,
+            admin_tokens,
+            read_tokens,
+        } => serve(
+            listen,
+            &database_url,
+            Tokens {
+                admin: admin_tokens,
+                read: read_tokens,
+            },
+        ),
         Command::Intel {
             command:
                 IntelCommand::Update {
@@ -162,6 +201,72 @@ pub fn main() -> ExitCode {
             };
             run_scan(&options, &files, format, database_url.as_deref())
         }
+    }
+}
+
+fn serve(listen: std::net::SocketAddr, database_url: &str, mut tokens: Tokens) -> ExitCode {
+    tokens.admin.retain(|t| !t.is_empty());
+    tokens.read.retain(|t| !t.is_empty());
+    if tokens.is_empty() {
+        let token = api::auth_token();
+        eprintln!("peregrine: no API tokens configured; this run's admin token is {token}");
+        eprintln!(
+            "peregrine: (set PEREGRINE_ADMIN_TOKENS / PEREGRINE_READ_TOKENS to choose your own)"
+        );
+        tokens.admin.push(token);
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let result: Result<(), String> = runtime.block_on(async {
+        let store = store::Store::connect(database_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        eprintln!(
+            "peregrine: API on http://{address}/v1/findings (store: {})",
+            store::redact(database_url)
+        );
+        let app = api::router(std::sync::Arc::new(api::ApiState {
+            store: store.clone(),
+            tokens,
+        }));
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())?;
+        store.close().await;
+        Ok(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("peregrine: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
     }
 }
 

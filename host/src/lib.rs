@@ -6,6 +6,7 @@
 //! findings from what they report, and [`aggregate`] folds repeats into one finding.
 
 pub mod aggregate;
+pub mod api;
 pub mod cli;
 pub mod engine;
 pub mod feeds;

@@ -72,6 +72,23 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Where a page ends: the last finding's update time and id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cursor {
+    pub updated_at: i64,
+    pub id: String,
+}
+
+/// Conditions on the indexed columns; absent ones match everything.
+#[derive(Clone, Debug, Default)]
+pub struct FindingFilter {
+    pub finding_type: Option<String>,
+    pub cluster: Option<String>,
+    pub namespace: Option<String>,
+    pub username: Option<String>,
+    pub archived: Option<bool>,
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -172,24 +189,87 @@ impl Store {
         row.map(|row| finding_json(&row)).transpose()
     }
 
-    /// Findings by most recent update, `limit` at a time, after the cursor `(updated_at, id)`.
-    pub async fn list(
+    /// A page of findings matching `filter`, most recently updated first, and the cursor
+    /// of the next page if there may be one.
+    pub async fn list_page(
         &self,
+        filter: &FindingFilter,
         limit: i64,
-        after: Option<(i64, String)>,
-    ) -> Result<Vec<Value>, StoreError> {
-        let (updated, id) = after.unwrap_or((i64::MAX, String::new()));
+        after: Option<Cursor>,
+    ) -> Result<(Vec<Value>, Option<Cursor>), StoreError> {
+        let after = after.unwrap_or(Cursor {
+            updated_at: i64::MAX,
+            id: String::new(),
+        });
+        let archived = filter.archived.map(i64::from);
         let rows = sqlx::query(&format!(
             "SELECT id, count, created_at, updated_at, first_seen, last_seen, {ARCHIVED}, feedback, body \
-             FROM findings WHERE updated_at < $1 OR (updated_at = $1 AND id > $2) \
-             ORDER BY updated_at DESC, id ASC LIMIT $3"
+             FROM findings \
+             WHERE (updated_at < $1 OR (updated_at = $1 AND id > $2)) \
+               AND ($3 IS NULL OR type = $3) AND ($4 IS NULL OR cluster = $4) \
+               AND ($5 IS NULL OR namespace = $5) AND ($6 IS NULL OR username = $6) \
+               AND ($7 IS NULL OR (CASE WHEN archived THEN 1 ELSE 0 END) = $7) \
+             ORDER BY updated_at DESC, id ASC LIMIT $8"
         ))
-        .bind(updated)
-        .bind(id)
+        .bind(after.updated_at)
+        .bind(after.id)
+        .bind(filter.finding_type.clone())
+        .bind(filter.cluster.clone())
+        .bind(filter.namespace.clone())
+        .bind(filter.username.clone())
+        .bind(archived)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(finding_json).collect()
+        let next = match rows.last() {
+            Some(last) if rows.len() as i64 == limit => Some(Cursor {
+                updated_at: last.try_get("updated_at")?,
+                id: last.try_get("id")?,
+            }),
+            _ => None,
+        };
+        let findings = rows.iter().map(finding_json).collect::<Result<_, _>>()?;
+        Ok((findings, next))
+    }
+
+    /// Archives or unarchives findings; returns the ids that do not exist.
+    pub async fn set_archived(
+        &self,
+        ids: &[String],
+        archived: bool,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut missing = Vec::new();
+        for id in ids {
+            let done = sqlx::query("UPDATE findings SET archived = $1 WHERE id = $2")
+                .bind(archived)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+            if done.rows_affected() == 0 {
+                missing.push(id.clone());
+            }
+        }
+        Ok(missing)
+    }
+
+    /// Records `USEFUL` or `NOT_USEFUL`; returns the ids that do not exist.
+    pub async fn set_feedback(
+        &self,
+        ids: &[String],
+        feedback: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut missing = Vec::new();
+        for id in ids {
+            let done = sqlx::query("UPDATE findings SET feedback = $1 WHERE id = $2")
+                .bind(feedback)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+            if done.rows_affected() == 0 {
+                missing.push(id.clone());
+            }
+        }
+        Ok(missing)
     }
 
     pub async fn count(&self) -> Result<i64, StoreError> {

@@ -5,93 +5,9 @@
 use std::process::Command;
 
 use peregrine::finding::Finding;
-use peregrine::store::{Store, StoreError};
+use peregrine::store::{FindingFilter, Store, StoreError};
+use peregrine_e2e::db::on_both_backends;
 use peregrine_e2e::{scan, shipped_rules_dir, workspace_path};
-use sqlx::Connection;
-
-fn admin_url() -> String {
-    std::env::var("PEREGRINE_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// A database of its own for one test, dropped at the end.
-struct TestDatabase {
-    url: String,
-    drop_name: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl TestDatabase {
-    async fn postgres() -> TestDatabase {
-        let name = format!("peregrine_test_{}_{}", std::process::id(), rand_suffix());
-        let mut admin = sqlx::PgConnection::connect(&admin_url())
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "PostgreSQL is needed at {} ({e}); `cargo xtask test` starts it",
-                    admin_url()
-                )
-            });
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let base = admin_url();
-        let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
-        TestDatabase {
-            url,
-            drop_name: Some(name),
-            _dir: None,
-        }
-    }
-
-    fn sqlite() -> TestDatabase {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("findings.db").display()
-        );
-        TestDatabase {
-            url,
-            drop_name: None,
-            _dir: Some(dir),
-        }
-    }
-
-    async fn cleanup(self) {
-        if let Some(name) = self.drop_name {
-            let mut admin = sqlx::PgConnection::connect(&admin_url()).await.unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-        }
-    }
-}
-
-fn rand_suffix() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64,
-    );
-    h.finish() % 1_000_000_000
-}
-
-/// Runs `test` against a fresh PostgreSQL database and a fresh SQLite file.
-async fn on_both_backends<F, Fut>(test: F)
-where
-    F: Fn(String) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    for db in [TestDatabase::postgres().await, TestDatabase::sqlite()] {
-        test(db.url.clone()).await;
-        db.cleanup().await;
-    }
-}
 
 /// Real findings from a scan of the shipped fixtures.
 fn findings() -> Vec<Finding> {
@@ -220,21 +136,15 @@ async fn pages_cover_every_finding_once() {
             let mut seen = Vec::new();
             let mut cursor = None;
             loop {
-                let page = store.list(10, cursor.clone()).await.unwrap();
-                if page.is_empty() {
-                    break;
-                }
-                let last = page.last().unwrap();
-                let updated = time::OffsetDateTime::parse(
-                    last["updatedAt"].as_str().unwrap(),
-                    &time::format_description::well_known::Rfc3339,
-                )
-                .unwrap();
-                cursor = Some((
-                    (updated.unix_timestamp_nanos() / 1_000_000) as i64,
-                    last["id"].as_str().unwrap().to_string(),
-                ));
+                let (page, next) = store
+                    .list_page(&FindingFilter::default(), 10, cursor)
+                    .await
+                    .unwrap();
                 seen.extend(page.iter().map(|f| f["id"].as_str().unwrap().to_string()));
+                match next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
             }
             let mut sorted = seen.clone();
             sorted.sort();
@@ -302,7 +212,10 @@ fn scan_writes_its_findings_to_the_store() {
     runtime.block_on(async {
         let store = Store::connect(&url).await.unwrap();
         assert_eq!(store.count().await.unwrap(), 2);
-        let listed = store.list(50, None).await.unwrap();
+        let (listed, _) = store
+            .list_page(&FindingFilter::default(), 50, None)
+            .await
+            .unwrap();
         assert!(
             listed.iter().all(|f| f["service"]["count"] == 2),
             "a second scan is a second occurrence"

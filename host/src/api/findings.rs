@@ -1,0 +1,178 @@
+//! `/v1/findings`: list, get, archive, unarchive, feedback.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::{ApiState, Problem};
+use crate::store::{Cursor, FindingFilter};
+
+/// GuardDuty's limit on ids per call and on page size.
+pub const MAX_IDS: usize = 50;
+pub const MAX_PAGE: i64 = 50;
+
+/// A JSON body with no unknown fields, or a 400 that says what is wrong.
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
+    serde_json::from_slice(body)
+        .map_err(|e| Problem::bad_request(format!("invalid request body: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListQuery {
+    max_results: Option<i64>,
+    next_token: Option<String>,
+    #[serde(rename = "type")]
+    finding_type: Option<String>,
+    cluster: Option<String>,
+    namespace: Option<String>,
+    username: Option<String>,
+    archived: Option<bool>,
+}
+
+fn encode_cursor(cursor: &Cursor) -> String {
+    hex::encode(format!("{}.{}", cursor.updated_at, cursor.id))
+}
+
+fn decode_cursor(token: &str) -> Result<Cursor, Problem> {
+    let bad = || Problem::bad_request("nextToken is not one this API issued");
+    let text = String::from_utf8(hex::decode(token).map_err(|_| bad())?).map_err(|_| bad())?;
+    let (updated, id) = text.split_once('.').ok_or_else(bad)?;
+    Ok(Cursor {
+        updated_at: updated.parse().map_err(|_| bad())?,
+        id: id.to_string(),
+    })
+}
+
+pub async fn list(
+    State(state): State<Arc<ApiState>>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, Problem> {
+    let Query(query) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let limit = query.max_results.unwrap_or(MAX_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Problem::bad_request(format!(
+            "maxResults must be between 1 and {MAX_PAGE}"
+        )));
+    }
+    let after = query.next_token.as_deref().map(decode_cursor).transpose()?;
+    let filter = FindingFilter {
+        finding_type: query.finding_type,
+        cluster: query.cluster,
+        namespace: query.namespace,
+        username: query.username,
+        archived: query.archived,
+    };
+    let (findings, next) = state.store.list_page(&filter, limit, after).await?;
+    Ok(Json(
+        json!({ "findings": findings, "nextToken": next.as_ref().map(encode_cursor) }),
+    ))
+}
+
+pub async fn get_one(
+    State(state): State<Arc<ApiState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    match state.store.get(&id).await? {
+        Some(finding) => Ok(Json(finding)),
+        None => Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            format!("no finding with id {id}"),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Ids {
+    finding_ids: Vec<String>,
+}
+
+fn check_ids(ids: &[String]) -> Result<(), Problem> {
+    if ids.is_empty() || ids.len() > MAX_IDS {
+        return Err(Problem::bad_request(format!(
+            "findingIds must hold 1 to {MAX_IDS} ids"
+        )));
+    }
+    Ok(())
+}
+
+pub async fn get_many(
+    State(state): State<Arc<ApiState>>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let Ids { finding_ids } = parse(&body)?;
+    check_ids(&finding_ids)?;
+    let mut findings = Vec::new();
+    let mut unprocessed = Vec::new();
+    for id in finding_ids {
+        match state.store.get(&id).await? {
+            Some(f) => findings.push(f),
+            None => unprocessed.push(id),
+        }
+    }
+    Ok(Json(
+        json!({ "findings": findings, "unprocessedIds": unprocessed }),
+    ))
+}
+
+async fn set_archived(
+    state: &ApiState,
+    body: &Bytes,
+    archived: bool,
+) -> Result<Json<Value>, Problem> {
+    let Ids { finding_ids } = parse(body)?;
+    check_ids(&finding_ids)?;
+    let missing = state.store.set_archived(&finding_ids, archived).await?;
+    Ok(Json(json!({ "unprocessedIds": missing })))
+}
+
+pub async fn archive(
+    State(state): State<Arc<ApiState>>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    set_archived(&state, &body, true).await
+}
+
+pub async fn unarchive(
+    State(state): State<Arc<ApiState>>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    set_archived(&state, &body, false).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FeedbackBody {
+    finding_ids: Vec<String>,
+    feedback: String,
+    comments: Option<String>,
+}
+
+pub async fn feedback(
+    State(state): State<Arc<ApiState>>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let FeedbackBody {
+        finding_ids,
+        feedback,
+        comments,
+    } = parse(&body)?;
+    check_ids(&finding_ids)?;
+    if feedback != "USEFUL" && feedback != "NOT_USEFUL" {
+        return Err(Problem::bad_request(
+            "feedback must be USEFUL or NOT_USEFUL",
+        ));
+    }
+    if comments.as_ref().is_some_and(|c| c.len() > 1024) {
+        return Err(Problem::bad_request("comments must be at most 1024 bytes"));
+    }
+    let missing = state.store.set_feedback(&finding_ids, &feedback).await?;
+    Ok(Json(json!({ "unprocessedIds": missing })))
+}

@@ -1,0 +1,47 @@
+//! The REST API (`/v1/...`), shaped after GuardDuty's findings API. Every endpoint but
+//! `/healthz` needs a bearer token; writes need an admin token. Errors are
+//! `application/problem+json`.
+
+mod auth;
+mod findings;
+mod problem;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+pub use auth::{Scope, Tokens, generate as auth_token};
+pub use problem::Problem;
+
+use crate::store::Store;
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 1 << 20;
+
+pub struct ApiState {
+    pub store: Store,
+    pub tokens: Tokens,
+}
+
+pub fn router(state: Arc<ApiState>) -> Router {
+    let v1 = Router::new()
+        .route("/findings", get(findings::list))
+        .route("/findings/get", post(findings::get_many))
+        .route("/findings/archive", post(findings::archive))
+        .route("/findings/unarchive", post(findings::unarchive))
+        .route("/findings/feedback", post(findings::feedback))
+        .route("/findings/{id}", get(findings::get_one))
+        .fallback(problem::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            auth::require_token,
+        ));
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .nest("/v1", v1)
+        .fallback(problem::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}

@@ -1,0 +1,362 @@
+//! The REST API over a real store (PostgreSQL and SQLite), driven as an HTTP client would,
+//! without a socket: authentication and scopes, listing with filters and pages, get,
+//! archive and unarchive, feedback, and precise 4xx errors for bad requests.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use peregrine::api::{ApiState, Tokens, router};
+use peregrine::store::Store;
+use peregrine_e2e::db::on_both_backends;
+use peregrine_e2e::{rule_fixtures, scan, shipped_rules_dir};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const ADMIN: &str = "admin-token-for-tests";
+const READER: &str = "read-token-for-tests";
+
+struct Client {
+    app: axum::Router,
+    /// The findings the store holds.
+    stored: Vec<peregrine::finding::Finding>,
+}
+
+impl Client {
+    async fn new(url: &str) -> Client {
+        let store = Store::connect(url).await.unwrap();
+        // Every type from the mixed positive fixtures.
+        let findings = scan(shipped_rules_dir(), &rule_fixtures("positive"))
+            .report
+            .findings;
+        for finding in &findings {
+            store.upsert(finding).await.unwrap();
+        }
+        let tokens = Tokens {
+            admin: vec![ADMIN.into()],
+            read: vec![READER.into()],
+        };
+        Client {
+            app: router(Arc::new(ApiState { store, tokens })),
+            stored: findings,
+        }
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (StatusCode, String, Value) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request
+            .header("content-type", "application/json")
+            .body(Body::from(body.unwrap_or("").to_string()))
+            .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            content_type,
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())),
+        )
+    }
+
+    async fn get(&self, uri: &str) -> Value {
+        let (status, _, body) = self.send("GET", uri, Some(READER), None).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        body
+    }
+}
+
+#[tokio::test]
+async fn tokens_and_scopes_guard_every_endpoint_but_health() {
+    on_both_backends(|url| async move {
+        let api = Client::new(&url).await;
+        let (status, _, body) = api.send("GET", "/healthz", None, None).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, Value::String("ok\n".into()))
+        );
+        for (method, uri, body) in [
+            ("GET", "/v1/findings", None),
+            (
+                "POST",
+                "/v1/findings/archive",
+                Some(r#"{"findingIds":["x"]}"#),
+            ),
+        ] {
+            let (status, content_type, problem) = api.send(method, uri, None, body).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+            assert_eq!(content_type, "application/problem+json");
+            assert_eq!(problem["status"], 401);
+            let (status, _, problem) = api.send(method, uri, Some("wrong"), body).await;
+            assert_eq!(
+                (status, problem["detail"].as_str()),
+                (
+                    StatusCode::UNAUTHORIZED,
+                    Some("the bearer token is not valid")
+                )
+            );
+        }
+        let (status, _, problem) = api
+            .send(
+                "POST",
+                "/v1/findings/archive",
+                Some(READER),
+                Some(r#"{"findingIds":["x"]}"#),
+            )
+            .await;
+        assert_eq!(
+            (status, problem["detail"].as_str()),
+            (
+                StatusCode::FORBIDDEN,
+                Some("this request needs an admin token")
+            )
+        );
+        // Reading many findings by id is a POST that a reader may make.
+        let (status, _, _) = api
+            .send(
+                "POST",
+                "/v1/findings/get",
+                Some(READER),
+                Some(r#"{"findingIds":["x"]}"#),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn list_filters_and_pages_without_gaps_or_duplicates() {
+    on_both_backends(|url| async move {
+        let api = Client::new(&url).await;
+        let total = api.stored.len();
+        assert!(total > 50, "more than the default page: {total}");
+        let first = api.get("/v1/findings").await;
+        assert_eq!(first["findings"].as_array().unwrap().len(), 50);
+
+        let mut seen = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let uri = match &next {
+                Some(token) => format!("/v1/findings?maxResults=7&nextToken={token}"),
+                None => "/v1/findings?maxResults=7".into(),
+            };
+            let page = api.get(&uri).await;
+            seen.extend(
+                page["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f["id"].as_str().unwrap().to_string()),
+            );
+            match page["nextToken"].as_str() {
+                Some(token) => next = Some(token.to_string()),
+                None => break,
+            }
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!((seen.len(), unique.len()), (total, total));
+
+        let expected = |keep: &dyn Fn(&peregrine::finding::Finding) -> bool| {
+            api.stored.iter().filter(|f| keep(f)).count()
+        };
+        let tor = api
+            .get("/v1/findings?type=Discovery:Kubernetes/TorIPCaller")
+            .await;
+        let tor = tor["findings"].as_array().unwrap();
+        assert_eq!(tor.len(), 2, "the Tor caller as admin and as anonymous");
+        assert!(
+            tor.iter()
+                .all(|f| f["type"] == "Discovery:Kubernetes/TorIPCaller")
+        );
+        let anonymous = api
+            .get("/v1/findings?username=system:anonymous&cluster=test-cluster")
+            .await;
+        let anonymous = anonymous["findings"].as_array().unwrap();
+        let want = expected(&|f| {
+            f.resource
+                .kubernetes_details
+                .kubernetes_user_details
+                .username
+                == "system:anonymous"
+        });
+        assert!(want >= 5);
+        assert_eq!(anonymous.len(), want);
+        assert!(anonymous.iter().all(
+            |f| f["resource"]["kubernetesDetails"]["kubernetesUserDetails"]["username"]
+                == "system:anonymous"
+        ));
+        let none = api.get("/v1/findings?cluster=other").await;
+        assert_eq!(none, json!({"findings": [], "nextToken": null}));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn archive_unarchive_feedback_and_get() {
+    on_both_backends(|url| async move {
+        let api = Client::new(&url).await;
+        let listed = api.get("/v1/findings?maxResults=2").await;
+        let ids: Vec<String> = listed["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_string()).collect();
+        let body = json!({"findingIds": [ids[0], "missing-id"]}).to_string();
+        let (status, _, result) = api.send("POST", "/v1/findings/archive", Some(ADMIN), Some(&body)).await;
+        assert_eq!((status, result), (StatusCode::OK, json!({"unprocessedIds": ["missing-id"]})));
+        let one = api.get(&format!("/v1/findings/{}", ids[0])).await;
+        assert_eq!(one["service"]["archived"], true);
+        let archived = api.get("/v1/findings?archived=true").await;
+        assert_eq!(archived["findings"].as_array().unwrap().len(), 1);
+        let active = api.get("/v1/findings?archived=false&maxResults=50").await;
+        assert!(active["findings"].as_array().unwrap().iter().all(|f| f["id"] != ids[0].as_str()));
+
+        let body = json!({"findingIds": [ids[0]]}).to_string();
+        api.send("POST", "/v1/findings/unarchive", Some(ADMIN), Some(&body)).await;
+        assert_eq!(api.get(&format!("/v1/findings/{}", ids[0])).await["service"]["archived"], false);
+
+        let body = json!({"findingIds": [ids[1]], "feedback": "NOT_USEFUL", "comments": "expected admin work"}).to_string();
+        let (status, _, _) = api.send("POST", "/v1/findings/feedback", Some(ADMIN), Some(&body)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(api.get(&format!("/v1/findings/{}", ids[1])).await["service"]["userFeedback"], "NOT_USEFUL");
+
+        let body = json!({"findingIds": [ids[0], ids[1], "nope"]}).to_string();
+        let (_, _, many) = api.send("POST", "/v1/findings/get", Some(READER), Some(&body)).await;
+        assert_eq!(many["findings"].as_array().unwrap().len(), 2);
+        assert_eq!(many["unprocessedIds"], json!(["nope"]));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_requests_get_precise_problems_never_500() {
+    on_both_backends(|url| async move {
+        let api = Client::new(&url).await;
+        let too_many: Vec<String> = (0..51).map(|i| format!("id{i}")).collect();
+        let cases: Vec<(&str, String, Option<String>, StatusCode, &str)> = vec![
+            (
+                "GET",
+                "/v1/findings?maxResults=51".into(),
+                None,
+                StatusCode::BAD_REQUEST,
+                "maxResults must be between 1 and 50",
+            ),
+            (
+                "GET",
+                "/v1/findings?maxResults=0".into(),
+                None,
+                StatusCode::BAD_REQUEST,
+                "maxResults must be between 1 and 50",
+            ),
+            (
+                "GET",
+                "/v1/findings?maxResults=ten".into(),
+                None,
+                StatusCode::BAD_REQUEST,
+                "maxResults",
+            ),
+            (
+                "GET",
+                "/v1/findings?severity=high".into(),
+                None,
+                StatusCode::BAD_REQUEST,
+                "unknown field `severity`",
+            ),
+            (
+                "GET",
+                "/v1/findings?nextToken=zz".into(),
+                None,
+                StatusCode::BAD_REQUEST,
+                "nextToken is not one this API issued",
+            ),
+            (
+                "GET",
+                "/v1/findings?archived=maybe".into(),
+                None,
+                StatusCode::BAD_REQUEST,
+                "archived",
+            ),
+            (
+                "GET",
+                "/v1/findings/does-not-exist".into(),
+                None,
+                StatusCode::NOT_FOUND,
+                "no finding with id does-not-exist",
+            ),
+            (
+                "GET",
+                "/v1/nothing-here".into(),
+                None,
+                StatusCode::NOT_FOUND,
+                "no such endpoint",
+            ),
+            (
+                "POST",
+                "/v1/findings/archive".into(),
+                Some("{not json".into()),
+                StatusCode::BAD_REQUEST,
+                "invalid request body",
+            ),
+            (
+                "POST",
+                "/v1/findings/archive".into(),
+                Some(r#"{"findingIds":[],"x":1}"#.into()),
+                StatusCode::BAD_REQUEST,
+                "unknown field `x`",
+            ),
+            (
+                "POST",
+                "/v1/findings/archive".into(),
+                Some(r#"{"findingIds":[]}"#.into()),
+                StatusCode::BAD_REQUEST,
+                "findingIds must hold 1 to 50 ids",
+            ),
+            (
+                "POST",
+                "/v1/findings/archive".into(),
+                Some(json!({"findingIds": too_many}).to_string()),
+                StatusCode::BAD_REQUEST,
+                "findingIds must hold 1 to 50 ids",
+            ),
+            (
+                "POST",
+                "/v1/findings/feedback".into(),
+                Some(r#"{"findingIds":["a"],"feedback":"MEH"}"#.into()),
+                StatusCode::BAD_REQUEST,
+                "feedback must be USEFUL or NOT_USEFUL",
+            ),
+        ];
+        for (method, uri, body, want_status, want_detail) in cases {
+            let (status, content_type, problem) =
+                api.send(method, &uri, Some(ADMIN), body.as_deref()).await;
+            assert_eq!(status, want_status, "{method} {uri}: {problem}");
+            assert_eq!(content_type, "application/problem+json", "{method} {uri}");
+            assert!(
+                problem["detail"].as_str().unwrap().contains(want_detail),
+                "{method} {uri}: {problem}"
+            );
+        }
+        // Over the request size limit.
+        let huge = format!(r#"{{"findingIds":["{}"]}}"#, "a".repeat(2 << 20));
+        let (status, _, _) = api
+            .send("POST", "/v1/findings/archive", Some(ADMIN), Some(&huge))
+            .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    })
+    .await;
+}
