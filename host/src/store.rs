@@ -89,6 +89,42 @@ pub struct FindingFilter {
     pub archived: Option<bool>,
 }
 
+impl FindingFilter {
+    /// The filter's SQL condition; its parameters are `$3` to `$7`.
+    const CLAUSE: &str = "($3 IS NULL OR type = $3) AND ($4 IS NULL OR cluster = $4) \
+        AND ($5 IS NULL OR namespace = $5) AND ($6 IS NULL OR username = $6) \
+        AND ($7 IS NULL OR (CASE WHEN archived THEN 1 ELSE 0 END) = $7)";
+
+    fn bind<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        query
+            .bind(self.finding_type.clone())
+            .bind(self.cluster.clone())
+            .bind(self.namespace.clone())
+            .bind(self.username.clone())
+            .bind(self.archived.map(i64::from))
+    }
+}
+
+/// What statistics group findings by (GuardDuty's `groupBy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupBy {
+    FindingType,
+    Severity,
+    Cluster,
+    Date,
+}
+
+/// One group of findings: its key, how many, and when one was last updated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub key: String,
+    pub total: i64,
+    pub last_updated: i64,
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -270,6 +306,44 @@ impl Store {
             }
         }
         Ok(missing)
+    }
+
+    /// Findings matching `filter`, counted by `group_by`, largest groups first.
+    pub async fn statistics(
+        &self,
+        filter: &FindingFilter,
+        group_by: GroupBy,
+        limit: i64,
+    ) -> Result<Vec<Group>, StoreError> {
+        let key = match group_by {
+            GroupBy::FindingType => "type",
+            GroupBy::Severity => "CAST(severity AS TEXT)",
+            GroupBy::Cluster => "cluster",
+            // Days since the epoch; integer division in both databases.
+            GroupBy::Date => "CAST(updated_at / 86400000 AS TEXT)",
+        };
+        let query = format!(
+            "SELECT {key} AS k, COUNT(*) AS total, MAX(updated_at) AS last FROM findings \
+             WHERE $1 = $1 AND $2 = $2 AND {} GROUP BY {key} ORDER BY total DESC, k ASC LIMIT $8",
+            // ($1 and $2 stand in for the cursor of list_page, keeping the filter at $3 to $7.)
+            FindingFilter::CLAUSE
+        );
+        let query = sqlx::query(&query).bind(0i64).bind(0i64);
+        let rows = filter.bind(query).bind(limit).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let mut key: String = row.try_get("k")?;
+                if group_by == GroupBy::Date {
+                    let days: i64 = key.parse().unwrap_or(0);
+                    key = crate::finding::format_time(days * 86_400_000_000)[..10].to_string();
+                }
+                Ok(Group {
+                    key,
+                    total: row.try_get("total")?,
+                    last_updated: row.try_get("last")?,
+                })
+            })
+            .collect()
     }
 
     pub async fn count(&self) -> Result<i64, StoreError> {

@@ -360,3 +360,42 @@ async fn bad_requests_get_precise_problems_never_500() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn statistics_group_by_type_severity_resource_and_date() {
+    on_both_backends(|url| async move {
+        let api = Client::new(&url).await;
+        let by_type = api.get("/v1/findings/statistics?groupBy=FINDING_TYPE&maxResults=100").await;
+        let groups = by_type["findingStatistics"]["groupedByFindingType"].as_array().unwrap();
+        assert_eq!(groups.len(), 27);
+        let total: i64 = groups.iter().map(|g| g["totalFindings"].as_i64().unwrap()).sum();
+        assert_eq!(total as usize, api.stored.len());
+        let tor = groups.iter().find(|g| g["findingType"] == "Discovery:Kubernetes/TorIPCaller").unwrap();
+        assert_eq!(tor["totalFindings"], 2);
+
+        let by_severity = api.get("/v1/findings/statistics?groupBy=SEVERITY").await;
+        let severities = by_severity["findingStatistics"]["groupedBySeverity"].as_array().unwrap();
+        let count = |s: f64| api.stored.iter().filter(|f| f.severity == s).count() as i64;
+        for g in severities {
+            assert_eq!(g["totalFindings"].as_i64().unwrap(), count(g["severity"].as_f64().unwrap()), "{g}");
+        }
+        assert_eq!(severities.len(), 2, "High and Medium");
+
+        let by_resource = api.get("/v1/findings/statistics?groupBy=RESOURCE&type=Discovery:Kubernetes/TorIPCaller").await;
+        assert_eq!(
+            by_resource["findingStatistics"]["groupedByResource"][0],
+            json!({"resourceId": "test-cluster", "resourceType": "EKSCluster", "totalFindings": 2,
+                   "lastGeneratedAt": by_resource["findingStatistics"]["groupedByResource"][0]["lastGeneratedAt"]})
+        );
+        let by_date = api.get("/v1/findings/statistics?groupBy=DATE").await;
+        let dates = by_date["findingStatistics"]["groupedByDate"].as_array().unwrap();
+        assert!(dates.iter().all(|d| d["date"].as_str().unwrap().len() == 10), "{dates:?}");
+
+        let (status, _, problem) = api.send("GET", "/v1/findings/statistics?groupBy=COLOR", Some(READER), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(problem["detail"].as_str().unwrap().contains("groupBy must be"));
+        let (status, _, _) = api.send("GET", "/v1/findings/statistics", Some(READER), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "groupBy is required");
+    })
+    .await;
+}

@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::{ApiState, Problem};
-use crate::store::{Cursor, FindingFilter};
+use crate::finding::format_time;
+use crate::store::{Cursor, FindingFilter, GroupBy};
 
 /// GuardDuty's limit on ids per call and on page size.
 pub const MAX_IDS: usize = 50;
@@ -73,6 +74,66 @@ pub async fn list(
     Ok(Json(
         json!({ "findings": findings, "nextToken": next.as_ref().map(encode_cursor) }),
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatisticsQuery {
+    group_by: String,
+    max_results: Option<i64>,
+    #[serde(rename = "type")]
+    finding_type: Option<String>,
+    cluster: Option<String>,
+    namespace: Option<String>,
+    username: Option<String>,
+    archived: Option<bool>,
+}
+
+/// GuardDuty's `GetFindingsStatistics`: counts grouped by type, severity, cluster
+/// (`RESOURCE`: the EKS cluster is the resource of audit-log findings) or date.
+pub async fn statistics(
+    State(state): State<Arc<ApiState>>,
+    query: Result<Query<StatisticsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, Problem> {
+    let Query(query) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let (group_by, name, key) = match query.group_by.as_str() {
+        "FINDING_TYPE" => (GroupBy::FindingType, "groupedByFindingType", "findingType"),
+        "SEVERITY" => (GroupBy::Severity, "groupedBySeverity", "severity"),
+        "RESOURCE" => (GroupBy::Cluster, "groupedByResource", "resourceId"),
+        "DATE" => (GroupBy::Date, "groupedByDate", "date"),
+        other => {
+            return Err(Problem::bad_request(format!(
+                "groupBy must be FINDING_TYPE, SEVERITY, RESOURCE or DATE, not {other:?}"
+            )));
+        }
+    };
+    let limit = query.max_results.unwrap_or(25);
+    if !(1..=100).contains(&limit) {
+        return Err(Problem::bad_request("maxResults must be between 1 and 100"));
+    }
+    let filter = FindingFilter {
+        finding_type: query.finding_type,
+        cluster: query.cluster,
+        namespace: query.namespace,
+        username: query.username,
+        archived: query.archived,
+    };
+    let groups = state.store.statistics(&filter, group_by, limit).await?;
+    let rows: Vec<Value> = groups
+        .into_iter()
+        .map(|g| {
+            let mut row = json!({ "totalFindings": g.total, "lastGeneratedAt": format_time(g.last_updated * 1000) });
+            row[key] = match group_by {
+                GroupBy::Severity => json!(g.key.parse::<f64>().unwrap_or(0.0)),
+                _ => json!(g.key),
+            };
+            if group_by == GroupBy::Cluster {
+                row["resourceType"] = json!("EKSCluster");
+            }
+            row
+        })
+        .collect();
+    Ok(Json(json!({ "findingStatistics": { name: rows } })))
 }
 
 pub async fn get_one(

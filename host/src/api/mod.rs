@@ -29,6 +29,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
     let v1 = Router::new()
         .route("/findings", get(findings::list))
         .route("/findings/get", post(findings::get_many))
+        .route("/findings/statistics", get(findings::statistics))
         .route("/findings/archive", post(findings::archive))
         .route("/findings/unarchive", post(findings::unarchive))
         .route("/findings/feedback", post(findings::feedback))
