@@ -8,8 +8,10 @@
 pub mod aggregate;
 pub mod api;
 pub mod cli;
+pub mod criteria;
 pub mod engine;
 pub mod feeds;
+pub mod filters;
 pub mod finding;
 pub mod ingest;
 pub mod intel;

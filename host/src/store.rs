@@ -13,6 +13,7 @@ use serde_json::Value;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
 
+use crate::filters::{Filter, FilterAction, FilterSpec};
 use crate::finding::Finding;
 
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -51,11 +52,18 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
-    #[error("stored finding {id} is not valid JSON: {source}")]
+    #[error("stored record {id} is not valid JSON: {source}")]
     Corrupt {
         id: String,
         source: serde_json::Error,
     },
+    #[error("a filter named {0} already exists")]
+    FilterExists(String),
+    #[error(
+        "there are already {} filters, the most allowed",
+        crate::filters::MAX_FILTERS
+    )]
+    TooManyFilters,
 }
 
 /// A URL with its password hidden, for messages.
@@ -166,7 +174,15 @@ impl Store {
 
     /// Records one occurrence (or an already-aggregated batch of occurrences) of a finding.
     pub async fn upsert(&self, finding: &Finding) -> Result<(), StoreError> {
-        let body = serde_json::to_string(finding).expect("findings serialize");
+        let mut json = serde_json::to_value(finding).expect("findings serialize");
+        // Suppression rules archive a new finding on arrival (the insert below; an existing
+        // finding keeps the archived state it has), and the finding names the rule.
+        let suppressed_by = self.suppression_rule_for(&json).await?;
+        if let Some(rule) = &suppressed_by {
+            json["service"]["archived"] = Value::Bool(true);
+            json["service"]["additionalInfo"]["suppressedBy"] = Value::String(rule.clone());
+        }
+        let body = json.to_string();
         let action = &finding.service.action.kubernetes_api_call_action;
         let namespace = finding
             .resource
@@ -206,7 +222,7 @@ impl Store {
         .bind(millis(&finding.updated_at))
         .bind(millis(&finding.service.event_first_seen))
         .bind(millis(&finding.service.event_last_seen))
-        .bind(finding.service.archived)
+        .bind(finding.service.archived || suppressed_by.is_some())
         .bind(body)
         .execute(&self.pool)
         .await?;
@@ -346,6 +362,109 @@ impl Store {
             .collect()
     }
 
+    /// The first ARCHIVE filter (by rank) that the finding matches.
+    async fn suppression_rule_for(&self, finding: &Value) -> Result<Option<String>, StoreError> {
+        let rules = self.filters().await?;
+        Ok(rules
+            .into_iter()
+            .find(|f| f.action == FilterAction::Archive && f.finding_criteria.matches(finding))
+            .map(|f| f.name))
+    }
+
+    /// Saved filters by rank.
+    pub async fn filters(&self) -> Result<Vec<Filter>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, description, action, rank, criteria, created_at, updated_at, version \
+             FROM filters ORDER BY rank, name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(filter_from_row).collect()
+    }
+
+    pub async fn filter(&self, name: &str) -> Result<Option<Filter>, StoreError> {
+        let row = sqlx::query(
+            "SELECT name, description, action, rank, criteria, created_at, updated_at, version \
+             FROM filters WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(filter_from_row).transpose()
+    }
+
+    /// Creates a filter; its rank defaults to after the last one.
+    pub async fn create_filter(
+        &self,
+        name: &str,
+        spec: &FilterSpec,
+        now_ms: i64,
+    ) -> Result<Filter, StoreError> {
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM filters")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        if count >= crate::filters::MAX_FILTERS {
+            return Err(StoreError::TooManyFilters);
+        }
+        let rank = spec.rank.unwrap_or(count + 1);
+        let criteria = serde_json::to_string(&spec.finding_criteria).expect("criteria serialize");
+        let inserted = sqlx::query(
+            "INSERT INTO filters (name, description, action, rank, criteria, created_at, updated_at, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, 1) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(&spec.description)
+        .bind(spec.action.as_str())
+        .bind(rank)
+        .bind(criteria)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::FilterExists(name.to_string()));
+        }
+        Ok(self
+            .filter(name)
+            .await?
+            .expect("the filter was just created"))
+    }
+
+    /// Replaces a filter's settings; `None` if there is no such filter.
+    pub async fn update_filter(
+        &self,
+        name: &str,
+        spec: &FilterSpec,
+        now_ms: i64,
+    ) -> Result<Option<Filter>, StoreError> {
+        let criteria = serde_json::to_string(&spec.finding_criteria).expect("criteria serialize");
+        let updated = sqlx::query(
+            "UPDATE filters SET description = $2, action = $3, rank = COALESCE($4, rank), criteria = $5, \
+             updated_at = $6, version = version + 1 WHERE name = $1",
+        )
+        .bind(name)
+        .bind(&spec.description)
+        .bind(spec.action.as_str())
+        .bind(spec.rank)
+        .bind(criteria)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.filter(name).await
+    }
+
+    /// Deletes a filter; false if there was none.
+    pub async fn delete_filter(&self, name: &str) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM filters WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
     pub async fn count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM findings")
             .fetch_one(&self.pool)
@@ -360,6 +479,31 @@ impl Store {
 
 /// `archived` as an integer: the Any driver reads no SQLite booleans.
 const ARCHIVED: &str = "CAST(CASE WHEN archived THEN 1 ELSE 0 END AS BIGINT) AS archived";
+
+fn filter_from_row(row: &sqlx::any::AnyRow) -> Result<Filter, StoreError> {
+    let name: String = row.try_get("name")?;
+    let criteria: String = row.try_get("criteria")?;
+    let action: String = row.try_get("action")?;
+    Ok(Filter {
+        finding_criteria: serde_json::from_str(&criteria).map_err(|source| {
+            StoreError::Corrupt {
+                id: name.clone(),
+                source,
+            }
+        })?,
+        name,
+        description: row.try_get("description")?,
+        action: if action == "ARCHIVE" {
+            FilterAction::Archive
+        } else {
+            FilterAction::Noop
+        },
+        rank: row.try_get("rank")?,
+        created_at: crate::finding::format_time(row.try_get::<i64, _>("created_at")? * 1000),
+        updated_at: crate::finding::format_time(row.try_get::<i64, _>("updated_at")? * 1000),
+        version: row.try_get("version")?,
+    })
+}
 
 fn iso(ms: i64) -> Value {
     Value::String(crate::finding::format_time(ms * 1000))

@@ -399,3 +399,127 @@ async fn statistics_group_by_type_severity_resource_and_date() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn filters_are_created_read_updated_and_deleted() {
+    on_both_backends(|url| async move {
+        let api = Client::new(&url).await;
+        let rule = json!({"name": "quiet-ci", "description": "CI deploys", "action": "ARCHIVE", "rank": 1,
+            "findingCriteria": {"criterion": {"resource.kubernetesDetails.kubernetesUserDetails.username": {"equals": ["system:serviceaccount:ci:deployer"]}}}});
+        let (status, _, created) = api.send("POST", "/v1/filters", Some(ADMIN), Some(&rule.to_string())).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!((created["version"].as_i64(), created["action"].as_str()), (Some(1), Some("ARCHIVE")));
+        let (status, _, problem) = api.send("POST", "/v1/filters", Some(ADMIN), Some(&rule.to_string())).await;
+        assert_eq!((status, problem["detail"].as_str()), (StatusCode::CONFLICT, Some("a filter named quiet-ci already exists")));
+        let (status, _, _) = api.send("POST", "/v1/filters", Some(READER), Some(&rule.to_string())).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        let mut changed = rule.clone();
+        changed["action"] = json!("NOOP");
+        let (status, _, updated) = api.send("PUT", "/v1/filters/quiet-ci", Some(ADMIN), Some(&changed.to_string())).await;
+        assert_eq!(status, StatusCode::OK, "{updated}");
+        assert_eq!((updated["version"].as_i64(), updated["action"].as_str()), (Some(2), Some("NOOP")));
+        assert_eq!(api.get("/v1/filters").await["filters"].as_array().unwrap().len(), 1);
+        assert_eq!(api.get("/v1/filters/quiet-ci").await["description"], "CI deploys");
+
+        for (body, detail) in [
+            (json!({"name": "x", "findingCriteria": {"criterion": {"type": {"equals": ["a"]}}}}), "must be 3 to 64"),
+            (json!({"name": "okay", "findingCriteria": {"criterion": {}}}), "at least one criterion"),
+            (json!({"name": "okay", "findingCriteria": {"criterion": {"type": {"like": ["a"]}}}}), "unknown field `like`"),
+            (json!({"name": "okay", "action": "DELETE", "findingCriteria": {"criterion": {"type": {"equals": ["a"]}}}}), "unknown variant `DELETE`"),
+            (json!({"name": "okay", "rank": 0, "findingCriteria": {"criterion": {"type": {"equals": ["a"]}}}}), "rank must be between 1 and 100"),
+        ] {
+            let (status, _, problem) = api.send("POST", "/v1/filters", Some(ADMIN), Some(&body.to_string())).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert!(problem["detail"].as_str().unwrap().contains(detail), "{body}: {problem}");
+        }
+
+        let (status, _, _) = api.send("DELETE", "/v1/filters/quiet-ci", Some(ADMIN), None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _, _) = api.send("GET", "/v1/filters/quiet-ci", Some(READER), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn suppression_rules_archive_new_matching_findings_on_arrival() {
+    on_both_backends(|url| async move {
+        let store = Store::connect(&url).await.unwrap();
+        let findings = scan(shipped_rules_dir(), &rule_fixtures("positive")).report.findings;
+        let is_mount = |f: &peregrine::finding::Finding| f.finding_type == "Persistence:Kubernetes/ContainerWithSensitiveMount";
+        // One matching finding is already stored before the rule exists.
+        let earlier = findings.iter().find(|f| is_mount(f)).unwrap().clone();
+        store.upsert(&earlier).await.unwrap();
+
+        let spec: peregrine::filters::FilterSpec = serde_json::from_value(json!({
+            "name": "miners-are-tests", "action": "ARCHIVE",
+            "findingCriteria": {"criterion": {"type": {"equals": ["Persistence:Kubernetes/ContainerWithSensitiveMount"]}}}
+        }))
+        .unwrap();
+        store.create_filter("miners-are-tests", &spec, 0).await.unwrap();
+        for f in &findings {
+            store.upsert(f).await.unwrap();
+        }
+        let tokens = Tokens { admin: vec![ADMIN.into()], read: vec![READER.into()] };
+        let api = Client { app: router(Arc::new(ApiState { store, tokens })), stored: findings.clone() };
+
+        let archived = api.get("/v1/findings?archived=true").await;
+        let archived = archived["findings"].as_array().unwrap();
+        let expected_new: Vec<_> = findings.iter().filter(|f| is_mount(f) && f.id != earlier.id).collect();
+        assert_eq!(archived.len(), expected_new.len());
+        assert!(!archived.is_empty());
+        for f in archived {
+            assert_eq!(f["service"]["additionalInfo"]["suppressedBy"], "miners-are-tests");
+        }
+        // The finding stored before the rule keeps its state.
+        assert_eq!(api.get(&format!("/v1/findings/{}", earlier.id)).await["service"]["archived"], false);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn search_filters_on_any_field_path_and_pages() {
+    on_both_backends(|url| async move {
+        let api = Client::new(&url).await;
+        let criteria = json!({"criterion": {
+            "severity": {"greaterThanOrEqual": 7},
+            "resource.kubernetesDetails.kubernetesUserDetails.username": {"notEquals": ["system:anonymous"]}
+        }});
+        let want: Vec<&str> = api
+            .stored
+            .iter()
+            .filter(|f| f.severity >= 7.0 && f.resource.kubernetes_details.kubernetes_user_details.username != "system:anonymous")
+            .map(|f| f.id.as_str())
+            .collect();
+        assert!(want.len() > 5, "{}", want.len());
+        let mut got: Vec<String> = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut body = json!({"findingCriteria": criteria, "maxResults": 4});
+            if let Some(t) = &token {
+                body["nextToken"] = json!(t);
+            }
+            let (status, _, page) = api.send("POST", "/v1/findings/search", Some(READER), Some(&body.to_string())).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            let findings = page["findings"].as_array().unwrap();
+            assert!(findings.len() <= 4);
+            got.extend(findings.iter().map(|f| f["id"].as_str().unwrap().to_string()));
+            match page["nextToken"].as_str() {
+                Some(t) => token = Some(t.to_string()),
+                None => break,
+            }
+        }
+        let mut got_sorted = got.clone();
+        got_sorted.sort();
+        let mut want_sorted: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+        want_sorted.sort();
+        assert_eq!(got_sorted, want_sorted);
+
+        let bad = json!({"findingCriteria": {"criterion": {"severity": {"between": [1, 2]}}}});
+        let (status, _, problem) = api.send("POST", "/v1/findings/search", Some(READER), Some(&bad.to_string())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(problem["detail"].as_str().unwrap().contains("unknown field `between`"), "{problem}");
+    })
+    .await;
+}

@@ -70,12 +70,10 @@ pub async fn require_token(
     } else {
         Scope::Admin
     };
-    // Reads of many findings by id are POSTs but not writes.
-    let needed = if request.uri().path().ends_with("/findings/get") {
-        Scope::Read
-    } else {
-        needed
-    };
+    // Reading many findings by id, and searching, are POSTs but not writes.
+    let path = request.uri().path();
+    let read_only_post = path.ends_with("/findings/get") || path.ends_with("/findings/search");
+    let needed = if read_only_post { Scope::Read } else { needed };
     let unauthorized = |detail: &str| {
         let mut response = Problem::new(StatusCode::UNAUTHORIZED, detail).into_response();
         response

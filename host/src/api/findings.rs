@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::{ApiState, Problem};
+use crate::criteria::FindingCriteria;
 use crate::finding::format_time;
 use crate::store::{Cursor, FindingFilter, GroupBy};
 
@@ -19,7 +20,7 @@ pub const MAX_IDS: usize = 50;
 pub const MAX_PAGE: i64 = 50;
 
 /// A JSON body with no unknown fields, or a 400 that says what is wrong.
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
+pub(super) fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
     serde_json::from_slice(body)
         .map_err(|e| Problem::bad_request(format!("invalid request body: {e}")))
 }
@@ -134,6 +135,73 @@ pub async fn statistics(
         })
         .collect();
     Ok(Json(json!({ "findingStatistics": { name: rows } })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SearchBody {
+    #[serde(default)]
+    finding_criteria: FindingCriteria,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+/// GuardDuty's `ListFindings` with `findingCriteria` over any field path. Pages of the
+/// store are read in order and filtered, so `nextToken` resumes exactly where the last
+/// page's search stopped.
+pub async fn search(
+    State(state): State<Arc<ApiState>>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let SearchBody {
+        finding_criteria,
+        max_results,
+        next_token,
+    } = parse(&body)?;
+    finding_criteria.validate().map_err(Problem::bad_request)?;
+    let limit = max_results.unwrap_or(MAX_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Problem::bad_request(format!(
+            "maxResults must be between 1 and {MAX_PAGE}"
+        )));
+    }
+    let mut cursor = next_token.as_deref().map(decode_cursor).transpose()?;
+    let mut found = Vec::new();
+    loop {
+        let (page, next) = state
+            .store
+            .list_page(&FindingFilter::default(), 200, cursor.clone())
+            .await?;
+        for finding in page {
+            if found.len() as i64 == limit {
+                // Resume after the last finding returned.
+                let last = &found[found.len() - 1];
+                return Ok(Json(
+                    json!({ "findings": found, "nextToken": encode_cursor(&cursor_of(last)) }),
+                ));
+            }
+            if finding_criteria.matches(&finding) {
+                found.push(finding);
+            }
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(Json(json!({ "findings": found, "nextToken": null }))),
+        }
+    }
+}
+
+/// The store cursor of a finding in wire format.
+fn cursor_of(finding: &Value) -> Cursor {
+    let updated = finding["updatedAt"].as_str().unwrap_or("");
+    let updated_at =
+        time::OffsetDateTime::parse(updated, &time::format_description::well_known::Rfc3339)
+            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+            .unwrap_or(0);
+    Cursor {
+        updated_at,
+        id: finding["id"].as_str().unwrap_or("").to_string(),
+    }
 }
 
 pub async fn get_one(

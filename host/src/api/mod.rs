@@ -3,6 +3,7 @@
 //! `application/problem+json`.
 
 mod auth;
+mod filters;
 mod findings;
 mod problem;
 
@@ -33,7 +34,15 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/findings/archive", post(findings::archive))
         .route("/findings/unarchive", post(findings::unarchive))
         .route("/findings/feedback", post(findings::feedback))
+        .route("/findings/search", post(findings::search))
         .route("/findings/{id}", get(findings::get_one))
+        .route("/filters", get(filters::list).post(filters::create))
+        .route(
+            "/filters/{name}",
+            get(filters::get_one)
+                .put(filters::update)
+                .delete(filters::delete),
+        )
         .fallback(problem::not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),

@@ -42,12 +42,20 @@ impl IntoResponse for Problem {
 
 impl From<crate::store::StoreError> for Problem {
     fn from(e: crate::store::StoreError) -> Self {
-        // The store's own words may name internals; say what the client needs.
-        tracing::error!("store error: {e}");
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the findings store is unavailable; retry later",
-        )
+        use crate::store::StoreError;
+        match e {
+            StoreError::FilterExists(_) | StoreError::TooManyFilters => {
+                Problem::new(StatusCode::CONFLICT, e.to_string())
+            }
+            _ => {
+                // The store's own words may name internals; say what the client needs.
+                tracing::error!("store error: {e}");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the findings store is unavailable; retry later",
+                )
+            }
+        }
     }
 }
 

@@ -1,0 +1,12 @@
+-- Saved filters (GuardDuty's CreateFilter). A filter whose action is ARCHIVE is a
+-- suppression rule: new findings that match it are archived on arrival.
+CREATE TABLE filters (
+    name        TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    rank        INTEGER NOT NULL,
+    criteria    TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    version     INTEGER NOT NULL
+);
