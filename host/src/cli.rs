@@ -70,6 +70,9 @@ enum Command {
         /// The findings store: `postgres://…` or `sqlite:…` (default: an embedded SQLite file).
         #[arg(long, env = "PEREGRINE_DATABASE_URL", default_value = store::DEFAULT_DATABASE_URL)]
         database_url: String,
+        /// Threat-intelligence directory that /v1/threat-lists manages.
+        #[arg(long, env = "PEREGRINE_INTEL", default_value = "intel")]
+        intel: PathBuf,
         /// Bearer tokens with admin scope (comma-separated in the environment).
         #[arg(
             long = "admin-token",
@@ -143,11 +146,13 @@ pub fn main() -> ExitCode {
         Command::Serve {
             listen,
             database_url,
+            intel,
             admin_tokens,
             read_tokens,
         } => serve(
             listen,
             &database_url,
+            intel,
             Tokens {
                 admin: admin_tokens,
                 read: read_tokens,
@@ -204,7 +209,12 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn serve(listen: std::net::SocketAddr, database_url: &str, mut tokens: Tokens) -> ExitCode {
+fn serve(
+    listen: std::net::SocketAddr,
+    database_url: &str,
+    intel: PathBuf,
+    mut tokens: Tokens,
+) -> ExitCode {
     tokens.admin.retain(|t| !t.is_empty());
     tokens.read.retain(|t| !t.is_empty());
     if tokens.is_empty() {
@@ -231,6 +241,7 @@ fn serve(listen: std::net::SocketAddr, database_url: &str, mut tokens: Tokens) -
         let app = api::router(std::sync::Arc::new(api::ApiState {
             store: store.clone(),
             tokens,
+            intel_dir: Some(intel),
         }));
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())

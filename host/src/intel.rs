@@ -200,6 +200,38 @@ pub fn load_list_file(
     Ok((IpSet::from_networks(networks), entries))
 }
 
+/// The formats a list may be written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFormat {
+    Text,
+    Csv,
+    Stix,
+}
+
+impl ListFormat {
+    /// `txt`, `csv`, `json`/`stix`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "txt" | "text" | "plain" => Some(ListFormat::Text),
+            "csv" => Some(ListFormat::Csv),
+            "json" | "stix" => Some(ListFormat::Stix),
+            _ => None,
+        }
+    }
+}
+
+/// Parses a list in `format`: its networks, and `(line, problem)` for each entry skipped.
+pub fn parse_list(text: &str, format: ListFormat) -> (Vec<IpNetwork>, Vec<(usize, String)>) {
+    let mut skipped = Vec::new();
+    let mut warn = |line: usize, message: String| skipped.push((line, message));
+    let networks = match format {
+        ListFormat::Text => parse_plain(text, &mut warn),
+        ListFormat::Csv => parse_csv(text, &mut warn),
+        ListFormat::Stix => parse_stix(text, &mut warn),
+    };
+    (networks, skipped)
+}
+
 fn parse_plain(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> {
     let mut networks = Vec::new();
     for (index, line) in text.lines().enumerate() {

@@ -37,7 +37,11 @@ impl Client {
             read: vec![READER.into()],
         };
         Client {
-            app: router(Arc::new(ApiState { store, tokens })),
+            app: router(Arc::new(ApiState {
+                store,
+                tokens,
+                intel_dir: None,
+            })),
             stored: findings,
         }
     }
@@ -462,7 +466,7 @@ async fn suppression_rules_archive_new_matching_findings_on_arrival() {
             store.upsert(f).await.unwrap();
         }
         let tokens = Tokens { admin: vec![ADMIN.into()], read: vec![READER.into()] };
-        let api = Client { app: router(Arc::new(ApiState { store, tokens })), stored: findings.clone() };
+        let api = Client { app: router(Arc::new(ApiState { store, tokens, intel_dir: None })), stored: findings.clone() };
 
         let archived = api.get("/v1/findings?archived=true").await;
         let archived = archived["findings"].as_array().unwrap();
@@ -522,4 +526,111 @@ async fn search_filters_on_any_field_path_and_pages() {
         assert!(problem["detail"].as_str().unwrap().contains("unknown field `between`"), "{problem}");
     })
     .await;
+}
+
+#[tokio::test]
+async fn threat_lists_upload_in_every_format_list_and_delete() {
+    let db = peregrine_e2e::db::TestDatabase::sqlite();
+    let store = Store::connect(&db.url).await.unwrap();
+    let intel = tempfile::tempdir().unwrap();
+    std::fs::write(intel.path().join("tor-exit-nodes.txt"), "185.220.101.47\n").unwrap();
+    let tokens = Tokens {
+        admin: vec![ADMIN.into()],
+        read: vec![READER.into()],
+    };
+    let api = Client {
+        app: router(Arc::new(ApiState {
+            store,
+            tokens,
+            intel_dir: Some(intel.path().into()),
+        })),
+        stored: Vec::new(),
+    };
+
+    let uploads = [
+        ("scanners", "txt", "203.0.113.0/24\n# comment\nnot-an-ip\n2001:db8::/32\n".to_string(), 2, 1),
+        ("abuse", "csv", "first_seen,ip\n2024-05-01,198.51.100.7\n2024-05-02,198.51.100.8\n".to_string(), 2, 0),
+        ("feed", "stix", json!({"type": "bundle", "objects": [{"type": "indicator", "pattern": "[ipv4-addr:value = '192.0.2.9']"}]}).to_string(), 1, 0),
+    ];
+    for (name, format, body, entries, skipped) in &uploads {
+        let (status, _, result) = api
+            .send(
+                "PUT",
+                &format!("/v1/threat-lists/{name}?format={format}"),
+                Some(ADMIN),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{result}");
+        assert_eq!(
+            (
+                result["entries"].as_i64(),
+                result["skippedEntries"].as_i64()
+            ),
+            (Some(*entries), Some(*skipped)),
+            "{name}"
+        );
+    }
+    let (status, _, _) = api
+        .send("PUT", "/v1/trusted-list", Some(ADMIN), Some("10.9.8.7\n"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The stored lists are what the scanner loads.
+    let (loaded, _) = peregrine::intel::ThreatIntel::load_dir(intel.path()).unwrap();
+    let mut names: Vec<_> = loaded.lists.iter().map(|l| l.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["Tor exit nodes", "abuse", "feed", "scanners"]);
+    assert!(loaded.trusted.contains("10.9.8.7".parse().unwrap()));
+
+    let listed = api.get("/v1/threat-lists").await;
+    assert_eq!(listed["threatLists"].as_array().unwrap().len(), 4);
+    assert_eq!(listed["trustedList"]["entries"], 1);
+
+    for (uri, body, detail) in [
+        (
+            "/v1/threat-lists/empty?format=txt",
+            "# nothing\n",
+            "holds no IP addresses",
+        ),
+        (
+            "/v1/threat-lists/x?format=xml",
+            "1.2.3.4",
+            "format must be txt, csv or stix",
+        ),
+        ("/v1/threat-lists/.hidden", "1.2.3.4", "list name"),
+        (
+            "/v1/threat-lists/x?colour=red",
+            "1.2.3.4",
+            "unknown field `colour`",
+        ),
+    ] {
+        let (status, _, problem) = api.send("PUT", uri, Some(ADMIN), Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(detail),
+            "{uri}: {problem}"
+        );
+    }
+    let (status, _, _) = api
+        .send("PUT", "/v1/threat-lists/x", Some(READER), Some("1.2.3.4"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, _, _) = api
+        .send("DELETE", "/v1/threat-lists/abuse", Some(ADMIN), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = api
+        .send("DELETE", "/v1/threat-lists/abuse", Some(ADMIN), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.get("/v1/threat-lists").await["threatLists"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    db.cleanup().await;
 }

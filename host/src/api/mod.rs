@@ -5,6 +5,7 @@
 mod auth;
 mod filters;
 mod findings;
+mod lists;
 mod problem;
 
 use std::sync::Arc;
@@ -21,9 +22,14 @@ use crate::store::Store;
 /// Largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
 
+/// Largest threat list accepted in one upload.
+pub const MAX_LIST: usize = 64 << 20;
+
 pub struct ApiState {
     pub store: Store,
     pub tokens: Tokens,
+    /// The threat-intelligence directory the lists endpoints manage, if any.
+    pub intel_dir: Option<std::path::PathBuf>,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -42,6 +48,19 @@ pub fn router(state: Arc<ApiState>) -> Router {
             get(filters::get_one)
                 .put(filters::update)
                 .delete(filters::delete),
+        )
+        .route("/threat-lists", get(lists::list))
+        .route(
+            "/threat-lists/{name}",
+            axum::routing::put(lists::put)
+                .delete(lists::delete)
+                .layer(DefaultBodyLimit::max(MAX_LIST)),
+        )
+        .route(
+            "/trusted-list",
+            axum::routing::put(lists::put_trusted)
+                .delete(lists::delete_trusted)
+                .layer(DefaultBodyLimit::max(MAX_LIST)),
         )
         .fallback(problem::not_found)
         .layer(axum::middleware::from_fn_with_state(

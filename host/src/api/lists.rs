@@ -1,0 +1,195 @@
+//! `/v1/threat-lists` and `/v1/trusted-list`: the intel directory over HTTP. Uploads in
+//! any supported format (`?format=txt|csv|stix`) are parsed, and stored as plain text,
+//! one network per line, written to a temporary file and renamed into place.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiState, Problem};
+use crate::intel::{self, ListFormat};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatQuery {
+    format: Option<String>,
+}
+
+fn intel_dir(state: &ApiState) -> Result<&Path, Problem> {
+    state.intel_dir.as_deref().ok_or_else(|| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "this server has no intel directory (start it with --intel DIR)",
+        )
+    })
+}
+
+fn list_name(name: &str) -> Result<(), Problem> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !name.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(Problem::bad_request(format!(
+            "list name {name:?} must be 1 to 64 letters, digits, '-', '_' or '.'"
+        )))
+    }
+}
+
+fn describe(path: &Path, name: &str, kind: &str) -> Option<Value> {
+    let mut warnings = Vec::new();
+    let (_, entries) = intel::load_list_file(path, &mut warnings).ok()?;
+    Some(
+        json!({ "name": name, "kind": kind, "entries": entries, "skippedEntries": warnings.len() }),
+    )
+}
+
+pub async fn list(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, Problem> {
+    let dir = intel_dir(&state)?;
+    let mut lists = Vec::new();
+    for (file, kind, name) in [
+        (
+            intel::MALICIOUS_FILE,
+            "MALICIOUS",
+            intel::MALICIOUS_LIST_NAME,
+        ),
+        (intel::TOR_FILE, "TOR_EXIT_NODES", intel::TOR_LIST_NAME),
+    ] {
+        lists.extend(describe(&dir.join(file), name, kind));
+    }
+    let mut custom: Vec<PathBuf> = std::fs::read_dir(dir.join(intel::CUSTOM_DIR))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    custom.sort();
+    for path in custom {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        lists.extend(describe(&path, &name, "CUSTOM"));
+    }
+    let trusted = describe(&dir.join(intel::TRUSTED_FILE), "trusted", "TRUSTED");
+    Ok(Json(
+        json!({ "threatLists": lists, "trustedList": trusted }),
+    ))
+}
+
+/// Parses an upload and writes it as plain text to `dest`.
+fn store_list(dest: &Path, body: &Bytes, format: Option<String>) -> Result<Value, Problem> {
+    let format = match format.as_deref() {
+        None => ListFormat::Text,
+        Some(f) => ListFormat::from_name(f).ok_or_else(|| {
+            Problem::bad_request(format!("format must be txt, csv or stix, not {f:?}"))
+        })?,
+    };
+    let text = std::str::from_utf8(body)
+        .map_err(|_| Problem::bad_request("the list is not UTF-8 text"))?;
+    let (networks, skipped) = intel::parse_list(text, format);
+    if networks.is_empty() {
+        return Err(Problem::bad_request(format!(
+            "the list holds no IP addresses or CIDRs ({} entries skipped{})",
+            skipped.len(),
+            skipped
+                .first()
+                .map(|(l, m)| format!("; line {l}: {m}"))
+                .unwrap_or_default()
+        )));
+    }
+    let mut out = String::with_capacity(networks.len() * 20);
+    for network in &networks {
+        out.push_str(&network.to_string());
+        out.push('\n');
+    }
+    let written = || -> std::io::Result<()> {
+        std::fs::create_dir_all(dest.parent().expect("lists live in a directory"))?;
+        let tmp = dest.with_extension("upload");
+        std::fs::write(&tmp, out)?;
+        std::fs::rename(&tmp, dest)
+    };
+    written().map_err(|e| {
+        tracing::error!("cannot write {}: {e}", dest.display());
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the list could not be written",
+        )
+    })?;
+    let shown: Vec<Value> = skipped
+        .iter()
+        .take(20)
+        .map(|(line, message)| json!({ "line": line, "message": message }))
+        .collect();
+    Ok(json!({ "entries": networks.len(), "skippedEntries": skipped.len(), "skipped": shown }))
+}
+
+pub async fn put(
+    State(state): State<Arc<ApiState>>,
+    UrlPath(name): UrlPath<String>,
+    query: Result<Query<FormatQuery>, QueryRejection>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let Query(query) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    list_name(&name)?;
+    let dir = intel_dir(&state)?.join(intel::CUSTOM_DIR);
+    let mut result = store_list(&dir.join(format!("{name}.txt")), &body, query.format)?;
+    // An upload replaces the list whatever format it was in before.
+    for ext in ["csv", "json", "stix"] {
+        let _ = std::fs::remove_file(dir.join(format!("{name}.{ext}")));
+    }
+    result["name"] = json!(name);
+    Ok(Json(result))
+}
+
+pub async fn delete(
+    State(state): State<Arc<ApiState>>,
+    UrlPath(name): UrlPath<String>,
+) -> Result<StatusCode, Problem> {
+    list_name(&name)?;
+    let dir = intel_dir(&state)?.join(intel::CUSTOM_DIR);
+    let removed = ["txt", "csv", "json", "stix"]
+        .iter()
+        .filter(|ext| std::fs::remove_file(dir.join(format!("{name}.{ext}"))).is_ok())
+        .count();
+    if removed > 0 {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            format!("no threat list named {name}"),
+        ))
+    }
+}
+
+pub async fn put_trusted(
+    State(state): State<Arc<ApiState>>,
+    query: Result<Query<FormatQuery>, QueryRejection>,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let Query(query) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let dest = intel_dir(&state)?.join(intel::TRUSTED_FILE);
+    Ok(Json(store_list(&dest, &body, query.format)?))
+}
+
+pub async fn delete_trusted(State(state): State<Arc<ApiState>>) -> Result<StatusCode, Problem> {
+    match std::fs::remove_file(intel_dir(&state)?.join(intel::TRUSTED_FILE)) {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(_) => Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "there is no trusted list",
+        )),
+    }
+}
