@@ -70,6 +70,9 @@ enum Command {
         /// The findings store: `postgres://…` or `sqlite:…` (default: an embedded SQLite file).
         #[arg(long, env = "PEREGRINE_DATABASE_URL", default_value = store::DEFAULT_DATABASE_URL)]
         database_url: String,
+        /// Directory of rule modules (`.wasm` components).
+        #[arg(long, env = "PEREGRINE_RULES", default_value = "dist/rules")]
+        rules: PathBuf,
         /// Threat-intelligence directory that /v1/threat-lists manages.
         #[arg(long, env = "PEREGRINE_INTEL", default_value = "intel")]
         intel: PathBuf,
@@ -146,12 +149,14 @@ pub fn main() -> ExitCode {
         Command::Serve {
             listen,
             database_url,
+            rules,
             intel,
             admin_tokens,
             read_tokens,
         } => serve(
             listen,
             &database_url,
+            rules,
             intel,
             Tokens {
                 admin: admin_tokens,
@@ -212,6 +217,7 @@ pub fn main() -> ExitCode {
 fn serve(
     listen: std::net::SocketAddr,
     database_url: &str,
+    rules: PathBuf,
     intel: PathBuf,
     mut tokens: Tokens,
 ) -> ExitCode {
@@ -225,6 +231,39 @@ fn serve(
         );
         tokens.admin.push(token);
     }
+    let engine = match crate::engine::RuleEngine::new(EngineConfig {
+        cache_dir: default_cache_dir(),
+        ..EngineConfig::default()
+    }) {
+        Ok(engine) => engine,
+        Err(e) => {
+            eprintln!("peregrine: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let catalog = match engine.load_dir(&rules, &crate::engine::StateStores::default()) {
+        Ok((loaded, failed)) => {
+            failed
+                .iter()
+                .for_each(|e| eprintln!("peregrine: rule not loaded: {e}"));
+            api::RuleCatalog {
+                directory: rules,
+                loaded,
+                failed,
+            }
+        }
+        Err(e) => {
+            eprintln!(
+                "peregrine: cannot read the rules directory {}: {e} (the API starts without rules)",
+                rules.display()
+            );
+            api::RuleCatalog {
+                directory: rules,
+                loaded: Vec::new(),
+                failed: Vec::new(),
+            }
+        }
+    };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let result: Result<(), String> = runtime.block_on(async {
         let store = store::Store::connect(database_url)
@@ -242,6 +281,7 @@ fn serve(
             store: store.clone(),
             tokens,
             intel_dir: Some(intel),
+            rules: Some(catalog),
         }));
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())

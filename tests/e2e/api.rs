@@ -466,7 +466,7 @@ async fn suppression_rules_archive_new_matching_findings_on_arrival() {
             store.upsert(f).await.unwrap();
         }
         let tokens = Tokens { admin: vec![ADMIN.into()], read: vec![READER.into()] };
-        let api = Client { app: router(Arc::new(ApiState { store, tokens, intel_dir: None })), stored: findings.clone() };
+        let api = Client { app: router(Arc::new(ApiState { store, tokens, intel_dir: None, rules: None })), stored: findings.clone() };
 
         let archived = api.get("/v1/findings?archived=true").await;
         let archived = archived["findings"].as_array().unwrap();
@@ -631,6 +631,62 @@ async fn threat_lists_upload_in_every_format_list_and_delete() {
             .unwrap()
             .len(),
         3
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn rules_endpoint_lists_modules_versions_status_and_failures() {
+    let db = peregrine_e2e::db::TestDatabase::sqlite();
+    let store = Store::connect(&db.url).await.unwrap();
+    let dir = peregrine_e2e::rules_dir(true, &[]);
+    std::fs::write(dir.path().join("broken.wasm"), b"not a module").unwrap();
+    let engine =
+        peregrine::engine::RuleEngine::new(peregrine_e2e::test_options(dir.path()).engine).unwrap();
+    let (loaded, failed) = engine
+        .load_dir(dir.path(), &peregrine::engine::StateStores::default())
+        .unwrap();
+    let rules = peregrine::api::RuleCatalog {
+        directory: dir.path().into(),
+        loaded,
+        failed,
+    };
+    let tokens = Tokens {
+        admin: vec![ADMIN.into()],
+        read: vec![READER.into()],
+    };
+    let api = Client {
+        app: router(Arc::new(ApiState {
+            store,
+            tokens,
+            intel_dir: None,
+            rules: Some(rules),
+        })),
+        stored: Vec::new(),
+    };
+
+    let listed = api.get("/v1/rules").await;
+    let rules = listed["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 27);
+    let exec = rules
+        .iter()
+        .find(|r| r["module"] == "execution-exec-in-kube-system-pod")
+        .unwrap();
+    assert_eq!(
+        exec["findingType"],
+        "Execution:Kubernetes/ExecInKubeSystemPod"
+    );
+    assert_eq!(exec["status"], "ACTIVE");
+    assert_eq!(exec["version"].as_str().unwrap().len(), 64);
+    assert_eq!(exec["counters"]["failures"], 0);
+    let failed = listed["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("broken.wasm: not a WebAssembly component"),
+        "{failed:?}"
     );
     db.cleanup().await;
 }

@@ -7,6 +7,7 @@ mod filters;
 mod findings;
 mod lists;
 mod problem;
+mod rules;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use axum::routing::{get, post};
 
 pub use auth::{Scope, Tokens, generate as auth_token};
 pub use problem::Problem;
+pub use rules::RuleCatalog;
 
 use crate::store::Store;
 
@@ -30,6 +32,8 @@ pub struct ApiState {
     pub tokens: Tokens,
     /// The threat-intelligence directory the lists endpoints manage, if any.
     pub intel_dir: Option<std::path::PathBuf>,
+    /// The rule modules the server loaded, if any.
+    pub rules: Option<RuleCatalog>,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -49,6 +53,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
                 .put(filters::update)
                 .delete(filters::delete),
         )
+        .route("/rules", get(rules::list))
         .route("/threat-lists", get(lists::list))
         .route(
             "/threat-lists/{name}",
