@@ -41,6 +41,7 @@ impl Client {
                 store,
                 tokens,
                 intel_dir: None,
+                rules: None,
             })),
             stored: findings,
         }
@@ -543,6 +544,7 @@ async fn threat_lists_upload_in_every_format_list_and_delete() {
             store,
             tokens,
             intel_dir: Some(intel.path().into()),
+            rules: None,
         })),
         stored: Vec::new(),
     };
