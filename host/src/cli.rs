@@ -76,6 +76,12 @@ enum Command {
         /// Threat-intelligence directory that /v1/threat-lists manages.
         #[arg(long, env = "PEREGRINE_INTEL", default_value = "intel")]
         intel: PathBuf,
+        /// PEM certificate chain: serve HTTPS (with --tls-key).
+        #[arg(long, env = "PEREGRINE_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of the certificate.
+        #[arg(long, env = "PEREGRINE_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         /// Bearer tokens with admin scope (comma-separated in the environment).
         #[arg(
             long = "admin-token",
@@ -151,6 +157,8 @@ pub fn main() -> ExitCode {
             database_url,
             rules,
             intel,
+            tls_cert,
+            tls_key,
             admin_tokens,
             read_tokens,
         } => serve(
@@ -158,6 +166,7 @@ pub fn main() -> ExitCode {
             &database_url,
             rules,
             intel,
+            tls_cert.zip(tls_key),
             Tokens {
                 admin: admin_tokens,
                 read: read_tokens,
@@ -219,6 +228,7 @@ fn serve(
     database_url: &str,
     rules: PathBuf,
     intel: PathBuf,
+    tls: Option<(PathBuf, PathBuf)>,
     mut tokens: Tokens,
 ) -> ExitCode {
     tokens.admin.retain(|t| !t.is_empty());
@@ -269,24 +279,59 @@ fn serve(
         let store = store::Store::connect(database_url)
             .await
             .map_err(|e| e.to_string())?;
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
+        let listener = std::net::TcpListener::bind(listen)
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
-        eprintln!(
-            "peregrine: API on http://{address}/v1/findings (store: {})",
-            store::redact(database_url)
-        );
         let app = api::router(std::sync::Arc::new(api::ApiState {
             store: store.clone(),
             tokens,
             intel_dir: Some(intel),
             rules: Some(catalog),
         }));
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| e.to_string())?;
+        match tls {
+            Some((cert, key)) => {
+                // One TLS crypto provider for the process (ring, as the feed client uses).
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "cannot load the TLS certificate {} and key {}: {e}",
+                            cert.display(),
+                            key.display()
+                        )
+                    })?;
+                eprintln!(
+                    "peregrine: API on https://{address}/v1/findings (store: {})",
+                    store::redact(database_url)
+                );
+                let handle = axum_server::Handle::new();
+                let stopping = handle.clone();
+                tokio::spawn(async move {
+                    shutdown_signal().await;
+                    stopping.graceful_shutdown(Some(Duration::from_secs(10)));
+                });
+                axum_server::from_tcp_rustls(listener, config)
+                    .map_err(|e| e.to_string())?
+                    .handle(handle)
+                    .serve(app.into_make_service())
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            None => {
+                eprintln!(
+                    "peregrine: API on http://{address}/v1/findings (store: {})",
+                    store::redact(database_url)
+                );
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown_signal())
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+        }
         store.close().await;
         Ok(())
     });

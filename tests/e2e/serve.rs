@@ -1,0 +1,231 @@
+//! `peregrine serve` as a user starts it: over plain HTTP and over TLS, with a real socket,
+//! the embedded store, and findings a scan stored.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use peregrine_e2e::{shipped_rules_dir, workspace_path};
+
+const TOKEN: &str = "serve-test-admin-token";
+
+/// A running server, stopped when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(database: &str, extra: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_peregrine-under-test"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            database,
+            "--rules",
+        ])
+        .arg(shipped_rules_dir())
+        .args(extra)
+        .env("PEREGRINE_ADMIN_TOKENS", TOKEN)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "serve exited before listening"
+        );
+        if let Some(rest) = line.split("API on ").nth(1) {
+            let url = rest.split("/v1/").next().unwrap().to_string();
+            std::thread::spawn(move || for _ in stderr.lines() {});
+            return Server { child, url };
+        }
+    }
+}
+
+fn store_a_scan(database: &str) {
+    let fixture = workspace_path("rules/impact-tor-ip-caller/fixtures/positive.jsonl");
+    let intel = workspace_path("tests/fixtures/intel");
+    let out = Command::new(env!("CARGO_BIN_EXE_peregrine-under-test"))
+        .args(["scan", "--database-url", database, "--rules"])
+        .arg(shipped_rules_dir())
+        .arg("--intel")
+        .arg(&intel)
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn list_findings(agent: &ureq::Agent, server: &Server) -> serde_json::Value {
+    let mut response = agent
+        .get(format!("{}/v1/findings", server.url))
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .call()
+        .unwrap();
+    serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+#[test]
+fn scan_then_serve_then_curl_the_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("peregrine.db").display()
+    );
+    store_a_scan(&database);
+    let server = start(&database, &[]);
+    assert!(
+        server.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let findings = list_findings(&agent, &server);
+    let types: Vec<&str> = findings["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        types.contains(&"Impact:Kubernetes/TorIPCaller"),
+        "{types:?}"
+    );
+    let unauthorized = agent
+        .get(format!("{}/v1/findings", server.url))
+        .call()
+        .unwrap();
+    assert_eq!(unauthorized.status(), 401);
+    let mut rules = agent
+        .get(format!("{}/v1/rules", server.url))
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .call()
+        .unwrap();
+    let rules: serde_json::Value =
+        serde_json::from_str(&rules.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(rules["rules"].as_array().unwrap().len(), 27);
+}
+
+fn self_signed(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args([
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl makes the test certificate");
+    assert!(status.success());
+    (cert, key)
+}
+
+#[test]
+fn serves_https_with_a_given_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("peregrine.db").display()
+    );
+    store_a_scan(&database);
+    let (cert, key) = self_signed(dir.path());
+    let server = start(
+        &database,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+
+    let pem = std::fs::read(&cert).unwrap();
+    let root = ureq::tls::Certificate::from_pem(&pem).unwrap().to_owned();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![root])))
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder().tls_config(tls).build().into();
+    let findings = list_findings(&agent, &server);
+    assert!(!findings["findings"].as_array().unwrap().is_empty());
+
+    // Plain HTTP to the TLS port is not served.
+    let plain: ureq::Agent = ureq::Agent::config_builder().build().into();
+    assert!(
+        plain
+            .get(server.url.replace("https://", "http://") + "/healthz")
+            .call()
+            .is_err()
+    );
+}
+
+#[test]
+fn a_missing_certificate_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("peregrine.db").display()
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_peregrine-under-test"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &database,
+            "--tls-cert",
+            "/nonexistent/cert.pem",
+            "--tls-key",
+            "/nonexistent/key.pem",
+        ])
+        .env("PEREGRINE_ADMIN_TOKENS", TOKEN)
+        .env("PEREGRINE_RULES", shipped_rules_dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("cannot load the TLS certificate /nonexistent/cert.pem")
+    );
+}
