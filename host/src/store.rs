@@ -290,18 +290,12 @@ impl Store {
         ids: &[String],
         archived: bool,
     ) -> Result<Vec<String>, StoreError> {
-        let mut missing = Vec::new();
-        for id in ids {
-            let done = sqlx::query("UPDATE findings SET archived = $1 WHERE id = $2")
-                .bind(archived)
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-            if done.rows_affected() == 0 {
-                missing.push(id.clone());
-            }
-        }
-        Ok(missing)
+        self.update_each(
+            "UPDATE findings SET archived = $1 WHERE id = $2",
+            archived,
+            ids,
+        )
+        .await
     }
 
     /// Records `USEFUL` or `NOT_USEFUL`; returns the ids that do not exist.
@@ -310,10 +304,28 @@ impl Store {
         ids: &[String],
         feedback: &str,
     ) -> Result<Vec<String>, StoreError> {
+        self.update_each(
+            "UPDATE findings SET feedback = $1 WHERE id = $2",
+            feedback.to_string(),
+            ids,
+        )
+        .await
+    }
+
+    /// Runs `sql` (`$1` the value, `$2` an id) for each id; returns the ids it changed nothing for.
+    async fn update_each<T>(
+        &self,
+        sql: &str,
+        value: T,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError>
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Clone + Send + 'static,
+    {
         let mut missing = Vec::new();
         for id in ids {
-            let done = sqlx::query("UPDATE findings SET feedback = $1 WHERE id = $2")
-                .bind(feedback)
+            let done = sqlx::query(sql)
+                .bind(value.clone())
                 .bind(id)
                 .execute(&self.pool)
                 .await?;
