@@ -692,3 +692,161 @@ async fn rules_endpoint_lists_modules_versions_status_and_failures() {
     );
     db.cleanup().await;
 }
+
+/// Checks `value` against a schema of the served document (the subset it uses: `$ref`,
+/// `type`, `required`, `properties`, `items`, `enum`).
+fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return conforms(doc, &doc["components"]["schemas"][name], value, at);
+    }
+    let type_of = |v: &Value| match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let allowed: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(|t| t.as_str()).collect(),
+        _ => vec![],
+    };
+    let actual = type_of(value);
+    if !allowed.is_empty()
+        && !allowed.contains(&actual)
+        && !(actual == "integer" && allowed.contains(&"number"))
+    {
+        return Err(format!(
+            "{at}: {actual} where the document says {allowed:?}"
+        ));
+    }
+    if let Some(options) = schema["enum"].as_array() {
+        if !options.contains(value) {
+            return Err(format!("{at}: {value} is not one of {options:?}"));
+        }
+    }
+    for key in schema["required"].as_array().into_iter().flatten() {
+        if value.get(key.as_str().unwrap()).is_none() {
+            return Err(format!("{at}: required {key} is missing"));
+        }
+    }
+    if let (Some(properties), Some(object)) = (schema["properties"].as_object(), value.as_object())
+    {
+        for (key, sub) in properties {
+            if let Some(v) = object.get(key) {
+                conforms(doc, sub, v, &format!("{at}.{key}"))?;
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in array.iter().enumerate() {
+            conforms(doc, items, v, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_served_openapi_document_matches_real_responses() {
+    let db = peregrine_e2e::db::TestDatabase::sqlite();
+    let intel = tempfile::tempdir().unwrap();
+    let mut api = Client::new(&db.url).await;
+    let store = Store::connect(&db.url).await.unwrap();
+    let dir = peregrine_e2e::rules_dir(true, &[]);
+    let engine =
+        peregrine::engine::RuleEngine::new(peregrine_e2e::test_options(dir.path()).engine).unwrap();
+    let (loaded, failed) = engine
+        .load_dir(dir.path(), &peregrine::engine::StateStores::default())
+        .unwrap();
+    let tokens = Tokens {
+        admin: vec![ADMIN.into()],
+        read: vec![READER.into()],
+    };
+    api.app = router(Arc::new(ApiState {
+        store,
+        tokens,
+        intel_dir: Some(intel.path().into()),
+        rules: Some(peregrine::api::RuleCatalog {
+            directory: dir.path().into(),
+            loaded,
+            failed,
+        }),
+    }));
+    let doc = api.get("/v1/openapi.json").await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    // The checker does reject what the document does not allow.
+    let finding = json!({"$ref": "#/components/schemas/Finding"});
+    assert!(conforms(&doc, &finding, &json!({"id": 1}), "probe").is_err());
+    assert!(
+        conforms(
+            &doc,
+            &json!({"$ref": "#/components/schemas/Problem"}),
+            &json!({"type": "x", "title": "t", "status": "400", "detail": "d"}),
+            "probe"
+        )
+        .is_err()
+    );
+    let id = api.stored[0].id.clone();
+    let filter = json!({"name": "doc-check", "action": "NOOP", "findingCriteria": {"criterion": {"severity": {"gte": 7}}}}).to_string();
+    let ids = json!({"findingIds": [id.clone(), "missing"]}).to_string();
+    let cases: Vec<(&str, String, &str, Option<String>, u16)> = vec![
+        ("GET", "/v1/findings?maxResults=3".into(), "/v1/findings", None, 200),
+        ("GET", format!("/v1/findings/{id}"), "/v1/findings/{id}", None, 200),
+        ("GET", "/v1/findings/nope".into(), "/v1/findings/{id}", None, 404),
+        ("POST", "/v1/findings/get".into(), "/v1/findings/get", Some(ids.clone()), 200),
+        ("POST", "/v1/findings/search".into(), "/v1/findings/search", Some(json!({"findingCriteria": {"criterion": {"severity": {"gte": 7}}}, "maxResults": 2}).to_string()), 200),
+        ("POST", "/v1/findings/archive".into(), "/v1/findings/archive", Some(ids.clone()), 200),
+        ("POST", "/v1/findings/unarchive".into(), "/v1/findings/unarchive", Some(ids.clone()), 200),
+        ("POST", "/v1/findings/feedback".into(), "/v1/findings/feedback", Some(json!({"findingIds": [id], "feedback": "USEFUL"}).to_string()), 200),
+        ("GET", "/v1/findings/statistics?groupBy=SEVERITY".into(), "/v1/findings/statistics", None, 200),
+        ("GET", "/v1/findings?maxResults=99".into(), "/v1/findings", None, 400),
+        ("POST", "/v1/filters".into(), "/v1/filters", Some(filter.clone()), 201),
+        ("GET", "/v1/filters".into(), "/v1/filters", None, 200),
+        ("GET", "/v1/filters/doc-check".into(), "/v1/filters/{name}", None, 200),
+        ("PUT", "/v1/filters/doc-check".into(), "/v1/filters/{name}", Some(filter.clone()), 200),
+        ("POST", "/v1/filters".into(), "/v1/filters", Some(filter), 409),
+        ("PUT", "/v1/threat-lists/bad?format=txt".into(), "/v1/threat-lists/{name}", Some("203.0.113.0/24\n".into()), 200),
+        ("PUT", "/v1/trusted-list".into(), "/v1/trusted-list", Some("10.0.0.0/8\n".into()), 200),
+        ("GET", "/v1/threat-lists".into(), "/v1/threat-lists", None, 200),
+        ("GET", "/v1/rules".into(), "/v1/rules", None, 200),
+        ("DELETE", "/v1/filters/doc-check".into(), "/v1/filters/{name}", None, 204),
+        ("DELETE", "/v1/threat-lists/bad".into(), "/v1/threat-lists/{name}", None, 204),
+        ("DELETE", "/v1/trusted-list".into(), "/v1/trusted-list", None, 204),
+    ];
+    let mut covered = std::collections::BTreeSet::new();
+    for (method, uri, path, body, want) in cases {
+        let (status, _, response) = api.send(method, &uri, Some(ADMIN), body.as_deref()).await;
+        assert_eq!(status.as_u16(), want, "{method} {uri}: {response}");
+        let operation = &doc["paths"][path][method.to_lowercase()];
+        assert!(
+            operation.is_object(),
+            "{method} {path} is not in the document"
+        );
+        let described = &operation["responses"][want.to_string()];
+        assert!(
+            described.is_object(),
+            "{method} {path} {want} is not in the document"
+        );
+        if let Some(content) = described["content"].as_object() {
+            let schema = &content.values().next().unwrap()["schema"];
+            conforms(&doc, schema, &response, &format!("{method} {uri}")).unwrap();
+        }
+        covered.insert((path.to_string(), method.to_lowercase()));
+    }
+    // Every operation of the document is routed, and was exercised above.
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            if path == "/healthz" || path == "/v1/openapi.json" {
+                continue;
+            }
+            assert!(
+                covered.contains(&(path.clone(), method.clone())),
+                "{method} {path} is not checked"
+            );
+        }
+    }
+    db.cleanup().await;
+}

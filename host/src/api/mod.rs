@@ -6,6 +6,7 @@ mod auth;
 mod filters;
 mod findings;
 mod lists;
+pub mod openapi;
 mod problem;
 mod rules;
 
@@ -53,6 +54,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
                 .put(filters::update)
                 .delete(filters::delete),
         )
+        .route("/openapi.json", get(openapi::serve))
         .route("/rules", get(rules::list))
         .route("/threat-lists", get(lists::list))
         .route(
