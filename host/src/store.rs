@@ -83,8 +83,63 @@ pub fn redact(url: &str) -> String {
 /// Where a page ends: the last finding's update time and id.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cursor {
-    pub updated_at: i64,
+    /// The sort attribute's value of the last finding of the page.
+    pub value: f64,
     pub id: String,
+}
+
+/// What findings are ordered by: GuardDuty's `sortCriteria.attributeName`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    UpdatedAt,
+    CreatedAt,
+    FirstSeen,
+    LastSeen,
+    Severity,
+    Count,
+}
+
+impl SortKey {
+    /// From a finding field path, e.g. `service.eventLastSeen`.
+    pub fn from_attribute(name: &str) -> Option<SortKey> {
+        Some(match name {
+            "updatedAt" => SortKey::UpdatedAt,
+            "createdAt" => SortKey::CreatedAt,
+            "service.eventFirstSeen" => SortKey::FirstSeen,
+            "service.eventLastSeen" => SortKey::LastSeen,
+            "severity" => SortKey::Severity,
+            "service.count" => SortKey::Count,
+            _ => return None,
+        })
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            SortKey::UpdatedAt => "updated_at",
+            SortKey::CreatedAt => "created_at",
+            SortKey::FirstSeen => "first_seen",
+            SortKey::LastSeen => "last_seen",
+            SortKey::Severity => "severity",
+            SortKey::Count => "count",
+        }
+    }
+}
+
+/// The order of a listing; ties are broken by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sort {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+impl Default for Sort {
+    /// Most recently updated first.
+    fn default() -> Self {
+        Sort {
+            key: SortKey::UpdatedAt,
+            descending: true,
+        }
+    }
 }
 
 /// Conditions on the indexed columns; absent ones match everything.
@@ -246,36 +301,40 @@ impl Store {
     pub async fn list_page(
         &self,
         filter: &FindingFilter,
+        sort: Sort,
         limit: i64,
         after: Option<Cursor>,
     ) -> Result<(Vec<Value>, Option<Cursor>), StoreError> {
-        let after = after.unwrap_or(Cursor {
-            updated_at: i64::MAX,
-            id: String::new(),
-        });
-        let archived = filter.archived.map(i64::from);
-        let rows = sqlx::query(&format!(
-            "SELECT id, count, created_at, updated_at, first_seen, last_seen, {ARCHIVED}, feedback, body \
+        let column = sort.key.column();
+        let (direction, beyond) = if sort.descending {
+            ("DESC", "<")
+        } else {
+            ("ASC", ">")
+        };
+        // The cursor value is a double; compare as doubles in both databases (PostgreSQL
+        // would otherwise read the parameter as the column's integer type).
+        let sorted = format!("CAST({column} AS DOUBLE PRECISION)");
+        // Keyset pagination: rows after the cursor's (value, id) in this order.
+        let query = format!(
+            "SELECT id, count, created_at, updated_at, first_seen, last_seen, {ARCHIVED}, feedback, body, \
+                    CAST({column} AS DOUBLE PRECISION) AS sort_value \
              FROM findings \
-             WHERE (updated_at < $1 OR (updated_at = $1 AND id > $2)) \
-               AND ($3 IS NULL OR type = $3) AND ($4 IS NULL OR cluster = $4) \
-               AND ($5 IS NULL OR namespace = $5) AND ($6 IS NULL OR username = $6) \
-               AND ($7 IS NULL OR (CASE WHEN archived THEN 1 ELSE 0 END) = $7) \
-             ORDER BY updated_at DESC, id ASC LIMIT $8"
-        ))
-        .bind(after.updated_at)
-        .bind(after.id)
-        .bind(filter.finding_type.clone())
-        .bind(filter.cluster.clone())
-        .bind(filter.namespace.clone())
-        .bind(filter.username.clone())
-        .bind(archived)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+             WHERE ({sorted} {beyond} $1 OR ({sorted} = $1 AND id > $2)) AND {} \
+             ORDER BY {column} {direction}, id ASC LIMIT $8",
+            FindingFilter::CLAUSE
+        );
+        // The first page starts beyond every value (a bound value, never NULL, keeps the
+        // parameter's type the same on every call of the cached statement).
+        let (value, id) = match after {
+            Some(cursor) => (cursor.value, cursor.id),
+            None if sort.descending => (f64::MAX, String::new()),
+            None => (f64::MIN, String::new()),
+        };
+        let query = sqlx::query(&query).bind(value).bind(id);
+        let rows = filter.bind(query).bind(limit).fetch_all(&self.pool).await?;
         let next = match rows.last() {
             Some(last) if rows.len() as i64 == limit => Some(Cursor {
-                updated_at: last.try_get("updated_at")?,
+                value: last.try_get("sort_value")?,
                 id: last.try_get("id")?,
             }),
             _ => None,

@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use peregrine::finding::Finding;
-use peregrine::store::{FindingFilter, Store, StoreError};
+use peregrine::store::{FindingFilter, Sort, Store, StoreError};
 use peregrine_e2e::db::on_both_backends;
 use peregrine_e2e::{scan, shipped_rules_dir, workspace_path};
 
@@ -137,7 +137,7 @@ async fn pages_cover_every_finding_once() {
             let mut cursor = None;
             loop {
                 let (page, next) = store
-                    .list_page(&FindingFilter::default(), 10, cursor)
+                    .list_page(&FindingFilter::default(), Sort::default(), 10, cursor)
                     .await
                     .unwrap();
                 seen.extend(page.iter().map(|f| f["id"].as_str().unwrap().to_string()));
@@ -213,7 +213,7 @@ fn scan_writes_its_findings_to_the_store() {
         let store = Store::connect(&url).await.unwrap();
         assert_eq!(store.count().await.unwrap(), 2);
         let (listed, _) = store
-            .list_page(&FindingFilter::default(), 50, None)
+            .list_page(&FindingFilter::default(), Sort::default(), 50, None)
             .await
             .unwrap();
         assert!(

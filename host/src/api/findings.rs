@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::{ApiState, Problem};
 use crate::criteria::FindingCriteria;
 use crate::finding::format_time;
-use crate::store::{Cursor, FindingFilter, GroupBy};
+use crate::store::{Cursor, FindingFilter, GroupBy, Sort, SortKey};
 
 /// GuardDuty's limit on ids per call and on page size.
 pub const MAX_IDS: usize = 50;
@@ -30,6 +30,11 @@ pub(super) fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
 pub struct ListQuery {
     max_results: Option<i64>,
     next_token: Option<String>,
+    /// A sort attribute (`updatedAt`, `createdAt`, `severity`, `service.count`,
+    /// `service.eventFirstSeen`, `service.eventLastSeen`).
+    sort_by: Option<String>,
+    /// `ASC` or `DESC` (the default).
+    order_by: Option<String>,
     #[serde(rename = "type")]
     finding_type: Option<String>,
     cluster: Option<String>,
@@ -38,18 +43,77 @@ pub struct ListQuery {
     archived: Option<bool>,
 }
 
-fn encode_cursor(cursor: &Cursor) -> String {
-    hex::encode(format!("{}.{}", cursor.updated_at, cursor.id))
+/// GuardDuty's `sortCriteria`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SortCriteria {
+    attribute_name: Option<String>,
+    order_by: Option<String>,
 }
 
-fn decode_cursor(token: &str) -> Result<Cursor, Problem> {
-    let bad = || Problem::bad_request("nextToken is not one this API issued");
+fn sort_of(attribute: Option<&str>, order: Option<&str>) -> Result<Sort, Problem> {
+    let key = match attribute {
+        None => SortKey::UpdatedAt,
+        Some(name) => SortKey::from_attribute(name).ok_or_else(|| {
+            Problem::bad_request(format!(
+                "cannot sort by {name:?}; sort by updatedAt, createdAt, severity, service.count, \
+                 service.eventFirstSeen or service.eventLastSeen"
+            ))
+        })?,
+    };
+    let descending = match order {
+        None | Some("DESC") => true,
+        Some("ASC") => false,
+        Some(other) => {
+            return Err(Problem::bad_request(format!(
+                "orderBy must be ASC or DESC, not {other:?}"
+            )));
+        }
+    };
+    Ok(Sort { key, descending })
+}
+
+/// The sort the token was issued for travels in it, so a token cannot resume another order.
+fn encode_cursor(sort: Sort, cursor: &Cursor) -> String {
+    hex::encode(format!(
+        "{:?}|{}|{}|{}",
+        sort.key, sort.descending, cursor.value, cursor.id
+    ))
+}
+
+fn decode_cursor(sort: Sort, token: &str) -> Result<Cursor, Problem> {
+    let bad = || Problem::bad_request("nextToken is not one this API issued for this sort order");
     let text = String::from_utf8(hex::decode(token).map_err(|_| bad())?).map_err(|_| bad())?;
-    let (updated, id) = text.split_once('.').ok_or_else(bad)?;
+    let mut parts = text.splitn(4, '|');
+    let (key, descending, value, id) = (parts.next(), parts.next(), parts.next(), parts.next());
+    if key != Some(format!("{:?}", sort.key).as_str())
+        || descending != Some(sort.descending.to_string().as_str())
+    {
+        return Err(bad());
+    }
     Ok(Cursor {
-        updated_at: updated.parse().map_err(|_| bad())?,
-        id: id.to_string(),
+        value: value.and_then(|v| v.parse().ok()).ok_or_else(bad)?,
+        id: id.ok_or_else(bad)?.to_string(),
     })
+}
+
+/// A finding's value of the sort attribute, as the store orders it.
+fn sort_value(finding: &Value, key: SortKey) -> f64 {
+    let time = |v: &Value| {
+        v.as_str()
+            .and_then(|s| {
+                time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .map_or(0.0, |t| (t.unix_timestamp_nanos() / 1_000_000) as f64)
+    };
+    match key {
+        SortKey::UpdatedAt => time(&finding["updatedAt"]),
+        SortKey::CreatedAt => time(&finding["createdAt"]),
+        SortKey::FirstSeen => time(&finding["service"]["eventFirstSeen"]),
+        SortKey::LastSeen => time(&finding["service"]["eventLastSeen"]),
+        SortKey::Severity => finding["severity"].as_f64().unwrap_or(0.0),
+        SortKey::Count => finding["service"]["count"].as_f64().unwrap_or(0.0),
+    }
 }
 
 pub async fn list(
@@ -63,7 +127,12 @@ pub async fn list(
             "maxResults must be between 1 and {MAX_PAGE}"
         )));
     }
-    let after = query.next_token.as_deref().map(decode_cursor).transpose()?;
+    let sort = sort_of(query.sort_by.as_deref(), query.order_by.as_deref())?;
+    let after = query
+        .next_token
+        .as_deref()
+        .map(|t| decode_cursor(sort, t))
+        .transpose()?;
     let filter = FindingFilter {
         finding_type: query.finding_type,
         cluster: query.cluster,
@@ -71,9 +140,9 @@ pub async fn list(
         username: query.username,
         archived: query.archived,
     };
-    let (findings, next) = state.store.list_page(&filter, limit, after).await?;
+    let (findings, next) = state.store.list_page(&filter, sort, limit, after).await?;
     Ok(Json(
-        json!({ "findings": findings, "nextToken": next.as_ref().map(encode_cursor) }),
+        json!({ "findings": findings, "nextToken": next.map(|c| encode_cursor(sort, &c)) }),
     ))
 }
 
@@ -142,6 +211,8 @@ pub async fn statistics(
 struct SearchBody {
     #[serde(default)]
     finding_criteria: FindingCriteria,
+    #[serde(default)]
+    sort_criteria: SortCriteria,
     max_results: Option<i64>,
     next_token: Option<String>,
 }
@@ -155,29 +226,41 @@ pub async fn search(
 ) -> Result<Json<Value>, Problem> {
     let SearchBody {
         finding_criteria,
+        sort_criteria,
         max_results,
         next_token,
     } = parse(&body)?;
     finding_criteria.validate().map_err(Problem::bad_request)?;
+    let sort = sort_of(
+        sort_criteria.attribute_name.as_deref(),
+        sort_criteria.order_by.as_deref(),
+    )?;
     let limit = max_results.unwrap_or(MAX_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(Problem::bad_request(format!(
             "maxResults must be between 1 and {MAX_PAGE}"
         )));
     }
-    let mut cursor = next_token.as_deref().map(decode_cursor).transpose()?;
-    let mut found = Vec::new();
+    let mut cursor = next_token
+        .as_deref()
+        .map(|t| decode_cursor(sort, t))
+        .transpose()?;
+    let mut found: Vec<Value> = Vec::new();
     loop {
         let (page, next) = state
             .store
-            .list_page(&FindingFilter::default(), 200, cursor.clone())
+            .list_page(&FindingFilter::default(), sort, 200, cursor.clone())
             .await?;
         for finding in page {
             if found.len() as i64 == limit {
                 // Resume after the last finding returned.
                 let last = &found[found.len() - 1];
+                let resume = Cursor {
+                    value: sort_value(last, sort.key),
+                    id: last["id"].as_str().unwrap_or("").to_string(),
+                };
                 return Ok(Json(
-                    json!({ "findings": found, "nextToken": encode_cursor(&cursor_of(last)) }),
+                    json!({ "findings": found, "nextToken": encode_cursor(sort, &resume) }),
                 ));
             }
             if finding_criteria.matches(&finding) {
@@ -188,19 +271,6 @@ pub async fn search(
             Some(next) => cursor = Some(next),
             None => return Ok(Json(json!({ "findings": found, "nextToken": null }))),
         }
-    }
-}
-
-/// The store cursor of a finding in wire format.
-fn cursor_of(finding: &Value) -> Cursor {
-    let updated = finding["updatedAt"].as_str().unwrap_or("");
-    let updated_at =
-        time::OffsetDateTime::parse(updated, &time::format_description::well_known::Rfc3339)
-            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-            .unwrap_or(0);
-    Cursor {
-        updated_at,
-        id: finding["id"].as_str().unwrap_or("").to_string(),
     }
 }
 

@@ -128,7 +128,7 @@ fn schemas() -> Value {
         "FindingsById": object(&["findings", "unprocessedIds"], json!({ "findings": { "type": "array", "items": reference("Finding") }, "unprocessedIds": strings })),
         "Unprocessed": object(&["unprocessedIds"], json!({ "unprocessedIds": strings })),
         "Feedback": object(&["findingIds", "feedback"], json!({ "findingIds": strings, "feedback": { "type": "string", "enum": ["USEFUL", "NOT_USEFUL"] }, "comments": string })),
-        "Search": object(&[], json!({ "findingCriteria": criteria, "maxResults": { "type": "integer" }, "nextToken": string })),
+        "Search": object(&[], json!({ "findingCriteria": criteria, "sortCriteria": object(&[], json!({ "attributeName": string, "orderBy": { "type": "string", "enum": ["ASC", "DESC"] } })), "maxResults": { "type": "integer" }, "nextToken": string })),
         "Statistics": object(&["findingStatistics"], json!({ "findingStatistics": { "type": "object" } })),
         "FilterSpec": object(&["findingCriteria"], json!({ "name": string, "description": string, "action": { "type": "string", "enum": ["NOOP", "ARCHIVE"] }, "rank": { "type": "integer" }, "findingCriteria": criteria })),
         "Filter": filter,
@@ -144,6 +144,8 @@ pub fn document() -> Value {
     let list_params = with(&[
         ("maxResults", "query", "integer"),
         ("nextToken", "query", "string"),
+        ("sortBy", "query", "string"),
+        ("orderBy", "query", "string"),
     ]);
     let stats_params = with(&[
         ("groupBy", "query", "string"),
