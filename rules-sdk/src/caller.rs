@@ -141,7 +141,8 @@ pub fn evaluate(tactic: Tactic, caller: Caller, event: &AuditEvent) -> Option<Fi
 }
 
 /// Exports the `<tactic>:Kubernetes/<caller>` rule from this crate, e.g.
-/// `export_tactic_caller_rule!(Discovery, TorIpCaller);`.
+/// `export_tactic_caller_rule!(Discovery, TorIpCaller);`, with tests of the crate's
+/// `fixtures/positive.jsonl` and `fixtures/negative.jsonl`.
 #[macro_export]
 macro_rules! export_tactic_caller_rule {
     ($tactic:ident, $caller:ident) => {
@@ -165,5 +166,30 @@ macro_rules! export_tactic_caller_rule {
         }
 
         $crate::export_rule!(TacticCallerRule);
+
+        /// Every positive fixture event raises a finding; no negative one does.
+        #[cfg(test)]
+        mod fixture_tests {
+            use super::TacticCallerRule;
+            use $crate::testing::{events_from_file, run_file};
+
+            #[test]
+            fn every_positive_fixture_is_found() {
+                let findings = run_file::<TacticCallerRule>("fixtures/positive.jsonl");
+                assert_eq!(
+                    findings.len(),
+                    events_from_file("fixtures/positive.jsonl").len(),
+                    "{findings:#?}"
+                );
+            }
+
+            #[test]
+            fn negative_fixtures_are_not() {
+                assert_eq!(
+                    run_file::<TacticCallerRule>("fixtures/negative.jsonl"),
+                    vec![]
+                );
+            }
+        }
     };
 }
