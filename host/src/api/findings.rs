@@ -19,6 +19,18 @@ use crate::store::{Cursor, FindingFilter, GroupBy, Sort, SortKey};
 pub const MAX_IDS: usize = 50;
 pub const MAX_PAGE: i64 = 50;
 
+/// `maxResults`, checked: 1 to [`MAX_PAGE`], [`MAX_PAGE`] when absent.
+fn page_size(max_results: Option<i64>) -> Result<i64, Problem> {
+    let limit = max_results.unwrap_or(MAX_PAGE);
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(Problem::bad_request(format!(
+            "maxResults must be between 1 and {MAX_PAGE}"
+        )))
+    }
+}
+
 /// A JSON body with no unknown fields, or a 400 that says what is wrong.
 pub(super) fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
     serde_json::from_slice(body)
@@ -121,12 +133,7 @@ pub async fn list(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, Problem> {
     let Query(query) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let limit = query.max_results.unwrap_or(MAX_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(Problem::bad_request(format!(
-            "maxResults must be between 1 and {MAX_PAGE}"
-        )));
-    }
+    let limit = page_size(query.max_results)?;
     let sort = sort_of(query.sort_by.as_deref(), query.order_by.as_deref())?;
     let after = query
         .next_token
@@ -235,12 +242,7 @@ pub async fn search(
         sort_criteria.attribute_name.as_deref(),
         sort_criteria.order_by.as_deref(),
     )?;
-    let limit = max_results.unwrap_or(MAX_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(Problem::bad_request(format!(
-            "maxResults must be between 1 and {MAX_PAGE}"
-        )));
-    }
+    let limit = page_size(max_results)?;
     let mut cursor = next_token
         .as_deref()
         .map(|t| decode_cursor(sort, t))
