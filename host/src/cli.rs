@@ -8,7 +8,9 @@ use std::time::Duration;
 use crate::api::{self, Tokens};
 use crate::engine::EngineConfig;
 use crate::feeds;
+use crate::pipeline::PipelineConfig;
 use crate::scan::{self, Notice, ScanOptions};
+use crate::serve;
 use crate::store;
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -32,6 +34,50 @@ enum Format {
     Jsonl,
     /// A readable table.
     Table,
+}
+
+/// The rules and how they run, for `scan` and `serve`.
+#[derive(clap::Args)]
+struct EngineArgs {
+    /// Directory of rule modules (`.wasm` components).
+    #[arg(long, env = "PEREGRINE_RULES", default_value = "dist/rules")]
+    rules: PathBuf,
+    /// Worker threads (default: one per core).
+    #[arg(long, env = "PEREGRINE_WORKERS")]
+    workers: Option<usize>,
+    /// Longest one call into a rule may run, in milliseconds.
+    #[arg(long, env = "PEREGRINE_RULE_TIMEOUT_MS", default_value_t = 250)]
+    rule_timeout_ms: u64,
+    /// Memory cap of one rule instance, in MiB.
+    #[arg(long, env = "PEREGRINE_RULE_MEMORY_MIB", default_value_t = 128)]
+    rule_memory_mib: usize,
+    /// Cache of compiled modules (default: $XDG_CACHE_HOME/peregrine or ~/.cache/peregrine).
+    #[arg(long, env = "PEREGRINE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile every module afresh instead of using the cache.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+impl EngineArgs {
+    fn engine_config(&self) -> EngineConfig {
+        EngineConfig {
+            timeout: Duration::from_millis(self.rule_timeout_ms),
+            memory_limit: self.rule_memory_mib << 20,
+            cache_dir: if self.no_cache {
+                None
+            } else {
+                self.cache_dir.clone().or_else(default_cache_dir)
+            },
+            ..EngineConfig::default()
+        }
+    }
+
+    fn workers(&self) -> usize {
+        self.workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1)
+    }
 }
 
 #[derive(Subcommand)]
@@ -62,18 +108,17 @@ enum IntelCommand {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the REST API over the findings store.
+    /// Judge audit events as they arrive (webhook, followed files) and serve the REST API.
     Serve {
+        #[command(flatten)]
+        engine: EngineArgs,
         /// Address to listen on.
         #[arg(long, env = "PEREGRINE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
         /// The findings store: `postgres://…` or `sqlite:…` (default: an embedded SQLite file).
         #[arg(long, env = "PEREGRINE_DATABASE_URL", default_value = store::DEFAULT_DATABASE_URL)]
         database_url: String,
-        /// Directory of rule modules (`.wasm` components).
-        #[arg(long, env = "PEREGRINE_RULES", default_value = "dist/rules")]
-        rules: PathBuf,
-        /// Threat-intelligence directory that /v1/threat-lists manages.
+        /// Threat-intelligence directory, reloaded when it changes and managed by /v1/threat-lists.
         #[arg(long, env = "PEREGRINE_INTEL", default_value = "intel")]
         intel: PathBuf,
         /// PEM certificate chain: serve HTTPS (with --tls-key).
@@ -98,6 +143,33 @@ enum Command {
             hide_env_values = true
         )]
         read_tokens: Vec<String>,
+        /// A cluster's webhook token, as CLUSTER=TOKEN: lets kube-apiserver post to
+        /// /v1/audit/CLUSTER (repeatable; comma-separated in the environment).
+        #[arg(
+            long = "cluster-token",
+            env = "PEREGRINE_CLUSTER_TOKENS",
+            value_name = "CLUSTER=TOKEN",
+            value_delimiter = ',',
+            hide_env_values = true
+        )]
+        cluster_tokens: Vec<String>,
+        /// An audit log file to follow as it grows, across rotation and restarts (repeatable).
+        #[arg(long, env = "PEREGRINE_FOLLOW", value_delimiter = ',')]
+        follow: Vec<PathBuf>,
+        /// An audit log file to read once to its end, e.g. a sample (repeatable; its
+        /// position is checkpointed like a followed file's, so a restart does not read it again).
+        #[arg(long, env = "PEREGRINE_REPLAY", value_delimiter = ',')]
+        replay: Vec<PathBuf>,
+        /// Cluster name for file events that do not carry one.
+        #[arg(long, env = "PEREGRINE_CLUSTER", default_value = "default")]
+        cluster: String,
+        /// Most events taken and not yet committed; beyond it the webhook answers 429.
+        #[arg(long, env = "PEREGRINE_MAX_QUEUED_EVENTS", default_value_t = 50_000)]
+        max_queued_events: usize,
+        /// Longest a webhook request waits for its findings to be committed before the
+        /// sender is told to retry, in seconds.
+        #[arg(long, env = "PEREGRINE_ACK_TIMEOUT_SECS", default_value_t = 25)]
+        ack_timeout_secs: u64,
     },
     /// Threat intelligence lists.
     Intel {
@@ -106,9 +178,8 @@ enum Command {
     },
     /// Evaluate every rule module over audit log files and print the findings.
     Scan {
-        /// Directory of rule modules (`.wasm` components).
-        #[arg(long, env = "PEREGRINE_RULES", default_value = "dist/rules")]
-        rules: PathBuf,
+        #[command(flatten)]
+        engine: EngineArgs,
         /// Threat-intelligence directory (malicious.txt, tor-exit-nodes.txt, trusted.txt, custom/).
         #[arg(long, env = "PEREGRINE_INTEL")]
         intel: Option<PathBuf>,
@@ -117,21 +188,6 @@ enum Command {
         cluster: String,
         #[arg(long, value_enum, default_value = "jsonl")]
         format: Format,
-        /// Worker threads (default: one per core).
-        #[arg(long, env = "PEREGRINE_WORKERS")]
-        workers: Option<usize>,
-        /// Longest one call into a rule may run, in milliseconds.
-        #[arg(long, env = "PEREGRINE_RULE_TIMEOUT_MS", default_value_t = 250)]
-        rule_timeout_ms: u64,
-        /// Memory cap of one rule instance, in MiB.
-        #[arg(long, env = "PEREGRINE_RULE_MEMORY_MIB", default_value_t = 128)]
-        rule_memory_mib: usize,
-        /// Cache of compiled modules (default: $XDG_CACHE_HOME/peregrine or ~/.cache/peregrine).
-        #[arg(long, env = "PEREGRINE_CACHE_DIR")]
-        cache_dir: Option<PathBuf>,
-        /// Compile every module afresh instead of using the cache.
-        #[arg(long)]
-        no_cache: bool,
         /// Also store the findings: `postgres://user@host/db` or `sqlite:path?mode=rwc`.
         #[arg(long, env = "PEREGRINE_DATABASE_URL")]
         database_url: Option<String>,
@@ -153,25 +209,76 @@ pub fn main() -> ExitCode {
         .init();
     match cli.command {
         Command::Serve {
+            engine,
             listen,
             database_url,
-            rules,
             intel,
             tls_cert,
             tls_key,
             admin_tokens,
             read_tokens,
-        } => serve(
-            listen,
-            &database_url,
-            rules,
-            intel,
-            tls_cert.zip(tls_key),
-            Tokens {
+            cluster_tokens,
+            follow,
+            replay,
+            cluster,
+            max_queued_events,
+            ack_timeout_secs,
+        } => {
+            let mut tokens = Tokens {
                 admin: admin_tokens,
                 read: read_tokens,
-            },
-        ),
+            };
+            tokens.admin.retain(|t| !t.is_empty());
+            tokens.read.retain(|t| !t.is_empty());
+            if tokens.is_empty() {
+                let token = api::auth_token();
+                eprintln!("peregrine: no API tokens configured; this run's admin token is {token}");
+                eprintln!(
+                    "peregrine: (set PEREGRINE_ADMIN_TOKENS / PEREGRINE_READ_TOKENS to choose your own)"
+                );
+                tokens.admin.push(token);
+            }
+            let mut clusters = Vec::new();
+            for spec in cluster_tokens.iter().filter(|s| !s.is_empty()) {
+                match spec.split_once('=') {
+                    Some((cluster, token)) if !cluster.is_empty() && !token.is_empty() => {
+                        clusters.push((cluster.to_string(), token.to_string()))
+                    }
+                    _ => {
+                        eprintln!("peregrine: --cluster-token takes CLUSTER=TOKEN");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            let config = serve::ServeConfig {
+                listen,
+                database_url,
+                rules_dir: engine.rules.clone(),
+                intel_dir: intel,
+                tls: tls_cert.zip(tls_key),
+                tokens,
+                cluster_tokens: clusters,
+                follow,
+                replay,
+                cluster,
+                engine: engine.engine_config(),
+                pipeline: PipelineConfig {
+                    workers: engine.workers(),
+                    max_queued_events,
+                    ..PipelineConfig::default()
+                },
+                ack_timeout: Duration::from_secs(ack_timeout_secs),
+                watch: Default::default(),
+                context: Default::default(),
+            };
+            match serve::run(config) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("peregrine: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Intel {
             command:
                 IntelCommand::Update {
@@ -190,179 +297,20 @@ pub fn main() -> ExitCode {
             Duration::from_secs(timeout_secs),
         ),
         Command::Scan {
-            rules,
+            engine,
             intel,
             cluster,
             format,
-            workers,
-            rule_timeout_ms,
-            rule_memory_mib,
-            cache_dir,
-            no_cache,
             database_url,
             files,
         } => {
-            let mut options = ScanOptions::new(rules);
+            let mut options = ScanOptions::new(engine.rules.clone());
             options.intel_dir = intel;
             options.cluster = cluster;
-            if let Some(workers) = workers {
-                options.workers = workers;
-            }
-            options.engine = EngineConfig {
-                timeout: Duration::from_millis(rule_timeout_ms),
-                memory_limit: rule_memory_mib << 20,
-                cache_dir: if no_cache {
-                    None
-                } else {
-                    cache_dir.or_else(default_cache_dir)
-                },
-                ..EngineConfig::default()
-            };
+            options.workers = engine.workers();
+            options.engine = engine.engine_config();
             run_scan(&options, &files, format, database_url.as_deref())
         }
-    }
-}
-
-fn serve(
-    listen: std::net::SocketAddr,
-    database_url: &str,
-    rules: PathBuf,
-    intel: PathBuf,
-    tls: Option<(PathBuf, PathBuf)>,
-    mut tokens: Tokens,
-) -> ExitCode {
-    tokens.admin.retain(|t| !t.is_empty());
-    tokens.read.retain(|t| !t.is_empty());
-    if tokens.is_empty() {
-        let token = api::auth_token();
-        eprintln!("peregrine: no API tokens configured; this run's admin token is {token}");
-        eprintln!(
-            "peregrine: (set PEREGRINE_ADMIN_TOKENS / PEREGRINE_READ_TOKENS to choose your own)"
-        );
-        tokens.admin.push(token);
-    }
-    let engine = match crate::engine::RuleEngine::new(EngineConfig {
-        cache_dir: default_cache_dir(),
-        ..EngineConfig::default()
-    }) {
-        Ok(engine) => engine,
-        Err(e) => {
-            eprintln!("peregrine: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let catalog = match engine.load_dir(&rules, &crate::engine::StateStores::default()) {
-        Ok((loaded, failed)) => {
-            failed
-                .iter()
-                .for_each(|e| eprintln!("peregrine: rule not loaded: {e}"));
-            api::RuleCatalog {
-                directory: rules,
-                loaded,
-                failed,
-            }
-        }
-        Err(e) => {
-            eprintln!(
-                "peregrine: cannot read the rules directory {}: {e} (the API starts without rules)",
-                rules.display()
-            );
-            api::RuleCatalog {
-                directory: rules,
-                loaded: Vec::new(),
-                failed: Vec::new(),
-            }
-        }
-    };
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    let result: Result<(), String> = runtime.block_on(async {
-        let store = store::Store::connect(database_url)
-            .await
-            .map_err(|e| e.to_string())?;
-        let listener = std::net::TcpListener::bind(listen)
-            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-        let address = listener.local_addr().map_err(|e| e.to_string())?;
-        let app = api::router(std::sync::Arc::new(api::ApiState {
-            store: store.clone(),
-            tokens,
-            intel_dir: Some(intel),
-            rules: Some(catalog),
-        }));
-        match tls {
-            Some((cert, key)) => {
-                // One TLS crypto provider for the process (ring, as the feed client uses).
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
-                    .await
-                    .map_err(|e| {
-                        format!(
-                            "cannot load the TLS certificate {} and key {}: {e}",
-                            cert.display(),
-                            key.display()
-                        )
-                    })?;
-                eprintln!(
-                    "peregrine: API on https://{address}/v1/findings (store: {})",
-                    store::redact(database_url)
-                );
-                let handle = axum_server::Handle::new();
-                let stopping = handle.clone();
-                tokio::spawn(async move {
-                    shutdown_signal().await;
-                    stopping.graceful_shutdown(Some(Duration::from_secs(10)));
-                });
-                axum_server::from_tcp_rustls(listener, config)
-                    .map_err(|e| e.to_string())?
-                    .handle(handle)
-                    .serve(app.into_make_service())
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            None => {
-                eprintln!(
-                    "peregrine: API on http://{address}/v1/findings (store: {})",
-                    store::redact(database_url)
-                );
-                let listener =
-                    tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown_signal())
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-        }
-        store.close().await;
-        Ok(())
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("peregrine: {e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {}
-        _ = terminate => {}
     }
 }
 

@@ -108,31 +108,68 @@ pub fn read(
             });
             continue;
         };
-        let text = strip_export_timestamp(text.trim());
-        if text.is_empty() {
-            continue;
-        }
-        match normalizer.event_from_json(text) {
-            Ok(event) => sink(Item::Event(event, location)),
-            Err(event_error) => match serde_json::from_str::<Value>(text) {
-                Ok(value) => expand(value, &location, normalizer, Some(&event_error.0), sink),
-                // A first line that is an unfinished JSON value starts a multi-line document.
-                Err(e) if e.is_eof() && line_no == 1 => {
-                    let mut rest = buf.clone();
-                    reader.read_to_end(&mut rest)?;
-                    return read_document(&rest, &location, normalizer, sink);
-                }
-                Err(e) if e.is_eof() => sink(Item::Malformed {
-                    location,
-                    reason: format!("truncated JSON: {e}"),
-                }),
-                Err(e) => sink(Item::Malformed {
-                    location,
-                    reason: format!("not JSON: {e}"),
-                }),
-            },
+        if let Err(Truncated) = parse_line(text, &location, normalizer, line_no > 1, sink) {
+            // A first line that is an unfinished JSON value starts a multi-line document.
+            let mut rest = buf.clone();
+            reader.read_to_end(&mut rest)?;
+            return read_document(&rest, &location, normalizer, sink);
         }
     }
+}
+
+/// A line that ends inside a JSON value.
+pub struct Truncated;
+
+/// One line of a log: an event, a container of events on one line, or a CloudWatch
+/// export line. A line that ends inside a JSON value is malformed if `complete`, else
+/// returned as [`Truncated`] (it may start a multi-line document).
+pub fn parse_line(
+    text: &str,
+    location: &Location,
+    normalizer: &Normalizer,
+    complete: bool,
+    sink: &mut dyn FnMut(Item),
+) -> Result<(), Truncated> {
+    let text = strip_export_timestamp(text.trim());
+    if text.is_empty() {
+        return Ok(());
+    }
+    match normalizer.event_from_json(text) {
+        Ok(event) => sink(Item::Event(event, location.clone())),
+        Err(event_error) => match serde_json::from_str::<Value>(text) {
+            Ok(value) => expand(value, location, normalizer, Some(&event_error.0), sink),
+            Err(e) if e.is_eof() && !complete => return Err(Truncated),
+            Err(e) if e.is_eof() => sink(Item::Malformed {
+                location: location.clone(),
+                reason: format!("truncated JSON: {e}"),
+            }),
+            Err(e) => sink(Item::Malformed {
+                location: location.clone(),
+                reason: format!("not JSON: {e}"),
+            }),
+        },
+    }
+    Ok(())
+}
+
+/// A request body of the webhook backend: an `EventList` (batch mode), a single event
+/// (blocking mode), or another container [`read`] knows. Entries that are not events go
+/// to `sink` as malformed; a body that is not JSON at all is an error.
+pub fn parse_document(
+    body: &[u8],
+    location: &Location,
+    normalizer: &Normalizer,
+    sink: &mut dyn FnMut(Item),
+) -> Result<(), String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    if !value.is_object() {
+        return Err(format!(
+            "expected an EventList or an Event object, found {}",
+            json_kind(&value)
+        ));
+    }
+    expand(value, location, normalizer, None, sink);
+    Ok(())
 }
 
 /// Reads a line without its terminator; `Some(true)` if it was over [`MAX_LINE`] (and

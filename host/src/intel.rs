@@ -552,3 +552,62 @@ mod tests {
         assert!(parse_entry("300.1.1.1").is_err());
     }
 }
+
+/// The threat lists a running Peregrine uses, reloaded when the intel directory changes.
+/// A reload that fails keeps the lists in use.
+pub struct LiveIntel {
+    dir: Option<PathBuf>,
+    current: std::sync::RwLock<std::sync::Arc<ThreatIntel>>,
+}
+
+impl LiveIntel {
+    /// Lists that never change.
+    pub fn fixed(intel: ThreatIntel) -> Self {
+        LiveIntel {
+            dir: None,
+            current: std::sync::RwLock::new(std::sync::Arc::new(intel)),
+        }
+    }
+
+    /// The lists of `dir`, which need not exist yet.
+    pub fn watching(dir: PathBuf) -> Self {
+        let live = LiveIntel {
+            dir: Some(dir),
+            current: Default::default(),
+        };
+        if let Err(e) = live.reload() {
+            tracing::warn!("threat lists not loaded: {e}");
+        }
+        live
+    }
+
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    pub fn current(&self) -> std::sync::Arc<ThreatIntel> {
+        std::sync::Arc::clone(&self.current.read().unwrap())
+    }
+
+    /// Reads the directory again and swaps the new lists in; a missing directory means no
+    /// lists. Malformed entries are logged and skipped.
+    pub fn reload(&self) -> Result<(), IntelError> {
+        let Some(dir) = &self.dir else { return Ok(()) };
+        let intel = if dir.is_dir() {
+            let (intel, warnings) = ThreatIntel::load_dir(dir)?;
+            for w in warnings {
+                tracing::warn!("threat list entry skipped: {w}");
+            }
+            intel
+        } else {
+            ThreatIntel::default()
+        };
+        tracing::info!(
+            lists = intel.lists.len(),
+            dir = %dir.display(),
+            "threat lists loaded"
+        );
+        *self.current.write().unwrap() = std::sync::Arc::new(intel);
+        Ok(())
+    }
+}

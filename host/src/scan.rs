@@ -1,25 +1,23 @@
 //! `peregrine scan`: judge audit log files with every loaded rule and aggregate findings.
 //!
-//! The reading thread normalizes events, judges each audit ID once, marks listed IPs, and
-//! hands batches to workers by a hash of the username, so each user's events are judged in
-//! order (rules that keep state rely on it) while users spread over all cores. Each worker
-//! has its own warm instance of every rule.
+//! The reading thread normalizes events and hands batches to the [`Pipeline`], which judges
+//! them on every core and collects the findings in memory.
 
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use peregrine_rules_sdk::AuditEvent;
-use peregrine_rules_sdk::normalize::{JudgeOnce, Normalizer};
+use peregrine_rules_sdk::normalize::Normalizer;
 
-use crate::aggregate::Aggregator;
-use crate::engine::{EngineConfig, Evaluator, LoadError, LoadedRule, RuleEngine, StateStores};
-use crate::finding::{self, Finding, FindingContext};
+use crate::engine::{EngineConfig, LoadedRule, RuleEngine, StateStores};
+use crate::finding::{Finding, FindingContext};
 use crate::ingest::{self, IngestError, Item, Location};
-use crate::intel::{IntelError, IntelWarning, ThreatIntel};
+use crate::intel::{IntelError, IntelWarning, LiveIntel, ThreatIntel};
+use crate::metrics::Metrics;
+use crate::pipeline::{Batch, CollectSink, Pipeline, PipelineConfig};
+use crate::ruleset::{RuleFailure, RuleSet};
 
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
@@ -39,7 +37,7 @@ impl ScanOptions {
             intel_dir: None,
             cluster: "default".into(),
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            batch_size: 256,
+            batch_size: 1024,
             engine: EngineConfig::default(),
             context: FindingContext::default(),
         }
@@ -67,7 +65,7 @@ pub enum Notice<'a> {
         location: &'a Location,
         reason: &'a str,
     },
-    RuleNotLoaded(&'a LoadError),
+    RuleNotLoaded(&'a RuleFailure),
     IntelWarning(&'a IntelWarning),
     FileFailed(&'a IngestError),
 }
@@ -97,30 +95,29 @@ impl ScanReport {
     }
 }
 
-fn worker_for(event: &AuditEvent, workers: usize) -> usize {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    event.user.username.hash(&mut hasher);
-    (hasher.finish() % workers as u64) as usize
-}
-
 pub fn run(
     options: &ScanOptions,
     files: &[PathBuf],
     notify: &mut dyn FnMut(Notice<'_>),
 ) -> Result<ScanReport, ScanError> {
     let started = Instant::now();
-    let engine = RuleEngine::new(options.engine.clone())?;
-    let states = StateStores::default();
-    let (rules, load_errors) = engine
-        .load_dir(&options.rules_dir, &states)
-        .map_err(|source| ScanError::RulesDir {
-            path: options.rules_dir.clone(),
-            source,
-        })?;
-    load_errors
+    let engine = Arc::new(RuleEngine::new(options.engine.clone())?);
+    let rules = Arc::new(RuleSet::new(
+        engine,
+        Arc::new(StateStores::default()),
+        options.rules_dir.clone(),
+        None,
+    ));
+    rules.sync().map_err(|source| ScanError::RulesDir {
+        path: options.rules_dir.clone(),
+        source,
+    })?;
+    let failures = rules.failures();
+    failures
         .iter()
         .for_each(|e| notify(Notice::RuleNotLoaded(e)));
-    if rules.is_empty() {
+    let snapshot = rules.current();
+    if snapshot.rules.is_empty() {
         return Err(ScanError::NoRules(options.rules_dir.clone()));
     }
     let intel = match &options.intel_dir {
@@ -135,108 +132,73 @@ pub fn run(
     };
     let normalizer = Normalizer {
         cluster: options.cluster.clone(),
-        keep_raw: rules.iter().any(|r| r.descriptor.wants_raw),
+        keep_raw: snapshot.wants_raw(),
     };
-    let workers = options.workers.max(1);
+    let metrics = Arc::new(Metrics::default());
+    let collected = CollectSink::default();
+    let pipeline = Pipeline::start(
+        PipelineConfig {
+            workers: options.workers.max(1),
+            ..PipelineConfig::default()
+        },
+        Arc::clone(&rules),
+        Arc::new(LiveIntel::fixed(intel)),
+        options.context.clone(),
+        Box::new(collected.clone()),
+        Arc::clone(&metrics),
+    );
     let batch_size = options.batch_size.max(1);
-
     let mut events_read = 0u64;
-    let mut events_judged = 0u64;
     let mut malformed = 0u64;
     let mut files_failed = 0usize;
-
-    let aggregator = std::thread::scope(|scope| {
-        let (found_tx, found_rx) = mpsc::sync_channel::<Vec<Finding>>(workers * 4);
-        let collector = scope.spawn(move || {
-            let mut aggregator = Aggregator::default();
-            for batch in found_rx {
-                batch.into_iter().for_each(|f| aggregator.add(f));
-            }
-            aggregator
+    let mut batch = Vec::with_capacity(batch_size);
+    let submit = |events: Vec<AuditEvent>| {
+        // Only a pipeline that stopped refuses a waiting submit; nothing to do then.
+        let _ = pipeline.submit(Batch {
+            events,
+            checkpoint: None,
         });
-        let mut senders = Vec::with_capacity(workers);
-        for _ in 0..workers {
-            let (tx, rx) = mpsc::sync_channel::<Vec<AuditEvent>>(4);
-            senders.push(tx);
-            let found_tx = found_tx.clone();
-            let rules = rules.clone();
-            let (engine, context) = (&engine, &options.context);
-            scope.spawn(move || {
-                let mut evaluator = Evaluator::new(engine, rules);
-                let mut raised = Vec::new();
-                for batch in rx {
-                    evaluator.evaluate(&batch, &mut raised);
-                    if raised.is_empty() {
-                        continue;
-                    }
-                    let now = finding::now_micros();
-                    let built = raised
-                        .drain(..)
-                        .map(|r| {
-                            finding::build(context, &r.rule, &batch[r.event_index], r.finding, now)
-                        })
-                        .collect();
-                    if found_tx.send(built).is_err() {
-                        break;
-                    }
+    };
+    for file in files {
+        let mut sink = |item: Item| match item {
+            Item::Event(event, _) => {
+                events_read += 1;
+                batch.push(event);
+                if batch.len() >= batch_size {
+                    submit(std::mem::replace(
+                        &mut batch,
+                        Vec::with_capacity(batch_size),
+                    ));
                 }
-            });
-        }
-        drop(found_tx);
-
-        let mut judge = JudgeOnce::default();
-        let mut pending: Vec<Vec<AuditEvent>> = (0..workers)
-            .map(|_| Vec::with_capacity(batch_size))
-            .collect();
-        for file in files {
-            let mut sink = |item: Item| match item {
-                Item::Event(mut event, _) => {
-                    events_read += 1;
-                    if !judge.admit(&event) {
-                        return;
-                    }
-                    events_judged += 1;
-                    intel.enrich(&mut event);
-                    let w = worker_for(&event, workers);
-                    pending[w].push(event);
-                    if pending[w].len() >= batch_size {
-                        let batch =
-                            std::mem::replace(&mut pending[w], Vec::with_capacity(batch_size));
-                        let _ = senders[w].send(batch);
-                    }
-                }
-                Item::Malformed { location, reason } => {
-                    malformed += 1;
-                    notify(Notice::Malformed {
-                        location: &location,
-                        reason: &reason,
-                    });
-                }
-            };
-            if let Err(e) = ingest::read_path(file, &normalizer, &mut sink) {
-                files_failed += 1;
-                notify(Notice::FileFailed(&e));
             }
-        }
-        for (w, batch) in pending.into_iter().enumerate() {
-            if !batch.is_empty() {
-                let _ = senders[w].send(batch);
+            Item::Malformed { location, reason } => {
+                malformed += 1;
+                notify(Notice::Malformed {
+                    location: &location,
+                    reason: &reason,
+                });
             }
+        };
+        if let Err(e) = ingest::read_path(file, &normalizer, &mut sink) {
+            files_failed += 1;
+            notify(Notice::FileFailed(&e));
         }
-        drop(senders);
-        collector
-            .join()
-            .expect("the collector thread does not panic")
-    });
-
+    }
+    if !batch.is_empty() {
+        submit(batch);
+    }
+    pipeline.shutdown();
+    let findings = std::mem::take(&mut *collected.0.lock().unwrap()).into_sorted();
     Ok(ScanReport {
-        findings: aggregator.into_sorted(),
+        findings,
         events_read,
-        events_judged,
+        events_judged: metrics
+            .events_judged
+            .load(std::sync::atomic::Ordering::Relaxed),
         malformed,
         files_failed,
-        rules,
-        rules_failed_to_load: load_errors.len(),
+        rules: snapshot.rules.clone(),
+        rules_failed_to_load: failures.len(),
         elapsed: started.elapsed(),
     })
 }

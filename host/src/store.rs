@@ -188,6 +188,17 @@ pub struct Group {
     pub last_updated: i64,
 }
 
+/// How far a followed file has been read and committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The source's name: the followed path.
+    pub source: String,
+    /// Which file the position is in (device and inode), so a rotated file is recognised.
+    pub file_id: String,
+    /// Bytes read and judged.
+    pub position: u64,
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -229,61 +240,68 @@ impl Store {
 
     /// Records one occurrence (or an already-aggregated batch of occurrences) of a finding.
     pub async fn upsert(&self, finding: &Finding) -> Result<(), StoreError> {
-        let mut json = serde_json::to_value(finding).expect("findings serialize");
-        // Suppression rules archive a new finding on arrival (the insert below; an existing
-        // finding keeps the archived state it has), and the finding names the rule.
-        let suppressed_by = self.suppression_rule_for(&json).await?;
-        if let Some(rule) = &suppressed_by {
-            json["service"]["archived"] = Value::Bool(true);
-            json["service"]["additionalInfo"]["suppressedBy"] = Value::String(rule.clone());
+        self.commit(std::slice::from_ref(finding), &[]).await
+    }
+
+    /// Records findings and moves read positions forward in one transaction: either all of
+    /// it is stored or none of it.
+    pub async fn commit(
+        &self,
+        findings: &[Finding],
+        checkpoints: &[Checkpoint],
+    ) -> Result<(), StoreError> {
+        let suppression: Vec<Filter> = if findings.is_empty() {
+            Vec::new()
+        } else {
+            self.filters()
+                .await?
+                .into_iter()
+                .filter(|f| f.action == FilterAction::Archive)
+                .collect()
+        };
+        let mut tx = self.pool.begin().await?;
+        for finding in findings {
+            upsert_in(&mut tx, finding, &suppression).await?;
         }
-        let body = json.to_string();
-        let action = &finding.service.action.kubernetes_api_call_action;
-        let namespace = finding
-            .resource
-            .kubernetes_details
-            .kubernetes_workload_details
-            .as_ref()
-            .and_then(|w| w.namespace.clone())
-            .or_else(|| action.namespace.clone());
-        let source_ip = action
-            .remote_ip_details
-            .as_ref()
-            .and_then(|r| r.ip_address_v4.clone().or(r.ip_address_v6.clone()));
-        sqlx::query(
-            "INSERT INTO findings (id, type, severity, cluster, namespace, username, source_ip, count, \
-                 created_at, updated_at, first_seen, last_seen, archived, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-             ON CONFLICT (id) DO UPDATE SET \
-                 count = findings.count + excluded.count, \
-                 created_at = CASE WHEN excluded.created_at < findings.created_at THEN excluded.created_at ELSE findings.created_at END, \
-                 updated_at = CASE WHEN excluded.updated_at > findings.updated_at THEN excluded.updated_at ELSE findings.updated_at END, \
-                 first_seen = CASE WHEN excluded.first_seen < findings.first_seen THEN excluded.first_seen ELSE findings.first_seen END, \
-                 severity = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.severity ELSE findings.severity END, \
-                 namespace = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.namespace ELSE findings.namespace END, \
-                 source_ip = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.source_ip ELSE findings.source_ip END, \
-                 body = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.body ELSE findings.body END, \
-                 last_seen = CASE WHEN excluded.last_seen > findings.last_seen THEN excluded.last_seen ELSE findings.last_seen END",
-        )
-        .bind(&finding.id)
-        .bind(&finding.finding_type)
-        .bind(finding.severity)
-        .bind(&finding.resource.eks_cluster_details.name)
-        .bind(namespace)
-        .bind(&finding.resource.kubernetes_details.kubernetes_user_details.username)
-        .bind(source_ip)
-        .bind(finding.service.count as i64)
-        .bind(millis(&finding.created_at))
-        .bind(millis(&finding.updated_at))
-        .bind(millis(&finding.service.event_first_seen))
-        .bind(millis(&finding.service.event_last_seen))
-        .bind(finding.service.archived || suppressed_by.is_some())
-        .bind(body)
-        .execute(&self.pool)
-        .await?;
+        for checkpoint in checkpoints {
+            sqlx::query(
+                "INSERT INTO checkpoints (source, file_id, position, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (source) DO UPDATE SET file_id = excluded.file_id, \
+                     position = excluded.position, updated_at = excluded.updated_at",
+            )
+            .bind(&checkpoint.source)
+            .bind(&checkpoint.file_id)
+            .bind(checkpoint.position as i64)
+            .bind(crate::finding::now_micros() / 1000)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
+    /// The read position last committed for a source.
+    pub async fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, StoreError> {
+        let row =
+            sqlx::query("SELECT source, file_id, position FROM checkpoints WHERE source = $1")
+                .bind(source)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|row| {
+            Ok(Checkpoint {
+                source: row.try_get("source")?,
+                file_id: row.try_get("file_id")?,
+                position: row.try_get::<i64, _>("position")? as u64,
+            })
+        })
+        .transpose()
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
     /// One finding in GuardDuty's format, with its aggregated fields as stored.
     pub async fn get(&self, id: &str) -> Result<Option<Value>, StoreError> {
         let row = sqlx::query(&format!(
@@ -434,14 +452,6 @@ impl Store {
     }
 
     /// The first ARCHIVE filter (by rank) that the finding matches.
-    async fn suppression_rule_for(&self, finding: &Value) -> Result<Option<String>, StoreError> {
-        let rules = self.filters().await?;
-        Ok(rules
-            .into_iter()
-            .find(|f| f.action == FilterAction::Archive && f.finding_criteria.matches(finding))
-            .map(|f| f.name))
-    }
-
     /// Saved filters by rank.
     pub async fn filters(&self) -> Result<Vec<Filter>, StoreError> {
         let rows = sqlx::query(
@@ -597,4 +607,68 @@ fn finding_json(row: &sqlx::any::AnyRow) -> Result<Value, StoreError> {
         service["userFeedback"] = Value::String(feedback);
     }
     Ok(finding)
+}
+
+/// One occurrence's upsert, inside a transaction.
+async fn upsert_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    finding: &Finding,
+    suppression: &[Filter],
+) -> Result<(), StoreError> {
+    let mut json = serde_json::to_value(finding).expect("findings serialize");
+    // Suppression rules archive a new finding on arrival (the insert below; an existing
+    // finding keeps the archived state it has), and the finding names the rule.
+    let suppressed_by = suppression
+        .iter()
+        .find(|f| f.finding_criteria.matches(&json))
+        .map(|f| f.name.clone());
+    if let Some(rule) = &suppressed_by {
+        json["service"]["archived"] = Value::Bool(true);
+        json["service"]["additionalInfo"]["suppressedBy"] = Value::String(rule.clone());
+    }
+    let body = json.to_string();
+    let action = &finding.service.action.kubernetes_api_call_action;
+    let namespace = finding
+        .resource
+        .kubernetes_details
+        .kubernetes_workload_details
+        .as_ref()
+        .and_then(|w| w.namespace.clone())
+        .or_else(|| action.namespace.clone());
+    let source_ip = action
+        .remote_ip_details
+        .as_ref()
+        .and_then(|r| r.ip_address_v4.clone().or(r.ip_address_v6.clone()));
+    sqlx::query(
+        "INSERT INTO findings (id, type, severity, cluster, namespace, username, source_ip, count, \
+             created_at, updated_at, first_seen, last_seen, archived, body) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (id) DO UPDATE SET \
+             count = findings.count + excluded.count, \
+             created_at = CASE WHEN excluded.created_at < findings.created_at THEN excluded.created_at ELSE findings.created_at END, \
+             updated_at = CASE WHEN excluded.updated_at > findings.updated_at THEN excluded.updated_at ELSE findings.updated_at END, \
+             first_seen = CASE WHEN excluded.first_seen < findings.first_seen THEN excluded.first_seen ELSE findings.first_seen END, \
+             severity = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.severity ELSE findings.severity END, \
+             namespace = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.namespace ELSE findings.namespace END, \
+             source_ip = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.source_ip ELSE findings.source_ip END, \
+             body = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.body ELSE findings.body END, \
+             last_seen = CASE WHEN excluded.last_seen > findings.last_seen THEN excluded.last_seen ELSE findings.last_seen END",
+    )
+    .bind(&finding.id)
+    .bind(&finding.finding_type)
+    .bind(finding.severity)
+    .bind(&finding.resource.eks_cluster_details.name)
+    .bind(namespace)
+    .bind(&finding.resource.kubernetes_details.kubernetes_user_details.username)
+    .bind(source_ip)
+    .bind(finding.service.count as i64)
+    .bind(millis(&finding.created_at))
+    .bind(millis(&finding.updated_at))
+    .bind(millis(&finding.service.event_first_seen))
+    .bind(millis(&finding.service.event_last_seen))
+    .bind(finding.service.archived || suppressed_by.is_some())
+    .bind(body)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -37,12 +37,7 @@ impl Client {
             read: vec![READER.into()],
         };
         Client {
-            app: router(Arc::new(ApiState {
-                store,
-                tokens,
-                intel_dir: None,
-                rules: None,
-            })),
+            app: router(Arc::new(ApiState::new(store, tokens))),
             stored: findings,
         }
     }
@@ -467,7 +462,7 @@ async fn suppression_rules_archive_new_matching_findings_on_arrival() {
             store.upsert(f).await.unwrap();
         }
         let tokens = Tokens { admin: vec![ADMIN.into()], read: vec![READER.into()] };
-        let api = Client { app: router(Arc::new(ApiState { store, tokens, intel_dir: None, rules: None })), stored: findings.clone() };
+        let api = Client { app: router(Arc::new(ApiState::new(store, tokens))), stored: findings.clone() };
 
         let archived = api.get("/v1/findings?archived=true").await;
         let archived = archived["findings"].as_array().unwrap();
@@ -541,10 +536,8 @@ async fn threat_lists_upload_in_every_format_list_and_delete() {
     };
     let api = Client {
         app: router(Arc::new(ApiState {
-            store,
-            tokens,
             intel_dir: Some(intel.path().into()),
-            rules: None,
+            ..ApiState::new(store, tokens)
         })),
         stored: Vec::new(),
     };
@@ -645,24 +638,21 @@ async fn rules_endpoint_lists_modules_versions_status_and_failures() {
     std::fs::write(dir.path().join("broken.wasm"), b"not a module").unwrap();
     let engine =
         peregrine::engine::RuleEngine::new(peregrine_e2e::test_options(dir.path()).engine).unwrap();
-    let (loaded, failed) = engine
-        .load_dir(dir.path(), &peregrine::engine::StateStores::default())
-        .unwrap();
-    let rules = peregrine::api::RuleCatalog {
-        directory: dir.path().into(),
-        loaded,
-        failed,
-    };
+    let rules = std::sync::Arc::new(peregrine::ruleset::RuleSet::new(
+        std::sync::Arc::new(engine),
+        Default::default(),
+        dir.path().into(),
+        None,
+    ));
+    rules.sync().unwrap();
     let tokens = Tokens {
         admin: vec![ADMIN.into()],
         read: vec![READER.into()],
     };
     let api = Client {
         app: router(Arc::new(ApiState {
-            store,
-            tokens,
-            intel_dir: None,
             rules: Some(rules),
+            ..ApiState::new(store, tokens)
         })),
         stored: Vec::new(),
     };
@@ -758,22 +748,21 @@ async fn the_served_openapi_document_matches_real_responses() {
     let dir = peregrine_e2e::rules_dir(true, &[]);
     let engine =
         peregrine::engine::RuleEngine::new(peregrine_e2e::test_options(dir.path()).engine).unwrap();
-    let (loaded, failed) = engine
-        .load_dir(dir.path(), &peregrine::engine::StateStores::default())
-        .unwrap();
+    let rules = std::sync::Arc::new(peregrine::ruleset::RuleSet::new(
+        std::sync::Arc::new(engine),
+        Default::default(),
+        dir.path().into(),
+        None,
+    ));
+    rules.sync().unwrap();
     let tokens = Tokens {
         admin: vec![ADMIN.into()],
         read: vec![READER.into()],
     };
     api.app = router(Arc::new(ApiState {
-        store,
-        tokens,
         intel_dir: Some(intel.path().into()),
-        rules: Some(peregrine::api::RuleCatalog {
-            directory: dir.path().into(),
-            loaded,
-            failed,
-        }),
+        rules: Some(rules),
+        ..ApiState::new(store, tokens)
     }));
     let doc = api.get("/v1/openapi.json").await;
     assert_eq!(doc["openapi"], "3.1.0");

@@ -7,8 +7,10 @@ mod filters;
 mod findings;
 mod lists;
 pub mod openapi;
+mod ops;
 mod problem;
 mod rules;
+mod webhook;
 
 use std::sync::Arc;
 
@@ -18,8 +20,10 @@ use axum::routing::{get, post};
 
 pub use auth::{Scope, Tokens, generate as auth_token};
 pub use problem::Problem;
-pub use rules::RuleCatalog;
+pub use webhook::{Ingest, MAX_AUDIT_BODY};
 
+use crate::metrics::Metrics;
+use crate::ruleset::RuleSet;
 use crate::store::Store;
 
 /// Largest request body accepted.
@@ -33,8 +37,25 @@ pub struct ApiState {
     pub tokens: Tokens,
     /// The threat-intelligence directory the lists endpoints manage, if any.
     pub intel_dir: Option<std::path::PathBuf>,
-    /// The rule modules the server loaded, if any.
-    pub rules: Option<RuleCatalog>,
+    /// The rules the server runs, if any.
+    pub rules: Option<Arc<RuleSet>>,
+    /// Audit event ingestion (`/v1/audit/{cluster}`), if the server judges events.
+    pub ingest: Option<Ingest>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl ApiState {
+    /// The API over a store, with no rules, lists or ingestion.
+    pub fn new(store: Store, tokens: Tokens) -> Self {
+        ApiState {
+            store,
+            tokens,
+            intel_dir: None,
+            rules: None,
+            ingest: None,
+            metrics: Arc::default(),
+        }
+    }
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -73,9 +94,16 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::require_token,
+        ))
+        // The webhook checks its own (per-cluster) tokens.
+        .merge(Router::new().route(
+            "/audit/{cluster}",
+            post(webhook::receive).layer(DefaultBodyLimit::max(MAX_AUDIT_BODY)),
         ));
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
         .nest("/v1", v1)
         .fallback(problem::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))

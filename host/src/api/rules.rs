@@ -9,14 +9,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::{ApiState, Problem};
-use crate::engine::{LoadError, LoadedRule};
-
-/// What the server loaded from its rules directory.
-pub struct RuleCatalog {
-    pub directory: std::path::PathBuf,
-    pub loaded: Vec<Arc<LoadedRule>>,
-    pub failed: Vec<LoadError>,
-}
+use crate::engine::LoadedRule;
 
 fn rule_json(rule: &LoadedRule) -> Value {
     let s = &rule.stats;
@@ -41,17 +34,19 @@ fn rule_json(rule: &LoadedRule) -> Value {
 }
 
 pub async fn list(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, Problem> {
-    let Some(catalog) = &state.rules else {
+    let Some(rules) = &state.rules else {
         return Ok(Json(json!({ "rules": [], "failed": [] })));
     };
-    let failed: Vec<Value> = catalog
-        .failed
+    let failed: Vec<Value> = rules
+        .failures()
         .iter()
-        .map(|e| json!({ "status": "FAILED", "error": e.to_string() }))
+        .map(|f| json!({ "module": f.path.display().to_string(), "status": "FAILED", "error": f.error }))
         .collect();
+    let snapshot = rules.current();
     Ok(Json(json!({
-        "directory": catalog.directory.display().to_string(),
-        "rules": catalog.loaded.iter().map(|r| rule_json(r)).collect::<Vec<_>>(),
+        "directory": rules.directory().display().to_string(),
+        "generation": snapshot.generation,
+        "rules": snapshot.rules.iter().map(|r| rule_json(r)).collect::<Vec<_>>(),
         "failed": failed,
     })))
 }

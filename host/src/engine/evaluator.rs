@@ -40,6 +40,22 @@ impl Evaluator {
         &self.rules
     }
 
+    /// Switches to another set of rules, keeping the warm instances of the rules that are
+    /// in both.
+    pub fn set_rules(&mut self, rules: Vec<Arc<LoadedRule>>) {
+        let mut old: Vec<(Arc<LoadedRule>, Option<WarmInstance>)> =
+            self.rules.drain(..).zip(self.instances.drain(..)).collect();
+        self.instances = rules
+            .iter()
+            .map(|rule| {
+                old.iter_mut()
+                    .find(|(r, _)| Arc::ptr_eq(r, rule))
+                    .and_then(|(_, instance)| instance.take())
+            })
+            .collect();
+        self.rules = rules;
+    }
+
     /// Judges a batch with every rule that wants some of it. Each rule sees the events it
     /// subscribes to, in order, in as few calls as runs of matching events allow.
     pub fn evaluate(&mut self, events: &[sdk::AuditEvent], out: &mut Vec<RuleFinding>) {

@@ -250,18 +250,12 @@ impl RuleEngine {
         Ok(loaded)
     }
 
-    /// Loads every `.wasm` in a directory (sorted by name), compiling on all cores. Modules
-    /// that fail to load are returned as errors; the rest load regardless.
-    pub fn load_dir(
+    /// Loads modules on all cores; the results are in the order of `paths`.
+    pub fn load_paths(
         &self,
-        dir: &Path,
+        paths: &[PathBuf],
         states: &StateStores,
-    ) -> Result<(Vec<Arc<LoadedRule>>, Vec<LoadError>), std::io::Error> {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
-            .collect();
-        paths.sort();
+    ) -> Vec<Result<LoadedRule, LoadError>> {
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(paths.len().max(1));
@@ -285,9 +279,25 @@ impl RuleEngine {
                 .collect()
         });
         loaded.sort_by_key(|(i, _)| *i);
+        loaded.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Loads every `.wasm` in a directory (sorted by name), compiling on all cores. Modules
+    /// that fail to load are returned as errors; the rest load regardless.
+    pub fn load_dir(
+        &self,
+        dir: &Path,
+        states: &StateStores,
+    ) -> Result<(Vec<Arc<LoadedRule>>, Vec<LoadError>), std::io::Error> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
+            .collect();
+        paths.sort();
+        let loaded = self.load_paths(&paths, states);
         let mut rules: Vec<Arc<LoadedRule>> = Vec::new();
         let mut errors = Vec::new();
-        for (i, result) in loaded {
+        for (i, result) in loaded.into_iter().enumerate() {
             match result {
                 Ok(rule) => {
                     if let Some(other) = rules
