@@ -153,7 +153,8 @@ pub fn parse_line(
 }
 
 /// A request body of the webhook backend: an `EventList` (batch mode), a single event
-/// (blocking mode), or another container [`read`] knows. Entries that are not events go
+/// (blocking mode), or another container [`read`] knows (a CloudWatch Logs subscription
+/// payload, gzipped or not). Entries that are not events go
 /// to `sink` as malformed; a body that is not JSON at all is an error.
 pub fn parse_document(
     body: &[u8],
@@ -161,6 +162,22 @@ pub fn parse_document(
     normalizer: &Normalizer,
     sink: &mut dyn FnMut(Item),
 ) -> Result<(), String> {
+    // CloudWatch Logs subscription payloads arrive gzipped.
+    let unzipped;
+    let body = if body.starts_with(&[0x1f, 0x8b]) {
+        let mut text = Vec::new();
+        MultiGzDecoder::new(body)
+            .take(MAX_LINE as u64 + 1)
+            .read_to_end(&mut text)
+            .map_err(|e| format!("not valid gzip: {e}"))?;
+        if text.len() > MAX_LINE {
+            return Err(format!("more than {MAX_LINE} bytes once gunzipped"));
+        }
+        unzipped = text;
+        &unzipped[..]
+    } else {
+        body
+    };
     let value: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
     if !value.is_object() {
         return Err(format!(

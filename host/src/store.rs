@@ -220,7 +220,8 @@ impl Store {
         let connections = if backend == Backend::Sqlite { 1 } else { 8 };
         let pool = AnyPoolOptions::new()
             .max_connections(connections)
-            .acquire_timeout(Duration::from_secs(10))
+            // Short: while the database is away, callers learn it soon and say so.
+            .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await
             .map_err(|source| StoreError::Connect {

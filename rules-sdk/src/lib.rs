@@ -133,6 +133,11 @@ macro_rules! export_rule {
     $crate::bindings::export!(Component with_types_in $crate::bindings);
         };
 
+        // Natively the rule is reached only by tests; this keeps the build free of
+        // dead-code warnings.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() -> $crate::Descriptor = <$rule as $crate::Rule>::descriptor;
+
         /// Every rule crate tests that its descriptor is one the host accepts.
         #[cfg(test)]
         #[test]

@@ -156,8 +156,14 @@ async fn handle(
                 file: Arc::from(source.as_str()),
                 line: 1,
             };
+            let cluster = normalizer.cluster.clone();
             ingest::parse_document(&body, &location, &normalizer, &mut |item| match item {
-                Item::Event(event, _) => events.push(event),
+                // The path's cluster, which the token was checked against, wins over any
+                // name the payload carries (a CloudWatch log group).
+                Item::Event(mut event, _) => {
+                    event.cluster.clone_from(&cluster);
+                    events.push(event)
+                }
                 Item::Malformed { reason, .. } => malformed.push(reason),
             })
             .map(|()| (events, malformed))
