@@ -252,9 +252,9 @@ impl Pipeline {
         if !self.shared.store_up.load(Ordering::Relaxed) {
             return Err(Refusal::StoreDown);
         }
-        if self.shared.queued.load(Ordering::Relaxed) + batch.events.len() as i64
-            > self.config.max_queued_events as i64
-        {
+        // An empty queue takes any batch, so one larger than the limit is not refused forever.
+        let queued = self.shared.queued.load(Ordering::Relaxed);
+        if queued > 0 && queued + batch.events.len() as i64 > self.config.max_queued_events as i64 {
             return Err(Refusal::Busy);
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -578,5 +578,123 @@ fn store_with_retry(
                 backoff = (backoff * 2).min(Duration::from_secs(2));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EngineConfig, RuleEngine, StateStores};
+    use peregrine_rules_sdk::normalize::Normalizer;
+
+    /// Commits when told to, failing while `failing` is set.
+    struct Gated {
+        permits: Receiver<()>,
+        failing: Arc<AtomicBool>,
+    }
+
+    impl Sink for Gated {
+        fn commit(&mut self, _: Vec<Finding>, _: Vec<Checkpoint>) -> Result<(), String> {
+            self.permits.recv().map_err(|e| e.to_string())?;
+            if self.failing.load(Ordering::Relaxed) {
+                Err("the store is down".into())
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    fn batch(prefix: &str, n: usize) -> Batch {
+        let normalizer = Normalizer::new("test");
+        let events = (0..n)
+            .map(|i| {
+                normalizer
+                    .event_from_json(&format!(
+                        r#"{{"auditID":"{prefix}-{i}","stage":"ResponseComplete","verb":"get","requestURI":"/api","user":{{"username":"u{}"}}}}"#,
+                        i % 3
+                    ))
+                    .unwrap()
+            })
+            .collect();
+        Batch {
+            events,
+            checkpoint: None,
+        }
+    }
+
+    fn pipeline(max_queued_events: usize) -> (Pipeline, mpsc::Sender<()>, Arc<AtomicBool>) {
+        let engine = Arc::new(RuleEngine::new(EngineConfig::default()).unwrap());
+        let dir = std::env::temp_dir();
+        let rules = Arc::new(RuleSet::new(
+            engine,
+            Arc::new(StateStores::default()),
+            dir,
+            None,
+        ));
+        let (permit, permits) = mpsc::channel();
+        let failing = Arc::new(AtomicBool::new(false));
+        let sink = Gated {
+            permits,
+            failing: Arc::clone(&failing),
+        };
+        let config = PipelineConfig {
+            workers: 2,
+            max_queued_events,
+            ..PipelineConfig::default()
+        };
+        let intel = Arc::new(LiveIntel::fixed(Default::default()));
+        let pipeline = Pipeline::start(
+            config,
+            rules,
+            intel,
+            Default::default(),
+            Box::new(sink),
+            Arc::default(),
+        );
+        (pipeline, permit, failing)
+    }
+
+    #[test]
+    fn a_full_queue_refuses_until_commits_make_room() {
+        let (pipeline, permit, _) = pipeline(10);
+        let first = pipeline.try_submit(batch("a", 8)).unwrap();
+        assert_eq!(
+            pipeline.try_submit(batch("b", 5)).err(),
+            Some(Refusal::Busy)
+        );
+        permit.send(()).unwrap();
+        let outcome = first.wait().unwrap();
+        assert_eq!((outcome.events, outcome.judged), (8, 8));
+        // With nothing queued, even a batch over the limit is taken.
+        let large = pipeline.try_submit(batch("c", 25)).unwrap();
+        permit.send(()).unwrap();
+        assert_eq!(large.wait().unwrap().judged, 25);
+        // The same events again are recognised and not judged twice.
+        let again = pipeline.try_submit(batch("c", 25)).unwrap();
+        permit.send(()).unwrap();
+        assert_eq!(again.wait().unwrap().judged, 0);
+        assert_eq!(pipeline.metrics().queued_events.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn nothing_is_acknowledged_while_the_store_is_down() {
+        let (pipeline, permit, failing) = pipeline(1000);
+        failing.store(true, Ordering::Relaxed);
+        let mut held = pipeline.try_submit(batch("d", 4)).unwrap();
+        permit.send(()).unwrap();
+        // The commit failed: the batch is held, not acknowledged, and new ones are refused.
+        while pipeline.store_up() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(held.0.try_recv().is_err());
+        assert_eq!(
+            pipeline.try_submit(batch("e", 1)).err(),
+            Some(Refusal::StoreDown)
+        );
+        failing.store(false, Ordering::Relaxed);
+        permit.send(()).unwrap();
+        assert_eq!(held.wait().unwrap().events, 4);
+        assert!(pipeline.store_up());
+        assert!(pipeline.metrics().commit_failures.load(Ordering::Relaxed) >= 1);
     }
 }

@@ -165,3 +165,70 @@ fn killed_while_following_a_file_it_resumes_without_skipping_or_recounting() {
     runtime.block_on(store.close());
     runtime.block_on(db.cleanup());
 }
+
+#[test]
+fn a_followed_file_is_read_across_rotation_and_truncation() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = echo_rules();
+    let log = dir.path().join("audit.log");
+    let events = numbered_events("rotate", 170);
+    append(&log, &events[..100]);
+    let server = Server::start(
+        PEREGRINE,
+        &[
+            "--database-url".into(),
+            format!("sqlite://{}?mode=rwc", dir.path().join("p.db").display()),
+            "--rules".into(),
+            rules.path().display().to_string(),
+            "--follow".into(),
+            log.display().to_string(),
+        ],
+    );
+    let judged = || echo_verdicts(&server).len();
+    wait_until("the first events", Duration::from_secs(60), || {
+        judged() == 100
+    });
+
+    // The writer adds a last few lines, then rotates (rename and recreate).
+    append(&log, &events[100..120]);
+    std::fs::rename(&log, dir.path().join("audit-1.log")).unwrap();
+    append(&log, &events[120..150]);
+    wait_until("the rotated and new files", Duration::from_secs(60), || {
+        judged() == 150
+    });
+
+    // Truncated in place (copytruncate), then written again.
+    std::fs::write(&log, "").unwrap();
+    append(&log, &events[150..160]);
+    wait_until("the truncated file", Duration::from_secs(60), || {
+        judged() == 160
+    });
+    // A line is written in two parts: judged once, when complete.
+    let line = events[160].to_string();
+    let (head, tail) = line.split_at(line.len() / 2);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(head.as_bytes())
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(format!("{tail}\n").as_bytes())
+        .unwrap();
+    append(&log, &events[161..]);
+    wait_until("the rest", Duration::from_secs(60), || judged() == 170);
+
+    let verdicts = echo_verdicts(&server);
+    for e in &events {
+        let id = e["auditID"].as_str().unwrap();
+        assert_eq!(verdicts.get(id).map(|v| v.1), Some(1), "{id}");
+    }
+    assert!(server.log().contains("rotated"), "{}", server.log());
+    assert!(server.log().contains("truncated"), "{}", server.log());
+    let status = server.terminate();
+    assert!(status.success(), "{status}");
+}

@@ -135,7 +135,27 @@ fn schemas() -> Value {
         "Filters": object(&["filters"], json!({ "filters": { "type": "array", "items": reference("Filter") } })),
         "ThreatLists": object(&["threatLists", "trustedList"], json!({ "threatLists": { "type": "array", "items": object(&["name", "kind", "entries"], json!({ "name": string, "kind": string, "entries": { "type": "integer" } })) }, "trustedList": { "type": ["object", "null"] } })),
         "ListUpload": object(&["entries", "skippedEntries", "skipped"], json!({ "entries": { "type": "integer" }, "skippedEntries": { "type": "integer" }, "skipped": { "type": "array" } })),
+        "AuditReceipt": object(&["accepted", "judged", "findings", "malformed"], json!({ "accepted": { "type": "integer" }, "judged": { "type": "integer" }, "findings": { "type": "integer" }, "malformed": { "type": "integer" } })),
+        "Status": object(&["kind", "apiVersion", "status", "message", "reason", "code"], json!({ "kind": { "const": "Status" }, "apiVersion": string, "metadata": { "type": "object" }, "status": string, "message": string, "reason": string, "code": { "type": "integer" }, "details": object(&[], json!({ "retryAfterSeconds": { "type": "integer" } })) })),
         "Rules": object(&["rules", "failed"], json!({ "rules": { "type": "array", "items": object(&["module", "findingType", "version", "status", "counters"], json!({ "module": string, "findingType": string, "version": string, "status": { "type": "string", "enum": ["ACTIVE", "QUARANTINED"] }, "counters": { "type": "object" } })) }, "failed": { "type": "array" } })),
+    })
+}
+
+/// kube-apiserver's webhook backend posts here; errors are Kubernetes `Status` objects,
+/// which its client reads.
+fn audit_webhook() -> Value {
+    let status = json!({ "description": "refused", "content": { "application/json": { "schema": reference("Status") } } });
+    let retry = json!({ "description": "retry later (Retry-After)", "content": { "application/json": { "schema": reference("Status") } } });
+    json!({
+        "summary": "audit events from kube-apiserver's webhook backend (EventList, a single event, or a CloudWatch Logs subscription payload, optionally gzipped); answered once their findings are committed",
+        "security": [{ "bearer": [] }],
+        "parameters": [{ "name": "cluster", "in": "path", "required": true, "schema": { "type": "string" } }],
+        "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object" } } } },
+        "responses": {
+            "200": { "description": "judged and committed", "content": { "application/json": { "schema": reference("AuditReceipt") } } },
+            "400": status.clone(), "401": status,
+            "429": retry.clone(), "503": retry,
+        }
     })
 }
 
@@ -163,6 +183,9 @@ pub fn document() -> Value {
         },
         "paths": {
             "/healthz": { "get": { "summary": "liveness", "responses": { "200": { "description": "ok" } } } },
+            "/readyz": { "get": { "summary": "readiness: rules loaded, store reachable, not stopping", "responses": { "200": { "description": "ready" }, "503": { "description": "not ready, with the reasons" } } } },
+            "/metrics": { "get": { "summary": "Prometheus metrics (text exposition format)", "security": [{ "bearer": [] }], "responses": { "200": { "description": "metrics", "content": { "text/plain": { "schema": { "type": "string" } } } }, "401": { "description": "no valid token" } } } },
+            "/v1/audit/{cluster}": { "post": audit_webhook() },
             "/v1/openapi.json": { "get": operation("this document", &[], None, (200, None), &[401]) },
             "/v1/findings": { "get": operation("list findings, most recently updated first", &list_params, None, (200, Some("FindingPage")), &[400, 401, 503]) },
             "/v1/findings/{id}": { "get": operation("one finding", &[("id", "path", "string")], None, (200, Some("Finding")), &[401, 404]) },

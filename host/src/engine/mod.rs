@@ -281,43 +281,6 @@ impl RuleEngine {
         loaded.sort_by_key(|(i, _)| *i);
         loaded.into_iter().map(|(_, r)| r).collect()
     }
-
-    /// Loads every `.wasm` in a directory (sorted by name), compiling on all cores. Modules
-    /// that fail to load are returned as errors; the rest load regardless.
-    pub fn load_dir(
-        &self,
-        dir: &Path,
-        states: &StateStores,
-    ) -> Result<(Vec<Arc<LoadedRule>>, Vec<LoadError>), std::io::Error> {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
-            .collect();
-        paths.sort();
-        let loaded = self.load_paths(&paths, states);
-        let mut rules: Vec<Arc<LoadedRule>> = Vec::new();
-        let mut errors = Vec::new();
-        for (i, result) in loaded.into_iter().enumerate() {
-            match result {
-                Ok(rule) => {
-                    if let Some(other) = rules
-                        .iter()
-                        .find(|r| r.finding_type() == rule.finding_type())
-                    {
-                        errors.push(LoadError::Duplicate {
-                            path: paths[i].clone(),
-                            finding_type: rule.finding_type().to_string(),
-                            other: other.path.display().to_string(),
-                        });
-                    } else {
-                        rules.push(Arc::new(rule));
-                    }
-                }
-                Err(e) => errors.push(e),
-            }
-        }
-        Ok((rules, errors))
-    }
 }
 
 impl Drop for RuleEngine {
