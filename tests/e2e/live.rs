@@ -326,3 +326,54 @@ fn rule_state_survives_a_reload_of_its_module() {
         "the reloaded module remembers the user"
     );
 }
+
+#[test]
+fn threat_lists_dropped_into_the_intel_directory_apply_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = tempfile::tempdir().unwrap();
+    let rules = rules_dir(true, &[]);
+    let server = Server::start(
+        PEREGRINE,
+        &[
+            "--database-url".into(),
+            sqlite_url(dir.path()),
+            "--rules".into(),
+            rules.path().display().to_string(),
+            "--intel".into(),
+            intel.path().display().to_string(),
+        ],
+    );
+    let fixture = workspace_path("rules/discovery-malicious-ip-caller/fixtures/positive.jsonl");
+    let template: Value = serde_json::from_str(
+        std::fs::read_to_string(fixture)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let call = |id: &str| {
+        let mut event = template.clone();
+        event["auditID"] = json!(id);
+        let (status, body) = server.post_audit(&event_list(&[event]));
+        assert_eq!(status, 200, "{body}");
+    };
+    call("before-the-list");
+    assert!(server.all_findings(None).is_empty());
+
+    std::fs::write(intel.path().join("malicious.txt"), "45.155.205.233\n").unwrap();
+    wait_until("the lists to reload", Duration::from_secs(30), || {
+        let (_, metrics) = server.get("/metrics");
+        metrics
+            .as_str()
+            .unwrap()
+            .contains("peregrine_intel_reloads_total{result=\"loaded\"} 1")
+    });
+    call("after-the-list");
+    let types: Vec<String> = server
+        .all_findings(None)
+        .iter()
+        .map(|f| f["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(types, ["Discovery:Kubernetes/MaliciousIPCaller"]);
+}
