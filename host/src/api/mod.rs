@@ -29,6 +29,9 @@ use crate::store::Store;
 /// Largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
 
+/// Audit webhook requests handled at once; more wait for a turn.
+pub const MAX_AUDIT_REQUESTS: usize = 16;
+
 /// Largest threat list accepted in one upload.
 pub const MAX_LIST: usize = 64 << 20;
 
@@ -96,10 +99,17 @@ pub fn router(state: Arc<ApiState>) -> Router {
             auth::require_token,
         ))
         // The webhook checks its own (per-cluster) tokens.
-        .merge(Router::new().route(
-            "/audit/{cluster}",
-            post(webhook::receive).layer(DefaultBodyLimit::max(MAX_AUDIT_BODY)),
-        ));
+        .merge(
+            Router::new().route(
+                "/audit/{cluster}",
+                post(webhook::receive)
+                    .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(MAX_AUDIT_BODY))
+                    // Bodies are read inside the limit: at most this many in memory at once.
+                    .layer::<_, std::convert::Infallible>(
+                        tower::limit::ConcurrencyLimitLayer::new(MAX_AUDIT_REQUESTS),
+                    ),
+            ),
+        );
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
