@@ -759,9 +759,23 @@ async fn the_served_openapi_document_matches_real_responses() {
         admin: vec![ADMIN.into()],
         read: vec![READER.into()],
     };
+    // The webhook judges with the same rules and keeps its findings in memory.
+    let pipeline = Arc::new(peregrine::pipeline::Pipeline::start(
+        Default::default(),
+        Arc::clone(&rules),
+        Arc::new(peregrine::intel::LiveIntel::fixed(Default::default())),
+        Default::default(),
+        Box::new(peregrine::pipeline::CollectSink::default()),
+        Arc::default(),
+    ));
     api.app = router(Arc::new(ApiState {
         intel_dir: Some(intel.path().into()),
         rules: Some(rules),
+        ingest: Some(peregrine::api::Ingest {
+            pipeline,
+            cluster_tokens: Vec::new(),
+            ack_timeout: std::time::Duration::from_secs(30),
+        }),
         ..ApiState::new(store, tokens)
     }));
     let doc = api.get("/v1/openapi.json").await;
@@ -801,6 +815,10 @@ async fn the_served_openapi_document_matches_real_responses() {
         ("PUT", "/v1/trusted-list".into(), "/v1/trusted-list", Some("10.0.0.0/8\n".into()), 200),
         ("GET", "/v1/threat-lists".into(), "/v1/threat-lists", None, 200),
         ("GET", "/v1/rules".into(), "/v1/rules", None, 200),
+        ("GET", "/readyz".into(), "/readyz", None, 200),
+        ("GET", "/metrics".into(), "/metrics", None, 200),
+        ("POST", "/v1/audit/doc".into(), "/v1/audit/{cluster}", Some(std::fs::read_to_string(peregrine_e2e::workspace_path("rules/execution-exec-in-kube-system-pod/fixtures/positive.jsonl")).unwrap().lines().next().unwrap().to_string()), 200),
+        ("POST", "/v1/audit/doc".into(), "/v1/audit/{cluster}", Some("[".into()), 400),
         ("DELETE", "/v1/filters/doc-check".into(), "/v1/filters/{name}", None, 204),
         ("DELETE", "/v1/threat-lists/bad".into(), "/v1/threat-lists/{name}", None, 204),
         ("DELETE", "/v1/trusted-list".into(), "/v1/trusted-list", None, 204),
