@@ -204,7 +204,7 @@ impl Metrics {
 
 fn render_rules(out: &mut String, rules: &[std::sync::Arc<LoadedRule>]) {
     type Read = fn(&LoadedRule) -> u64;
-    let counters: [(&str, &str, Read); 6] = [
+    let counters: [(&str, &str, Read); 7] = [
         ("calls", "Calls into the rule module.", |r| {
             r.stats.calls.load(Ordering::Relaxed)
         }),
@@ -225,6 +225,11 @@ fn render_rules(out: &mut String, rules: &[std::sync::Arc<LoadedRule>]) {
         ("out_of_memory", "Calls stopped at the memory cap.", |r| {
             r.stats.out_of_memory.load(Ordering::Relaxed)
         }),
+        (
+            "busy_nanoseconds",
+            "Time spent in calls into the rule.",
+            |r| r.stats.busy_nanos.load(Ordering::Relaxed),
+        ),
     ];
     for (name, help, read) in counters {
         let _ = writeln!(

@@ -141,7 +141,11 @@ impl Evaluator {
             Some(instance) => instance,
             None => slot.insert(WarmInstance::new(&self.engine, &self.config, rule)?),
         };
+        let started = std::time::Instant::now();
         let result = instance.evaluate(&self.config, events);
+        rule.stats
+            .busy_nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         if result.is_err() {
             // A trapped instance cannot be entered again; a failed one is not trusted.
             *slot = None;

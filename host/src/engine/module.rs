@@ -22,6 +22,8 @@ pub struct RuleStats {
     /// Events the rule failed on (trap, timeout, out of memory or an error it returned).
     pub failures: AtomicU64,
     pub timeouts: AtomicU64,
+    /// Time spent in calls into the rule, in nanoseconds.
+    pub busy_nanos: AtomicU64,
     pub out_of_memory: AtomicU64,
     consecutive_failures: AtomicU64,
     quarantined: AtomicBool,
