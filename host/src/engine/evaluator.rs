@@ -56,30 +56,31 @@ impl Evaluator {
         self.rules = rules;
     }
 
-    /// Judges a batch with every rule that wants some of it. Each rule sees the events it
-    /// subscribes to, in order, in as few calls as runs of matching events allow.
+    /// Judges a batch with every rule that wants some of it. Each rule gets, in one call,
+    /// the events its subscription matches, in order; only events some rule wants are
+    /// converted to the WIT record, and each once.
     pub fn evaluate(&mut self, events: &[sdk::AuditEvent], out: &mut Vec<RuleFinding>) {
-        let mut wit_events: Option<Vec<audit::AuditEvent>> = None;
-        for rule_index in 0..self.rules.len() {
-            let rule = Arc::clone(&self.rules[rule_index]);
-            let mut start = 0;
-            while start < events.len() {
-                if rule.stats.is_quarantined() {
-                    break;
-                }
-                if !rule.subscribes_to(&events[start]) {
-                    start += 1;
-                    continue;
-                }
-                let mut end = start + 1;
-                while end < events.len() && rule.subscribes_to(&events[end]) {
-                    end += 1;
-                }
-                let wit = wit_events.get_or_insert_with(|| {
-                    events.iter().cloned().map(convert::audit_event).collect()
-                });
-                self.run(rule_index, wit, start, end, events, out);
-                start = end;
+        let mut wanted: Vec<Vec<usize>> = Vec::with_capacity(self.rules.len());
+        let mut needed = vec![false; events.len()];
+        for rule in &self.rules {
+            let indices: Vec<usize> = if rule.stats.is_quarantined() {
+                Vec::new()
+            } else {
+                (0..events.len())
+                    .filter(|&i| rule.subscribes_to(&events[i]))
+                    .collect()
+            };
+            indices.iter().for_each(|&i| needed[i] = true);
+            wanted.push(indices);
+        }
+        let wit: Vec<Option<audit::AuditEvent>> = events
+            .iter()
+            .zip(&needed)
+            .map(|(e, &needed)| needed.then(|| convert::audit_event(e.clone())))
+            .collect();
+        for (rule_index, indices) in wanted.iter().enumerate() {
+            if !indices.is_empty() {
+                self.run(rule_index, &wit, indices, events, out);
             }
         }
     }
@@ -87,49 +88,52 @@ impl Evaluator {
     fn run(
         &mut self,
         rule_index: usize,
-        wit: &[audit::AuditEvent],
-        start: usize,
-        end: usize,
+        wit: &[Option<audit::AuditEvent>],
+        indices: &[usize],
         events: &[sdk::AuditEvent],
         out: &mut Vec<RuleFinding>,
     ) {
         let rule = Arc::clone(&self.rules[rule_index]);
-        match self.call(rule_index, &wit[start..end]) {
+        let batch: Vec<&audit::AuditEvent> = indices
+            .iter()
+            .map(|&i| wit[i].as_ref().expect("wanted events are converted"))
+            .collect();
+        match self.call(rule_index, &batch) {
             Ok(findings) => {
                 let before = out.len();
                 for finding in findings {
                     let index = finding.event_index as usize;
-                    if index >= end - start {
+                    let Some(&event_index) = indices.get(index) else {
                         tracing::warn!(rule = %rule.name, index, "finding names an event outside its batch; dropped");
                         continue;
-                    }
+                    };
                     out.push(RuleFinding {
                         rule: Arc::clone(&rule),
-                        event_index: start + index,
+                        event_index,
                         finding: convert::finding(finding),
                     });
                 }
                 rule.stats
-                    .record_success((end - start) as u64, (out.len() - before) as u64);
+                    .record_success(indices.len() as u64, (out.len() - before) as u64);
             }
             // A failed batch is retried one event at a time, so one poisonous event costs
             // only its own judgement.
-            Err(_) if end - start > 1 => {
-                for single in start..end {
+            Err(_) if indices.len() > 1 => {
+                for &single in indices {
                     if rule.stats.is_quarantined() {
                         break;
                     }
-                    self.run(rule_index, wit, single, single + 1, events, out);
+                    self.run(rule_index, wit, &[single], events, out);
                 }
             }
-            Err(failure) => self.record_failure(&rule, &failure, &events[start]),
+            Err(failure) => self.record_failure(&rule, &failure, &events[indices[0]]),
         }
     }
 
     fn call(
         &mut self,
         rule_index: usize,
-        events: &[audit::AuditEvent],
+        events: &[&audit::AuditEvent],
     ) -> Result<Vec<super::bindings::detection::Finding>, Failure> {
         let rule = &self.rules[rule_index];
         rule.stats.calls.fetch_add(1, Ordering::Relaxed);

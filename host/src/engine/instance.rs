@@ -10,9 +10,17 @@ use super::host::HostState;
 use super::module::LoadedRule;
 use super::{EngineConfig, Failure};
 
+/// `evaluate-audit`, taking events by reference so a call passes any subset of a batch
+/// without copying it first (`&T` lowers exactly as `T`).
+type EvaluateAudit<'a> = wasmtime::component::TypedFunc<
+    (&'a [&'a audit::AuditEvent],),
+    (Result<Vec<detection::Finding>, String>,),
+>;
+
 pub struct WarmInstance {
     store: Store<HostState>,
     rule: Rule,
+    evaluate: wasmtime::component::Func,
     calls: u64,
 }
 
@@ -34,13 +42,24 @@ impl WarmInstance {
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(config.deadline_ticks());
-        let rule = loaded
+        let instance = loaded
             .pre
+            .instance_pre()
             .instantiate(&mut store)
             .map_err(|e| classify(e, &store, "instantiation failed"))?;
+        let rule = Rule::new(&mut store, &instance)
+            .map_err(|e| classify(e, &store, "instantiation failed"))?;
+        let evaluate = instance
+            .get_func(&mut store, "evaluate-audit")
+            .ok_or_else(|| Failure::Trap("the component exports no evaluate-audit".into()))?;
+        // Type-checked once here; calls then skip the check (see `evaluate`).
+        let _: EvaluateAudit<'_> = evaluate
+            .typed(&store)
+            .map_err(|e| classify(e, &store, "evaluate-audit has the wrong type"))?;
         Ok(WarmInstance {
             store,
             rule,
+            evaluate,
             calls: 0,
         })
     }
@@ -61,13 +80,16 @@ impl WarmInstance {
     pub fn evaluate(
         &mut self,
         config: &EngineConfig,
-        events: &[audit::AuditEvent],
+        events: &[&audit::AuditEvent],
     ) -> Result<Vec<detection::Finding>, Failure> {
         self.store.set_epoch_deadline(config.deadline_ticks());
         self.calls += 1;
-        match self.rule.call_evaluate_audit(&mut self.store, events) {
-            Ok(Ok(findings)) => Ok(findings),
-            Ok(Err(message)) => Err(Failure::Error(message)),
+        // SAFETY: `new` checked that `evaluate` has exactly this type.
+        let evaluate: EvaluateAudit<'_> =
+            unsafe { wasmtime::component::TypedFunc::new_unchecked(self.evaluate) };
+        match evaluate.call(&mut self.store, (events,)) {
+            Ok((Ok(findings),)) => Ok(findings),
+            Ok((Err(message),)) => Err(Failure::Error(message)),
             Err(e) => Err(classify(e, &self.store, "evaluation failed")),
         }
     }

@@ -129,6 +129,11 @@ impl RuleEngine {
     pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
         let mut wasm = wasmtime::Config::new();
         wasm.epoch_interruption(true);
+        // `PEREGRINE_PERFMAP=1` writes /tmp/perf-<pid>.map so `perf report` names the
+        // functions of rule modules (for profiling; see BENCHMARKS.md).
+        if std::env::var_os("PEREGRINE_PERFMAP").is_some() {
+            wasm.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         if let Some(dir) = &config.cache_dir {
             let mut cache = wasmtime::CacheConfig::new();
             cache.with_directory(std::path::absolute(dir).unwrap_or_else(|_| dir.clone()));
