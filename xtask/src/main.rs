@@ -5,10 +5,12 @@ use std::process::{Command, ExitCode};
 
 use xtask::{Result, build_rules, run, shipped_rules, workspace_root};
 
-const USAGE: &str = "usage: cargo xtask <dist | demo | test>
+const USAGE: &str = "usage: cargo xtask <dist | demo | test | bench [ARGS]>
   dist   build the release host into dist/peregrine and every rule into dist/rules/<slug>.wasm
   demo   dist, then scan the bundled sample audit log and print the findings
-  test   run every test (builds the wasm modules the tests use)";
+  test   run every test (builds the wasm modules the tests use)
+  bench  dist, then the micro benchmarks (criterion) and the whole-pipeline benchmarks;
+         ARGS go to the latter (e.g. --events 200000, --skip-webhook)";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
@@ -16,6 +18,7 @@ fn main() -> ExitCode {
         Some("dist") => dist(),
         Some("demo") => dist().and_then(|_| demo()),
         Some("test") => test(),
+        Some("bench") => dist().and_then(|_| bench()),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -75,6 +78,18 @@ fn demo() -> Result<()> {
             "table",
         ])
         .args(&samples))
+}
+
+fn bench() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(2).collect();
+    run(cargo().args(["bench", "--package", "peregrine", "--bench", "engine"]))?;
+    run(cargo().args(["bench", "--package", "peregrine", "--bench", "intel_load"]))?;
+    if !args.iter().any(|a| a == "--skip-webhook") {
+        ensure_postgres()?;
+    }
+    run(cargo()
+        .args(["run", "--release", "--package", "peregrine-bench", "--"])
+        .args(args))
 }
 
 fn test() -> Result<()> {
