@@ -115,9 +115,14 @@ fn run(args: &Args) -> Result<(), String> {
         let report = scan::run(&options, std::slice::from_ref(&log), &mut |_| {})
             .map_err(|e| e.to_string())?;
         println!(
-            "full pipeline, {} rules, {workers} worker{}: {:.2}s, {:.0} events/s, {} findings; ratio to the floor {:.2}x",
+            "full pipeline, {} rules, {workers} worker{}{}: {:.2}s, {:.0} events/s, {} findings; ratio to the floor {:.2}x",
             report.rules.len(),
             if workers == 1 { "" } else { "s" },
+            if workers == peregrine::pipeline::default_workers() {
+                " (the default here)"
+            } else {
+                ""
+            },
             report.elapsed.as_secs_f64(),
             report.events_per_second(),
             report.findings.iter().map(|f| f.service.count).sum::<u64>(),
@@ -257,6 +262,12 @@ fn start_serve(args: &Args, database: &str, rules: &Path, cache: &Path) -> Resul
         .arg(&args.intel)
         .arg("--cache-dir")
         .arg(cache)
+        .arg("--workers")
+        .arg(
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .to_string(),
+        )
         .env("PEREGRINE_ADMIN_TOKENS", TOKEN)
         .stderr(Stdio::piped())
         .spawn()

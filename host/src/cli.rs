@@ -57,7 +57,7 @@ struct EngineArgs {
     /// Directory of rule modules (`.wasm` components).
     #[arg(long, env = "PEREGRINE_RULES", default_value = "dist/rules")]
     rules: PathBuf,
-    /// Worker threads (default: one per core).
+    /// Worker threads that run rules (default: one per core but one, which reads).
     #[arg(long, env = "PEREGRINE_WORKERS")]
     workers: Option<usize>,
     /// Longest one call into a rule may run, in milliseconds.
@@ -90,7 +90,7 @@ impl EngineArgs {
 
     fn workers(&self) -> usize {
         self.workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .unwrap_or_else(crate::pipeline::default_workers)
             .max(1)
     }
 }

@@ -72,6 +72,18 @@ impl Sink for StoreSink {
     }
 }
 
+/// Batches waiting for the dispatcher, at most.
+const INPUT_BATCHES: usize = 64;
+
+/// One worker per core but one: reading and parsing events keeps a core busy, and more
+/// threads than cores only adds switching (BENCHMARKS.md has the figures).
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_sub(1)
+        .max(1)
+}
+
 #[derive(Clone, Debug)]
 pub struct PipelineConfig {
     pub workers: usize,
@@ -86,7 +98,7 @@ pub struct PipelineConfig {
 impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
-            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            workers: default_workers(),
             max_queued_events: 50_000,
             remembered_ids: 200_000,
             drain_timeout: Duration::from_secs(30),
@@ -178,6 +190,8 @@ struct Shared {
     store_up: AtomicBool,
     queued: AtomicI64,
     stopping: AtomicBool,
+    /// Signalled when commits make room in the queue.
+    room: (Mutex<()>, std::sync::Condvar),
 }
 
 pub struct Pipeline {
@@ -202,9 +216,11 @@ impl Pipeline {
             store_up: AtomicBool::new(true),
             queued: AtomicI64::new(0),
             stopping: AtomicBool::new(false),
+            room: Default::default(),
         });
         shared.metrics.store_up.store(1, Ordering::Relaxed);
-        let (input_tx, input_rx) = mpsc::sync_channel(workers * 2);
+        // Roomy: what bounds memory is `max_queued_events`, checked before a batch is sent.
+        let (input_tx, input_rx) = mpsc::sync_channel(INPUT_BATCHES);
         let (commit_tx, commit_rx) = mpsc::sync_channel::<Pending>(workers * 8);
         let mut threads = Vec::new();
         let mut part_txs = Vec::new();
@@ -273,12 +289,26 @@ impl Pipeline {
         }
     }
 
-    /// Takes a batch, waiting for room (for files and scans).
+    /// Takes a batch, waiting for room in the queue (for files and scans).
     pub fn submit(&self, batch: Batch) -> Result<Ack, Refusal> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let input = self.input.lock().unwrap().clone();
         let input = input.ok_or(Refusal::ShuttingDown)?;
         let n = batch.events.len();
+        // Wait until the queue has room (an empty queue always has).
+        let (lock, signal) = &self.shared.room;
+        let mut guard = lock.lock().unwrap();
+        loop {
+            let queued = self.shared.queued.load(Ordering::Relaxed);
+            if queued == 0 || queued + n as i64 <= self.config.max_queued_events as i64 {
+                break;
+            }
+            guard = signal
+                .wait_timeout(guard, Duration::from_millis(100))
+                .unwrap()
+                .0;
+        }
+        drop(guard);
         self.queue(n);
         input.send((batch, Some(tx))).map_err(|_| {
             self.queue_done(n);
@@ -332,6 +362,8 @@ impl Drop for Pipeline {
 
 fn queue_done(shared: &Shared, n: usize) {
     shared.queued.fetch_sub(n as i64, Ordering::Relaxed);
+    let _guard = shared.room.0.lock().unwrap();
+    shared.room.1.notify_all();
     shared
         .metrics
         .queued_events

@@ -36,7 +36,7 @@ impl ScanOptions {
             rules_dir: rules_dir.into(),
             intel_dir: None,
             cluster: "default".into(),
-            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            workers: crate::pipeline::default_workers(),
             batch_size: 1024,
             engine: EngineConfig::default(),
             context: FindingContext::default(),
@@ -136,9 +136,12 @@ pub fn run(
     };
     let metrics = Arc::new(Metrics::default());
     let collected = CollectSink::default();
+    let batch_size = options.batch_size.max(1);
     let pipeline = Pipeline::start(
         PipelineConfig {
             workers: options.workers.max(1),
+            // Enough to keep every worker busy; more would only hold memory.
+            max_queued_events: batch_size * 32,
             ..PipelineConfig::default()
         },
         Arc::clone(&rules),
@@ -147,7 +150,6 @@ pub fn run(
         Box::new(collected.clone()),
         Arc::clone(&metrics),
     );
-    let batch_size = options.batch_size.max(1);
     let mut events_read = 0u64;
     let mut malformed = 0u64;
     let mut files_failed = 0usize;
