@@ -227,17 +227,9 @@ pub fn follow(config: &FollowConfig, services: &Services<'_>) -> Result<(), Foll
         let here = Some((current.id.clone(), current.position));
         if !events.is_empty() || submitted != here {
             submitted = here;
-            let batch = Batch {
-                events,
-                checkpoint: Some(Checkpoint {
-                    source: source.clone(),
-                    file_id: current.id.clone(),
-                    position: current.position,
-                }),
-            };
-            match services.pipeline.submit(batch) {
-                Ok(ack) => acks.push_back(ack),
-                Err(_) => break,
+            match submit(services.pipeline, &source, current, events) {
+                Some(ack) => acks.push_back(ack),
+                None => break,
             }
         }
         while acks.len() > config.in_flight {
@@ -264,17 +256,9 @@ pub fn follow(config: &FollowConfig, services: &Services<'_>) -> Result<(), Foll
                         .map_err(io_error)?;
                 if !events.is_empty() {
                     submitted = Some((current.id.clone(), current.position));
-                    let batch = Batch {
-                        events,
-                        checkpoint: Some(Checkpoint {
-                            source: source.clone(),
-                            file_id: current.id.clone(),
-                            position: current.position,
-                        }),
-                    };
-                    match services.pipeline.submit(batch) {
-                        Ok(ack) => acks.push_back(ack),
-                        Err(_) => break,
+                    match submit(services.pipeline, &source, current, events) {
+                        Some(ack) => acks.push_back(ack),
+                        None => break,
                     }
                 }
                 if at_end {
@@ -298,6 +282,26 @@ pub fn follow(config: &FollowConfig, services: &Services<'_>) -> Result<(), Foll
         }
     }
     Ok(())
+}
+
+/// Submits events with the position after them; `None` once the pipeline has stopped.
+fn submit(
+    pipeline: &Pipeline,
+    source: &str,
+    current: &Reading,
+    events: Vec<peregrine_rules_sdk::AuditEvent>,
+) -> Option<Ack> {
+    let checkpoint = Checkpoint {
+        source: source.to_string(),
+        file_id: current.id.clone(),
+        position: current.position,
+    };
+    pipeline
+        .submit(Batch {
+            events,
+            checkpoint: Some(checkpoint),
+        })
+        .ok()
 }
 
 /// Reads up to `limit` complete lines; a line still being written is left for later.

@@ -636,15 +636,7 @@ async fn rules_endpoint_lists_modules_versions_status_and_failures() {
     let store = Store::connect(&db.url).await.unwrap();
     let dir = peregrine_e2e::rules_dir(true, &[]);
     std::fs::write(dir.path().join("broken.wasm"), b"not a module").unwrap();
-    let engine =
-        peregrine::engine::RuleEngine::new(peregrine_e2e::test_options(dir.path()).engine).unwrap();
-    let rules = std::sync::Arc::new(peregrine::ruleset::RuleSet::new(
-        std::sync::Arc::new(engine),
-        Default::default(),
-        dir.path().into(),
-        None,
-    ));
-    rules.sync().unwrap();
+    let rules = peregrine_e2e::rule_set(dir.path());
     let tokens = Tokens {
         admin: vec![ADMIN.into()],
         read: vec![READER.into()],
@@ -746,15 +738,7 @@ async fn the_served_openapi_document_matches_real_responses() {
     let mut api = Client::new(&db.url).await;
     let store = Store::connect(&db.url).await.unwrap();
     let dir = peregrine_e2e::rules_dir(true, &[]);
-    let engine =
-        peregrine::engine::RuleEngine::new(peregrine_e2e::test_options(dir.path()).engine).unwrap();
-    let rules = std::sync::Arc::new(peregrine::ruleset::RuleSet::new(
-        std::sync::Arc::new(engine),
-        Default::default(),
-        dir.path().into(),
-        None,
-    ));
-    rules.sync().unwrap();
+    let rules = peregrine_e2e::rule_set(dir.path());
     let tokens = Tokens {
         admin: vec![ADMIN.into()],
         read: vec![READER.into()],

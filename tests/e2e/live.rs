@@ -10,8 +10,16 @@ use serde_json::{Value, json};
 
 const PEREGRINE: &str = env!("CARGO_BIN_EXE_peregrine-under-test");
 
-fn sqlite_url(dir: &std::path::Path) -> String {
-    format!("sqlite://{}?mode=rwc", dir.join("peregrine.db").display())
+/// `peregrine serve` over a SQLite file in `dir` with the modules in `rules`.
+fn serve(dir: &std::path::Path, rules: &std::path::Path, extra: &[String]) -> Server {
+    let mut args = vec![
+        "--database-url".to_string(),
+        format!("sqlite://{}?mode=rwc", dir.join("peregrine.db").display()),
+        "--rules".into(),
+        rules.display().to_string(),
+    ];
+    args.extend_from_slice(extra);
+    Server::start(PEREGRINE, &args)
 }
 
 /// `(type, username, count)` of each finding, sorted.
@@ -37,13 +45,10 @@ fn rows(findings: &[Value]) -> Vec<(String, String, u64)> {
 fn webhook_batches_as_the_apiserver_sends_them_are_judged_and_served() {
     let dir = tempfile::tempdir().unwrap();
     let rules = rules_dir(true, &[]);
-    let server = Server::start(
-        PEREGRINE,
+    let server = serve(
+        dir.path(),
+        rules.path(),
         &[
-            "--database-url".into(),
-            sqlite_url(dir.path()),
-            "--rules".into(),
-            rules.path().display().to_string(),
             "--intel".into(),
             workspace_path("tests/fixtures/intel").display().to_string(),
         ],
@@ -175,15 +180,7 @@ fn a_module_replaced_while_events_stream_in_judges_every_event_after_the_swap() 
     let rules = tempfile::tempdir().unwrap();
     let module = rules.path().join("echo.wasm");
     std::fs::copy(fixture_rule("echo-one"), &module).unwrap();
-    let server = Server::start(
-        PEREGRINE,
-        &[
-            "--database-url".into(),
-            sqlite_url(dir.path()),
-            "--rules".into(),
-            rules.path().display().to_string(),
-        ],
-    );
+    let server = serve(dir.path(), rules.path(), &[]);
     let one = server.module_version("echo").unwrap();
 
     let mut sender = Sender::new(&server, "reload");
@@ -288,15 +285,7 @@ fn rule_state_survives_a_reload_of_its_module() {
     let rules = tempfile::tempdir().unwrap();
     let module = rules.path().join("state-counter.wasm");
     std::fs::copy(fixture_rule("state-counter"), &module).unwrap();
-    let server = Server::start(
-        PEREGRINE,
-        &[
-            "--database-url".into(),
-            sqlite_url(dir.path()),
-            "--rules".into(),
-            rules.path().display().to_string(),
-        ],
-    );
+    let server = serve(dir.path(), rules.path(), &[]);
     let events = numbered_events("state", 2);
     let (status, _) = server.post_audit(&event_list(&events[..1]));
     assert_eq!(status, 200);
@@ -332,16 +321,10 @@ fn threat_lists_dropped_into_the_intel_directory_apply_without_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let intel = tempfile::tempdir().unwrap();
     let rules = rules_dir(true, &[]);
-    let server = Server::start(
-        PEREGRINE,
-        &[
-            "--database-url".into(),
-            sqlite_url(dir.path()),
-            "--rules".into(),
-            rules.path().display().to_string(),
-            "--intel".into(),
-            intel.path().display().to_string(),
-        ],
+    let server = serve(
+        dir.path(),
+        rules.path(),
+        &["--intel".into(), intel.path().display().to_string()],
     );
     let fixture = workspace_path("rules/discovery-malicious-ip-caller/fixtures/positive.jsonl");
     let template: Value = serde_json::from_str(

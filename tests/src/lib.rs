@@ -103,6 +103,19 @@ pub fn scan(rules: &Path, files: &[PathBuf]) -> Scanned {
     scan_with(options, files)
 }
 
+/// The rules of `dir`, loaded as `serve` loads them.
+pub fn rule_set(dir: &Path) -> std::sync::Arc<peregrine::ruleset::RuleSet> {
+    let engine = peregrine::engine::RuleEngine::new(test_options(dir).engine).unwrap();
+    let rules = std::sync::Arc::new(peregrine::ruleset::RuleSet::new(
+        std::sync::Arc::new(engine),
+        Default::default(),
+        dir.into(),
+        None,
+    ));
+    rules.sync().unwrap();
+    rules
+}
+
 /// Scan options for tests: a test cluster name and a compile cache shared by the tests.
 pub fn test_options(rules: &Path) -> ScanOptions {
     let mut options = ScanOptions::new(rules);
