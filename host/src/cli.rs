@@ -122,7 +122,45 @@ enum IntelCommand {
 }
 
 #[derive(Subcommand)]
+enum RulesCommand {
+    /// Print a module's descriptor, subscription and imports, and whether the host would
+    /// load it (exit status 1 if not).
+    Inspect {
+        /// A rule module (`.wasm` component).
+        module: PathBuf,
+    },
+    /// Run a built module through the host over fixture files (events in, findings out)
+    /// and show the differences (exit status 1 if any fixture fails).
+    Test {
+        /// A rule module (`.wasm` component).
+        module: PathBuf,
+        /// Fixture files (JSON; see docs/writing-rules.md).
+        #[arg(required = true)]
+        fixtures: Vec<PathBuf>,
+    },
+    /// Create a new rule project with a fixture and a test.
+    New {
+        /// The language of the rule.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: crate::scaffold::Language,
+        /// Where to create it (default: a directory named after the rule).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The Rust rules SDK (`rules-sdk` of a Peregrine checkout) to depend on.
+        #[arg(long, env = "PEREGRINE_SDK")]
+        sdk: Option<PathBuf>,
+        /// The rule's name, e.g. `token-created-by-human` (lower case, digits and '-').
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
+    /// Write, test and check rule modules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Judge audit events as they arrive (webhook, followed files) and serve the REST API.
     Serve {
         #[command(flatten)]
@@ -297,6 +335,7 @@ pub fn main() -> ExitCode {
                 }
             }
         }
+        Command::Rules { command } => rules_command(command),
         Command::Intel {
             command:
                 IntelCommand::Update {
@@ -328,6 +367,68 @@ pub fn main() -> ExitCode {
             options.workers = engine.workers();
             options.engine = engine.engine_config();
             run_scan(&options, &files, format, database_url.as_deref())
+        }
+    }
+}
+
+fn rules_command(command: RulesCommand) -> ExitCode {
+    use crate::authoring;
+    match command {
+        RulesCommand::Inspect { module } => match authoring::inspect(&module) {
+            Ok((text, loadable)) => {
+                print!("{text}");
+                if loadable {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+            Err(e) => {
+                eprintln!("peregrine: {e}");
+                ExitCode::from(1)
+            }
+        },
+        RulesCommand::Test { module, fixtures } => match authoring::test(&module, &fixtures) {
+            Ok(results) => {
+                results.iter().for_each(|r| println!("{}", r.report));
+                let failed = results.iter().filter(|r| !r.passed).count();
+                println!(
+                    "{} fixtures: {} passed, {failed} failed",
+                    results.len(),
+                    results.len() - failed
+                );
+                if failed == 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+            Err(e) => {
+                eprintln!("peregrine: {e}");
+                ExitCode::from(2)
+            }
+        },
+        RulesCommand::New {
+            lang,
+            dir,
+            sdk,
+            name,
+        } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            match crate::scaffold::create(lang, &name, &dir, sdk.as_deref()) {
+                Ok(next) => {
+                    println!(
+                        "created {}
+{next}",
+                        dir.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("peregrine: {e}");
+                    ExitCode::from(2)
+                }
+            }
         }
     }
 }

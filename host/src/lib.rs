@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod api;
+pub mod authoring;
 pub mod cli;
 pub mod criteria;
 pub mod engine;
@@ -19,6 +20,7 @@ pub mod intel;
 pub mod metrics;
 pub mod pipeline;
 pub mod ruleset;
+pub mod scaffold;
 pub mod scan;
 pub mod serve;
 pub mod store;

@@ -26,7 +26,7 @@ pub use convert::audit_event as to_wit_event;
 pub use evaluator::{Evaluator, RuleFinding};
 pub use host::{StateBucket, StateStores};
 pub use instance::WarmInstance;
-pub use module::{LoadedRule, RuleStats};
+pub use module::{LoadedRule, RuleStats, content_hash};
 
 use bindings::{Rule, RulePre};
 use host::HostState;
@@ -198,16 +198,41 @@ impl RuleEngine {
         bytes: &[u8],
         states: &StateStores,
     ) -> Result<LoadedRule, LoadError> {
-        let path_buf = path.to_path_buf();
+        let component = self.compile(path, bytes)?;
+        self.load_compiled(path, bytes, &component, states)
+    }
+
+    /// Compiles a component (from the cache when it was compiled before).
+    pub fn compile(&self, path: &Path, bytes: &[u8]) -> Result<Component, LoadError> {
         check_is_component(bytes).map_err(|reason| LoadError::NotAComponent {
-            path: path_buf.clone(),
+            path: path.into(),
             reason,
         })?;
-        let component =
-            Component::new(&self.engine, bytes).map_err(|e| LoadError::NotAComponent {
-                path: path_buf.clone(),
-                reason: format!("{e:#}"),
-            })?;
+        Component::new(&self.engine, bytes).map_err(|e| LoadError::NotAComponent {
+            path: path.into(),
+            reason: format!("{e:#}"),
+        })
+    }
+
+    /// The names of the interfaces a compiled component imports.
+    pub fn imports_of(&self, component: &Component) -> Vec<String> {
+        component
+            .component_type()
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect()
+    }
+
+    /// Links a compiled component against the world and asks it to describe itself.
+    pub fn load_compiled(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        component: &Component,
+        states: &StateStores,
+    ) -> Result<LoadedRule, LoadError> {
+        let path_buf = path.to_path_buf();
+        let component = component.clone();
         if let Some(found) = foreign_wit_version(&self.engine, &component) {
             return Err(LoadError::WitVersion {
                 path: path_buf,

@@ -1,0 +1,387 @@
+//! The rule author's toolkit: `peregrine rules inspect` (what a module is, and whether the
+//! sandbox can run it) and `peregrine rules test` (the real `.wasm` over fixture files of
+//! events in and findings out).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use peregrine_rules_sdk::normalize::{JudgeOnce, Normalizer};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::engine::{EngineConfig, Evaluator, LoadError, RuleEngine, StateStores};
+use crate::finding::{self, FindingContext};
+use crate::ingest::{self, Item};
+use crate::intel::ThreatIntel;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthoringError {
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    #[error("{path}: {message}")]
+    Fixture { path: String, message: String },
+}
+
+/// What `rules inspect` prints, and whether the host would load the module.
+pub fn inspect(module: &Path) -> Result<(String, bool), AuthoringError> {
+    let engine = RuleEngine::new(EngineConfig::default())?;
+    let bytes = std::fs::read(module).map_err(|source| LoadError::Read {
+        path: module.into(),
+        source,
+    })?;
+    let mut out = String::new();
+    let _ = writeln!(out, "module:       {}", module.display());
+    let _ = writeln!(
+        out,
+        "size:         {} KiB, sha256 {}",
+        bytes.len() / 1024,
+        crate::engine::content_hash(&bytes)
+    );
+    let component = engine.compile(module, &bytes)?;
+    let _ = writeln!(out, "imports:");
+    for name in engine.imports_of(&component) {
+        let _ = writeln!(out, "  {name}  {}", describe_import(&name));
+    }
+    let loaded = engine.load_compiled(module, &bytes, &component, &StateStores::default());
+    let rule = match loaded {
+        Ok(rule) => rule,
+        Err(e) => {
+            let _ = writeln!(out, "verdict:      REFUSED: {e}");
+            return Ok((out, false));
+        }
+    };
+    let d = &rule.descriptor;
+    let _ = writeln!(
+        out,
+        "world:        {}@{} rule",
+        crate::engine::WIT_PACKAGE,
+        crate::engine::WIT_VERSION
+    );
+    let _ = writeln!(out, "finding type: {}", d.finding_type);
+    let _ = writeln!(
+        out,
+        "severity:     {} ({})",
+        d.severity,
+        crate::scan::severity_label(d.severity)
+    );
+    let _ = writeln!(out, "title:        {}", d.title);
+    let _ = writeln!(out, "description:  {}", d.description);
+    match &d.audit {
+        None => {
+            let _ = writeln!(
+                out,
+                "subscription: none (the rule is never given audit events)"
+            );
+        }
+        Some(s) => {
+            let list = |name: &str, items: &[String]| {
+                if items.is_empty() {
+                    format!("{name}: any")
+                } else {
+                    format!("{name}: {}", items.join(", "))
+                }
+            };
+            let _ = writeln!(out, "subscription:");
+            for line in [
+                list("verbs", &s.verbs),
+                list("resources", &s.resources),
+                list("subresources", &s.subresources),
+                list("namespaces", &s.namespaces),
+                list("users", &s.users),
+                format!(
+                    "source IP on a threat list: {}",
+                    if s.source_ip_listed {
+                        "required"
+                    } else {
+                        "not required"
+                    }
+                ),
+            ] {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "raw event:    {}",
+        if d.wants_raw { "wanted" } else { "not wanted" }
+    );
+    let _ = writeln!(out, "verdict:      the host loads and runs this module");
+    Ok((out, true))
+}
+
+/// What the sandbox gives an import.
+fn describe_import(name: &str) -> &'static str {
+    let interface = name.split('@').next().unwrap_or(name);
+    match interface {
+        "peregrine:rules/audit" | "peregrine:rules/detection" => "types",
+        "peregrine:rules/log" => "offered: log lines go to the host's log",
+        "peregrine:rules/state" => "offered: the rule's own key-value store",
+        "wasi:cli/environment" => "offered empty: no variables, no arguments",
+        "wasi:cli/stdout" | "wasi:cli/stderr" | "wasi:cli/stdin" => {
+            "offered: stderr is kept for panic messages; stdin is empty"
+        }
+        "wasi:clocks/wall-clock" | "wasi:clocks/monotonic-clock" => {
+            "offered stopped: always the Unix epoch (judge by event time)"
+        }
+        "wasi:filesystem/types" | "wasi:filesystem/preopens" => "offered empty: no directories",
+        "wasi:sockets/network"
+        | "wasi:sockets/instance-network"
+        | "wasi:sockets/tcp"
+        | "wasi:sockets/tcp-create-socket"
+        | "wasi:sockets/udp"
+        | "wasi:sockets/udp-create-socket"
+        | "wasi:sockets/ip-name-lookup" => "offered denied: every socket and name lookup fails",
+        "wasi:random/random" | "wasi:random/insecure" | "wasi:random/insecure-seed" => "offered",
+        i if i.starts_with("wasi:io/") || i.starts_with("wasi:cli/") => "offered",
+        _ => "NOT OFFERED by the sandbox",
+    }
+}
+
+/// A fixture file of `rules test`: events in, findings out.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Fixture {
+    #[serde(default)]
+    description: Option<String>,
+    /// Cluster name for events that do not carry one.
+    #[serde(default)]
+    cluster: Option<String>,
+    /// Threat lists the source IPs are checked against.
+    #[serde(default)]
+    threat_lists: ThreatLists,
+    /// The events, inline.
+    #[serde(default)]
+    events: Vec<Value>,
+    /// Or a file of events (any format `scan` reads), relative to the fixture.
+    #[serde(default)]
+    events_file: Option<PathBuf>,
+    /// The findings expected, each matched on the fields it gives.
+    findings: Vec<Expected>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ThreatLists {
+    #[serde(default)]
+    malicious: Vec<String>,
+    #[serde(default)]
+    tor: Vec<String>,
+    #[serde(default)]
+    trusted: Vec<String>,
+    #[serde(default)]
+    custom: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Expected {
+    #[serde(rename = "type")]
+    finding_type: String,
+    #[serde(default)]
+    audit_id: Option<String>,
+    #[serde(default)]
+    severity: Option<f64>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+}
+
+/// The outcome of one fixture file.
+pub struct FixtureResult {
+    pub path: PathBuf,
+    pub passed: bool,
+    /// What to print: a one-line pass, or the differences.
+    pub report: String,
+}
+
+/// Runs `module` through the host engine over each fixture.
+pub fn test(module: &Path, fixtures: &[PathBuf]) -> Result<Vec<FixtureResult>, AuthoringError> {
+    let engine = RuleEngine::new(EngineConfig::default())?;
+    let mut results = Vec::new();
+    for path in fixtures {
+        // A fresh load per fixture: every fixture starts with empty rule state.
+        let rule = Arc::new(engine.load(module, &StateStores::default())?);
+        results.push(run_fixture(&engine, &rule, path)?);
+    }
+    Ok(results)
+}
+
+fn fixture_error(path: &Path, message: impl Into<String>) -> AuthoringError {
+    AuthoringError::Fixture {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+fn intel_of(lists: &ThreatLists, dir: &Path) -> Result<ThreatIntel, String> {
+    let write = |name: &str, entries: &[String]| {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).map_err(|e| e.to_string())?;
+        std::fs::write(&path, entries.join("\n") + "\n").map_err(|e| e.to_string())
+    };
+    write(crate::intel::MALICIOUS_FILE, &lists.malicious)?;
+    write(crate::intel::TOR_FILE, &lists.tor)?;
+    write(crate::intel::TRUSTED_FILE, &lists.trusted)?;
+    for (name, entries) in &lists.custom {
+        write(&format!("{}/{name}.txt", crate::intel::CUSTOM_DIR), entries)?;
+    }
+    ThreatIntel::load_dir(dir)
+        .map(|(intel, _)| intel)
+        .map_err(|e| e.to_string())
+}
+
+fn run_fixture(
+    engine: &RuleEngine,
+    rule: &Arc<crate::engine::LoadedRule>,
+    path: &Path,
+) -> Result<FixtureResult, AuthoringError> {
+    let text = std::fs::read_to_string(path).map_err(|e| fixture_error(path, e.to_string()))?;
+    let fixture: Fixture = serde_json::from_str(&text)
+        .map_err(|e| fixture_error(path, format!("not a fixture: {e}")))?;
+    let normalizer = Normalizer {
+        cluster: fixture.cluster.clone().unwrap_or_else(|| "test".into()),
+        keep_raw: rule.descriptor.wants_raw,
+    };
+    let mut events = Vec::new();
+    for (i, value) in fixture.events.iter().enumerate() {
+        events.push(
+            normalizer.event_from_value(value).map_err(|e| {
+                fixture_error(path, format!("events[{i}] is not an audit event: {e}"))
+            })?,
+        );
+    }
+    if let Some(file) = &fixture.events_file {
+        let file = path.parent().unwrap_or(Path::new(".")).join(file);
+        let mut problems = Vec::new();
+        ingest::read_path(&file, &normalizer, &mut |item| match item {
+            Item::Event(e, _) => events.push(e),
+            Item::Malformed { location, reason } => problems.push(format!("{location}: {reason}")),
+        })
+        .map_err(|e| fixture_error(path, e.to_string()))?;
+        if !problems.is_empty() {
+            return Err(fixture_error(path, problems.join("\n")));
+        }
+    }
+    let dir = tempfile::tempdir().map_err(|e| fixture_error(path, e.to_string()))?;
+    let intel = intel_of(&fixture.threat_lists, dir.path()).map_err(|e| fixture_error(path, e))?;
+    let read = events.len();
+    // As the host does: each audit ID judged once, never at `RequestReceived`.
+    let mut judge = JudgeOnce::default();
+    events.retain(|e| judge.admit(e));
+    events.iter_mut().for_each(|e| intel.enrich(e));
+
+    let mut evaluator = Evaluator::new(engine, vec![Arc::clone(rule)]);
+    let mut raised = Vec::new();
+    evaluator.evaluate(&events, &mut raised);
+    let now = finding::now_micros();
+    let actual: Vec<Value> = raised
+        .into_iter()
+        .map(|r| {
+            let f = finding::build(
+                &FindingContext::default(),
+                &r.rule,
+                &events[r.event_index],
+                r.finding,
+                now,
+            );
+            json!({
+                "type": f.finding_type,
+                "auditId": events[r.event_index].audit_id,
+                "severity": f.severity,
+                "title": f.title,
+                "username": f.resource.kubernetes_details.kubernetes_user_details.username,
+            })
+        })
+        .collect();
+    let failure = rule.stats.last_error();
+
+    let mut unmatched: Vec<Value> = actual.clone();
+    let mut missing = Vec::new();
+    for expected in &fixture.findings {
+        match unmatched.iter().position(|a| matches(expected, a)) {
+            Some(i) => {
+                unmatched.remove(i);
+            }
+            None => missing.push(expected.clone()),
+        }
+    }
+    let passed = missing.is_empty() && unmatched.is_empty() && failure.is_none();
+    let name = path.display();
+    let mut report = String::new();
+    if passed {
+        let _ = write!(
+            report,
+            "ok   {name}: {read} events ({} judged), {} findings as expected",
+            events.len(),
+            actual.len()
+        );
+        if let Some(d) = &fixture.description {
+            let _ = write!(report, " ({d})");
+        }
+    } else {
+        let _ = writeln!(
+            report,
+            "FAIL {name}: {read} events ({} judged), {} findings",
+            events.len(),
+            actual.len()
+        );
+        if let Some(error) = failure {
+            let _ = writeln!(report, "  the rule failed: {error}");
+        }
+        for m in &missing {
+            let _ = writeln!(report, "  - expected, not raised: {}", expected_json(m));
+        }
+        for u in &unmatched {
+            let _ = writeln!(report, "  + raised, not expected: {u}");
+        }
+    }
+    Ok(FixtureResult {
+        path: path.to_path_buf(),
+        passed,
+        report: report.trim_end().to_string(),
+    })
+}
+
+fn expected_json(e: &Expected) -> Value {
+    let mut v = json!({ "type": e.finding_type });
+    if let Some(x) = &e.audit_id {
+        v["auditId"] = json!(x);
+    }
+    if let Some(x) = e.severity {
+        v["severity"] = json!(x);
+    }
+    if let Some(x) = &e.title {
+        v["title"] = json!(x);
+    }
+    if let Some(x) = &e.username {
+        v["username"] = json!(x);
+    }
+    v
+}
+
+fn matches(expected: &Expected, actual: &Value) -> bool {
+    actual["type"] == expected.finding_type.as_str()
+        && expected
+            .audit_id
+            .as_ref()
+            .is_none_or(|x| actual["auditId"] == x.as_str())
+        && expected
+            .severity
+            .is_none_or(|x| actual["severity"].as_f64() == Some(x))
+        && expected
+            .title
+            .as_ref()
+            .is_none_or(|x| actual["title"] == x.as_str())
+        && expected
+            .username
+            .as_ref()
+            .is_none_or(|x| actual["username"] == x.as_str())
+}

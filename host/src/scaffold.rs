@@ -1,0 +1,249 @@
+//! `peregrine rules new`: a rule project that builds, with a fixture and tests that pass
+//! as generated. The example rule reports service account tokens requested by people.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Language {
+    Rust,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScaffoldError {
+    #[error("a rule name is lower-case letters, digits and '-', starting with a letter: not {0:?}")]
+    Name(String),
+    #[error("{0} already exists; choose another name or --dir")]
+    Exists(PathBuf),
+    #[error(
+        "cannot find the Rust rules SDK (tried {0}); pass --sdk with the rules-sdk folder of a Peregrine checkout"
+    )]
+    NoSdk(PathBuf),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn valid_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.ends_with('-')
+}
+
+/// The SDK this binary was built from, when it is still there.
+fn default_sdk() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules-sdk")
+}
+
+/// Creates the project; returns what to do next.
+pub fn create(
+    language: Language,
+    name: &str,
+    dir: &Path,
+    sdk: Option<&Path>,
+) -> Result<String, ScaffoldError> {
+    if !valid_name(name) {
+        return Err(ScaffoldError::Name(name.into()));
+    }
+    if dir.exists() {
+        return Err(ScaffoldError::Exists(dir.into()));
+    }
+    match language {
+        Language::Rust => rust(name, dir, sdk),
+    }
+}
+
+fn write(dir: &Path, relative: &str, text: &str) -> Result<(), ScaffoldError> {
+    let path = dir.join(relative);
+    let result = std::fs::create_dir_all(path.parent().unwrap_or(dir))
+        .and_then(|_| std::fs::write(&path, text));
+    result.map_err(|source| ScaffoldError::Write { path, source })
+}
+
+/// The example: a token for a service account, requested by a person rather than by a
+/// workload or a controller (a way to mint long-lived credentials by hand).
+fn finding_type(name: &str) -> String {
+    let words: String = name
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!("Custom:Kubernetes/{words}")
+}
+
+fn rust(name: &str, dir: &Path, sdk: Option<&Path>) -> Result<String, ScaffoldError> {
+    let sdk = sdk.map(Path::to_path_buf).unwrap_or_else(default_sdk);
+    let sdk = std::fs::canonicalize(&sdk).map_err(|_| ScaffoldError::NoSdk(sdk.clone()))?;
+    if !sdk.join("Cargo.toml").is_file() {
+        return Err(ScaffoldError::NoSdk(sdk));
+    }
+    let crate_name = format!("rule-{name}");
+    let module = crate_name.replace('-', "_");
+    let finding_type = finding_type(name);
+    write(
+        dir,
+        "Cargo.toml",
+        &format!(
+            r#"[package]
+name = "{crate_name}"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[lib]
+crate-type = ["cdylib", "rlib"]
+
+[dependencies]
+peregrine-rules-sdk = {{ path = "{sdk}" }}
+
+[dev-dependencies]
+peregrine-rules-sdk = {{ path = "{sdk}", features = ["testing"] }}
+
+# A project of its own, even inside another workspace.
+[workspace]
+
+[profile.release]
+opt-level = "s"
+strip = true
+"#,
+            sdk = sdk.display()
+        ),
+    )?;
+    write(
+        dir,
+        "src/lib.rs",
+        &format!(
+            r#"//! Reports a service account token requested by a person (a user who is not a
+//! service account, node or control-plane component): a way to mint credentials by hand.
+
+use peregrine_rules_sdk::*;
+
+pub struct Rule;
+
+impl peregrine_rules_sdk::Rule for Rule {{
+    fn descriptor() -> Descriptor {{
+        Descriptor::new(
+            "{finding_type}",
+            MEDIUM,
+            "A person requested a service account token.",
+            "A service account token was requested by a user who is not a workload or a controller.",
+        )
+        // The host sends only the events a subscription matches.
+        .subscribe(
+            AuditSubscription::any()
+                .verbs(&["create"])
+                .resources(&["serviceaccounts"])
+                .subresources(&["token"]),
+        )
+    }}
+
+    fn evaluate(event: &AuditEvent) -> Option<Finding> {{
+        let user = event.username();
+        if !event.succeeded() || user.starts_with("system:") {{
+            return None;
+        }}
+        let account = format!(
+            "{{}}/{{}}",
+            event.namespace().unwrap_or("-"),
+            event.name().unwrap_or("-")
+        );
+        Some(
+            Finding::new(format!("{{user}} requested a token for service account {{account}}."))
+                .with_info("serviceAccount", account),
+        )
+    }}
+}}
+
+export_rule!(Rule);
+
+#[cfg(test)]
+mod tests {{
+    use super::*;
+
+    #[test]
+    fn a_person_is_reported_and_a_controller_is_not() {{
+        let findings = testing::run_file::<Rule>("fixtures/events.jsonl");
+        assert_eq!(findings.len(), 1, "{{findings:?}}");
+        assert!(findings[0].description.contains("dana@example.com"));
+    }}
+}}
+"#
+        ),
+    )?;
+    let event = |id: &str, user: &str, groups: &str, code: u16| {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{id}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/payments/serviceaccounts/deployer/token","verb":"create","user":{{"username":"{user}","groups":[{groups}]}},"sourceIPs":["198.51.100.23"],"userAgent":"kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819","objectRef":{{"resource":"serviceaccounts","namespace":"payments","name":"deployer","apiVersion":"v1","subresource":"token"}},"responseStatus":{{"metadata":{{}},"code":{code}}},"requestReceivedTimestamp":"2024-05-14T10:02:11.000000Z","stageTimestamp":"2024-05-14T10:02:11.020000Z"}}"#
+        )
+    };
+    write(
+        dir,
+        "fixtures/events.jsonl",
+        &([
+            event(
+                "a1f0c6de-0001-4000-8000-000000000001",
+                "dana@example.com",
+                r#""developers","system:authenticated""#,
+                201,
+            ),
+            event(
+                "a1f0c6de-0002-4000-8000-000000000002",
+                "system:kube-controller-manager",
+                r#""system:authenticated""#,
+                201,
+            ),
+            event(
+                "a1f0c6de-0003-4000-8000-000000000003",
+                "lee@example.com",
+                r#""developers","system:authenticated""#,
+                403,
+            ),
+        ]
+        .join("\n")
+            + "\n"),
+    )?;
+    write(
+        dir,
+        "fixtures/rule.test.json",
+        &format!(
+            r#"{{
+  "description": "a person's token request is reported; a controller's and a refused one are not",
+  "eventsFile": "events.jsonl",
+  "findings": [
+    {{ "type": "{finding_type}", "auditId": "a1f0c6de-0001-4000-8000-000000000001", "username": "dana@example.com" }}
+  ]
+}}
+"#
+        ),
+    )?;
+    write(dir, ".gitignore", "/target\n")?;
+    let wasm = format!("target/wasm32-wasip2/release/{module}.wasm");
+    write(
+        dir,
+        "README.md",
+        &format!(
+            r#"# {crate_name}
+
+A Peregrine rule: `{finding_type}`.
+
+```sh
+cargo test                                          # the rule natively, over fixtures/events.jsonl
+cargo build --release --target wasm32-wasip2        # the module: {wasm}
+peregrine rules test {wasm} fixtures/rule.test.json # the real module, through the host
+peregrine rules inspect {wasm}                      # its descriptor, subscription and imports
+cp {wasm} /path/to/rules/{name}.wasm                # deploy: a running `peregrine serve` loads it
+```
+"#
+        ),
+    )?;
+    Ok(format!(
+        "next:\n  cd {dir}\n  cargo test\n  cargo build --release --target wasm32-wasip2\n  peregrine rules test {wasm} fixtures/rule.test.json",
+        dir = dir.display()
+    ))
+}

@@ -1,0 +1,195 @@
+//! The rule author's toolkit as an author uses it: `rules new` makes a project that builds
+//! and whose tests pass unchanged, `rules test` runs the real module through the host and
+//! shows what differs, `rules inspect` says what a module is and refuses what the host
+//! would refuse.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use peregrine_e2e::{fixture_rule, shipped_rules_dir, workspace_path};
+
+const PEREGRINE: &str = env!("CARGO_BIN_EXE_peregrine-under-test");
+
+fn peregrine(args: &[&str]) -> Output {
+    Command::new(PEREGRINE).args(args).output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn cargo(dir: &Path, args: &[&str]) -> Output {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .current_dir(dir)
+        // Shared between runs so the SDK is compiled once.
+        .env(
+            "CARGO_TARGET_DIR",
+            workspace_path("target/rules-wasm/scaffold"),
+        )
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_new_rust_rule_builds_and_its_tests_pass_unchanged() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("token-by-human");
+    let out = peregrine(&[
+        "rules",
+        "new",
+        "--lang",
+        "rust",
+        "--dir",
+        dir.to_str().unwrap(),
+        "token-by-human",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    // Its native test.
+    let out = cargo(&dir, &["test", "--quiet"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // Its module, through the host, over its fixture.
+    let out = cargo(
+        &dir,
+        &["build", "--release", "--target", "wasm32-wasip2", "--quiet"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let module =
+        workspace_path("target/rules-wasm/scaffold/wasm32-wasip2/release/rule_token_by_human.wasm");
+    let fixture = dir.join("fixtures/rule.test.json");
+    let out = peregrine(&[
+        "rules",
+        "test",
+        module.to_str().unwrap(),
+        fixture.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("1 passed, 0 failed"), "{}", text(&out));
+    let out = peregrine(&["rules", "inspect", module.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = text(&out);
+    assert!(shown.contains("Custom:Kubernetes/TokenByHuman"), "{shown}");
+    assert!(shown.contains("subresources: token"), "{shown}");
+    assert!(
+        shown.contains("the host loads and runs this module"),
+        "{shown}"
+    );
+
+    // A second project of the same name is refused, not overwritten.
+    let out = peregrine(&[
+        "rules",
+        "new",
+        "--dir",
+        dir.to_str().unwrap(),
+        "token-by-human",
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("already exists"), "{}", text(&out));
+    let out = peregrine(&["rules", "new", "Bad_Name"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn rules_test_shows_what_differs_from_the_fixture() {
+    let module = shipped_rules_dir().join("execution-exec-in-kube-system-pod.wasm");
+    let events = workspace_path("rules/execution-exec-in-kube-system-pod/fixtures/positive.jsonl");
+    let first: serde_json::Value = std::fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["stage"] == "ResponseComplete")
+        .unwrap();
+    let id = first["auditID"].as_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let right = dir.path().join("right.json");
+    std::fs::write(
+        &right,
+        serde_json::json!({
+            "events": [first],
+            "findings": [{"type": "Execution:Kubernetes/ExecInKubeSystemPod", "auditId": id, "severity": 5.0}],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let wrong = dir.path().join("wrong.json");
+    std::fs::write(
+        &wrong,
+        serde_json::json!({
+            "events": [first],
+            "findings": [{"type": "Execution:Kubernetes/ExecInKubeSystemPod", "auditId": "another-event"}],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = peregrine(&[
+        "rules",
+        "test",
+        module.to_str().unwrap(),
+        right.to_str().unwrap(),
+        wrong.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let shown = text(&out);
+    assert!(
+        shown.contains("ok   ") && shown.contains("right.json"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("FAIL ") && shown.contains("wrong.json"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("- expected, not raised: {\"auditId\":\"another-event\""),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("+ raised, not expected: {{\"auditId\":\"{id}\"")),
+        "{shown}"
+    );
+    assert!(shown.contains("2 fixtures: 1 passed, 1 failed"), "{shown}");
+
+    // A fixture with a misspelt field is an error, not a silent pass.
+    let typo = dir.path().join("typo.json");
+    std::fs::write(&typo, r#"{"events": [], "finding": []}"#).unwrap();
+    let out = peregrine(&[
+        "rules",
+        "test",
+        module.to_str().unwrap(),
+        typo.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("not a fixture"), "{}", text(&out));
+}
+
+#[test]
+fn rules_inspect_refuses_what_the_host_would_refuse() {
+    let out = peregrine(&[
+        "rules",
+        "inspect",
+        fixture_rule("future-wit").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let shown = text(&out);
+    assert!(shown.contains("REFUSED"), "{shown}");
+    assert!(
+        shown.contains(
+            "built against peregrine:rules@0.2.0, but this host implements peregrine:rules@0.1.0"
+        ),
+        "names both versions: {shown}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"not wasm").unwrap();
+    let out = peregrine(&["rules", "inspect", junk.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("not a WebAssembly component"),
+        "{}",
+        text(&out)
+    );
+}
