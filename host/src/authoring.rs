@@ -26,8 +26,8 @@ pub enum AuthoringError {
 }
 
 /// What `rules inspect` prints, and whether the host would load the module.
-pub fn inspect(module: &Path) -> Result<(String, bool), AuthoringError> {
-    let engine = RuleEngine::new(EngineConfig::default())?;
+pub fn inspect(module: &Path, config: &EngineConfig) -> Result<(String, bool), AuthoringError> {
+    let engine = RuleEngine::new(config.clone())?;
     let bytes = std::fs::read(module).map_err(|source| LoadError::Read {
         path: module.into(),
         source,
@@ -200,8 +200,12 @@ pub struct FixtureResult {
 }
 
 /// Runs `module` through the host engine over each fixture.
-pub fn test(module: &Path, fixtures: &[PathBuf]) -> Result<Vec<FixtureResult>, AuthoringError> {
-    let engine = RuleEngine::new(EngineConfig::default())?;
+pub fn test(
+    module: &Path,
+    fixtures: &[PathBuf],
+    config: &EngineConfig,
+) -> Result<Vec<FixtureResult>, AuthoringError> {
+    let engine = RuleEngine::new(config.clone())?;
     let mut results = Vec::new();
     for path in fixtures {
         // A fresh load per fixture: every fixture starts with empty rule state.

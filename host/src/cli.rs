@@ -373,8 +373,13 @@ pub fn main() -> ExitCode {
 
 fn rules_command(command: RulesCommand) -> ExitCode {
     use crate::authoring;
+    // Compiled modules are cached as for `scan` and `serve`: a second run starts at once.
+    let config = EngineConfig {
+        cache_dir: default_cache_dir(),
+        ..EngineConfig::default()
+    };
     match command {
-        RulesCommand::Inspect { module } => match authoring::inspect(&module) {
+        RulesCommand::Inspect { module } => match authoring::inspect(&module, &config) {
             Ok((text, loadable)) => {
                 print!("{text}");
                 if loadable {
@@ -388,26 +393,28 @@ fn rules_command(command: RulesCommand) -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        RulesCommand::Test { module, fixtures } => match authoring::test(&module, &fixtures) {
-            Ok(results) => {
-                results.iter().for_each(|r| println!("{}", r.report));
-                let failed = results.iter().filter(|r| !r.passed).count();
-                println!(
-                    "{} fixtures: {} passed, {failed} failed",
-                    results.len(),
-                    results.len() - failed
-                );
-                if failed == 0 {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::from(1)
+        RulesCommand::Test { module, fixtures } => {
+            match authoring::test(&module, &fixtures, &config) {
+                Ok(results) => {
+                    results.iter().for_each(|r| println!("{}", r.report));
+                    let failed = results.iter().filter(|r| !r.passed).count();
+                    println!(
+                        "{} fixtures: {} passed, {failed} failed",
+                        results.len(),
+                        results.len() - failed
+                    );
+                    if failed == 0 {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(e) => {
+                    eprintln!("peregrine: {e}");
+                    ExitCode::from(2)
                 }
             }
-            Err(e) => {
-                eprintln!("peregrine: {e}");
-                ExitCode::from(2)
-            }
-        },
+        }
         RulesCommand::New {
             lang,
             dir,

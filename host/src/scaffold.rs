@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Language {
     Rust,
+    /// Built with componentize-py.
+    Python,
+    /// Built with componentize-js (jco).
+    Js,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +57,8 @@ pub fn create(
     }
     match language {
         Language::Rust => rust(name, dir, sdk),
+        Language::Python => python(name, dir),
+        Language::Js => js(name, dir),
     }
 }
 
@@ -177,51 +183,7 @@ mod tests {{
 "#
         ),
     )?;
-    let event = |id: &str, user: &str, groups: &str, code: u16| {
-        format!(
-            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{id}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/payments/serviceaccounts/deployer/token","verb":"create","user":{{"username":"{user}","groups":[{groups}]}},"sourceIPs":["198.51.100.23"],"userAgent":"kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819","objectRef":{{"resource":"serviceaccounts","namespace":"payments","name":"deployer","apiVersion":"v1","subresource":"token"}},"responseStatus":{{"metadata":{{}},"code":{code}}},"requestReceivedTimestamp":"2024-05-14T10:02:11.000000Z","stageTimestamp":"2024-05-14T10:02:11.020000Z"}}"#
-        )
-    };
-    write(
-        dir,
-        "fixtures/events.jsonl",
-        &([
-            event(
-                "a1f0c6de-0001-4000-8000-000000000001",
-                "dana@example.com",
-                r#""developers","system:authenticated""#,
-                201,
-            ),
-            event(
-                "a1f0c6de-0002-4000-8000-000000000002",
-                "system:kube-controller-manager",
-                r#""system:authenticated""#,
-                201,
-            ),
-            event(
-                "a1f0c6de-0003-4000-8000-000000000003",
-                "lee@example.com",
-                r#""developers","system:authenticated""#,
-                403,
-            ),
-        ]
-        .join("\n")
-            + "\n"),
-    )?;
-    write(
-        dir,
-        "fixtures/rule.test.json",
-        &format!(
-            r#"{{
-  "description": "a person's token request is reported; a controller's and a refused one are not",
-  "eventsFile": "events.jsonl",
-  "findings": [
-    {{ "type": "{finding_type}", "auditId": "a1f0c6de-0001-4000-8000-000000000001", "username": "dana@example.com" }}
-  ]
-}}
-"#
-        ),
-    )?;
+    fixtures(dir, &finding_type)?;
     write(dir, ".gitignore", "/target\n")?;
     let wasm = format!("target/wasm32-wasip2/release/{module}.wasm");
     write(
@@ -246,4 +208,226 @@ cp {wasm} /path/to/rules/{name}.wasm                # deploy: a running `peregri
         "next:\n  cd {dir}\n  cargo test\n  cargo build --release --target wasm32-wasip2\n  peregrine rules test {wasm} fixtures/rule.test.json",
         dir = dir.display()
     ))
+}
+
+/// The WIT world rules are built against, copied into Python and JavaScript projects.
+const WIT: &str = include_str!("../../wit/rules.wit");
+
+const TITLE: &str = "A person requested a service account token.";
+const DESCRIPTION: &str =
+    "A service account token was requested by a user who is not a workload or a controller.";
+
+/// The fixture every template shares: a person's token request (reported), a
+/// controller's and a refused one (not).
+fn fixtures(dir: &Path, finding_type: &str) -> Result<(), ScaffoldError> {
+    let event = |id: &str, user: &str, groups: &str, code: u16| {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{id}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/payments/serviceaccounts/deployer/token","verb":"create","user":{{"username":"{user}","groups":[{groups}]}},"sourceIPs":["198.51.100.23"],"userAgent":"kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819","objectRef":{{"resource":"serviceaccounts","namespace":"payments","name":"deployer","apiVersion":"v1","subresource":"token"}},"responseStatus":{{"metadata":{{}},"code":{code}}},"requestReceivedTimestamp":"2024-05-14T10:02:11.000000Z","stageTimestamp":"2024-05-14T10:02:11.020000Z"}}"#
+        )
+    };
+    let people = r#""developers","system:authenticated""#;
+    let events = [
+        event(
+            "a1f0c6de-0001-4000-8000-000000000001",
+            "dana@example.com",
+            people,
+            201,
+        ),
+        event(
+            "a1f0c6de-0002-4000-8000-000000000002",
+            "system:kube-controller-manager",
+            r#""system:authenticated""#,
+            201,
+        ),
+        event(
+            "a1f0c6de-0003-4000-8000-000000000003",
+            "lee@example.com",
+            people,
+            403,
+        ),
+    ];
+    write(dir, "fixtures/events.jsonl", &(events.join("\n") + "\n"))?;
+    write(
+        dir,
+        "fixtures/rule.test.json",
+        &format!(
+            r#"{{
+  "description": "a person's token request is reported; a controller's and a refused one are not",
+  "eventsFile": "events.jsonl",
+  "findings": [
+    {{ "type": "{finding_type}", "auditId": "a1f0c6de-0001-4000-8000-000000000001", "username": "dana@example.com" }}
+  ]
+}}
+"#
+        ),
+    )
+}
+
+/// The README of a Python or JavaScript project.
+fn readme(name: &str, language: &str, finding_type: &str, install: &str, build: &str) -> String {
+    format!(
+        r#"# {name}
+
+A Peregrine rule in {language}: `{finding_type}`.
+
+```sh
+{install}
+{build}
+peregrine rules test rule.wasm fixtures/rule.test.json   # the real module, through the host
+peregrine rules inspect rule.wasm                         # its descriptor, subscription and imports
+cp rule.wasm /path/to/rules/{name}.wasm                   # deploy: a running `peregrine serve` loads it
+```
+
+`wit/rules.wit` is the world every Peregrine rule is built against.
+"#
+    )
+}
+
+fn next_steps(dir: &Path, build: &str) -> String {
+    format!(
+        "next:\n  cd {}\n  {build}\n  peregrine rules test rule.wasm fixtures/rule.test.json",
+        dir.display()
+    )
+}
+
+fn python(name: &str, dir: &Path) -> Result<String, ScaffoldError> {
+    let finding_type = finding_type(name);
+    write(dir, "wit/rules.wit", WIT)?;
+    write(
+        dir,
+        "app.py",
+        &format!(
+            r#""""Reports a service account token requested by a person (a user who is not a
+service account, node or control-plane component): a way to mint credentials by hand."""
+
+import wit_world
+from wit_world.imports.detection import AuditSubscription, Descriptor, Finding
+
+
+class WitWorld(wit_world.WitWorld):
+    def describe(self):
+        return Descriptor(
+            finding_type="{finding_type}",
+            severity=5.0,
+            title="{TITLE}",
+            description="{DESCRIPTION}",
+            # The host sends only the events a subscription matches.
+            audit=AuditSubscription(
+                verbs=["create"],
+                resources=["serviceaccounts"],
+                subresources=["token"],
+                namespaces=[],
+                users=[],
+                source_ip_listed=False,
+            ),
+            wants_raw=False,
+        )
+
+    def evaluate_audit(self, events):
+        findings = []
+        for index, event in enumerate(events):
+            user = event.user.username
+            if (event.response_code or 0) >= 400 or user.startswith("system:"):
+                continue
+            ref = event.object_ref
+            account = f"{{ref.namespace or '-'}}/{{ref.name or '-'}}" if ref else "-"
+            findings.append(
+                Finding(
+                    event_index=index,
+                    severity=None,
+                    title=None,
+                    description=f"{{user}} requested a token for service account {{account}}.",
+                    parameters=None,
+                    threat_intel=[],
+                    additional_info=[("serviceAccount", account)],
+                    anomaly=[],
+                    aggregation_key=None,
+                )
+            )
+        return findings
+"#
+        ),
+    )?;
+    fixtures(dir, &finding_type)?;
+    write(dir, ".gitignore", "/rule.wasm\n")?;
+    let build = "componentize-py -d wit -w rule componentize app -o rule.wasm";
+    write(
+        dir,
+        "README.md",
+        &readme(
+            name,
+            "Python",
+            &finding_type,
+            "pip install componentize-py==0.25.1   # once",
+            build,
+        ),
+    )?;
+    Ok(next_steps(dir, build))
+}
+
+fn js(name: &str, dir: &Path) -> Result<String, ScaffoldError> {
+    let finding_type = finding_type(name);
+    write(dir, "wit/rules.wit", WIT)?;
+    write(
+        dir,
+        "rule.js",
+        &format!(
+            r#"// Reports a service account token requested by a person (a user who is not a
+// service account, node or control-plane component): a way to mint credentials by hand.
+
+export function describe() {{
+  return {{
+    findingType: '{finding_type}',
+    severity: 5.0,
+    title: '{TITLE}',
+    description: '{DESCRIPTION}',
+    // The host sends only the events a subscription matches.
+    audit: {{
+      verbs: ['create'],
+      resources: ['serviceaccounts'],
+      subresources: ['token'],
+      namespaces: [],
+      users: [],
+      sourceIpListed: false,
+    }},
+    wantsRaw: false,
+  }};
+}}
+
+export function evaluateAudit(events) {{
+  const findings = [];
+  events.forEach((event, index) => {{
+    const user = event.user.username;
+    if ((event.responseCode ?? 0) >= 400 || user.startsWith('system:')) return;
+    const ref = event.objectRef;
+    const account = ref ? `${{ref.namespace ?? '-'}}/${{ref.name ?? '-'}}` : '-';
+    findings.push({{
+      eventIndex: index,
+      description: `${{user}} requested a token for service account ${{account}}.`,
+      threatIntel: [],
+      additionalInfo: [['serviceAccount', account]],
+      anomaly: [],
+    }});
+  }});
+  return findings;
+}}
+"#
+        ),
+    )?;
+    fixtures(dir, &finding_type)?;
+    write(dir, ".gitignore", "/rule.wasm\n")?;
+    // The sandbox offers no HTTP: leave those interfaces out.
+    let build = "componentize-js rule.js --wit wit -n rule -d http fetch-event -o rule.wasm";
+    write(
+        dir,
+        "README.md",
+        &readme(
+            name,
+            "JavaScript",
+            &finding_type,
+            "npm install -g @bytecodealliance/componentize-js@0.23.0   # once (Node.js 18+)",
+            build,
+        ),
+    )?;
+    Ok(next_steps(dir, build))
 }

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod polyglot;
+
 pub const WASM_TARGET: &str = "wasm32-wasip2";
 /// The cargo profile rule modules are built with (see the workspace `Cargo.toml`).
 pub const RULES_PROFILE: &str = "rules";

@@ -10,7 +10,8 @@ const USAGE: &str = "usage: cargo xtask <dist | demo | test | bench [ARGS]>
   demo   dist, then scan the bundled sample audit log and print the findings
   test   run every test (builds the wasm modules the tests use)
   bench  dist, then the micro benchmarks (criterion) and the whole-pipeline benchmarks;
-         ARGS go to the latter (e.g. --events 200000, --skip-webhook)";
+         ARGS go to the latter (e.g. --events 200000, --skip-webhook)
+  toolchains  install the Python and JavaScript component toolchains under target/toolchains";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
         Some("demo") => dist().and_then(|_| demo()),
         Some("test") => test(),
         Some("bench") => dist().and_then(|_| bench()),
+        Some("toolchains") => xtask::polyglot::install(),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -58,6 +60,13 @@ fn dist() -> Result<()> {
         "xtask: dist/peregrine and {} rule modules in dist/rules/",
         built.len()
     );
+    // The Python and JavaScript examples, where their toolchains are installed.
+    for (example, result) in xtask::polyglot::build_examples(&dist.join("examples")) {
+        match result {
+            Ok(module) => eprintln!("xtask: {}", module.display()),
+            Err(reason) => eprintln!("xtask: {} not built: {reason}", example.display()),
+        }
+    }
     Ok(())
 }
 

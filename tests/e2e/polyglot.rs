@@ -1,0 +1,106 @@
+//! Rules in Python (componentize-py) and JavaScript (componentize-js), built against the
+//! same WIT world and run by the same host in the same sandbox as the Rust rules.
+//!
+//! Where a toolchain is not installed these tests say so and skip that language
+//! (`cargo xtask toolchains` installs both); with `PEREGRINE_REQUIRE_POLYGLOT=1`, as CI
+//! sets, a missing toolchain fails instead.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use peregrine_e2e::workspace_path;
+use xtask::polyglot::{self, Language};
+
+const PEREGRINE: &str = env!("CARGO_BIN_EXE_peregrine-under-test");
+
+fn peregrine(args: &[&str]) -> Output {
+    Command::new(PEREGRINE).args(args).output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Whether `language` can be built here; prints why not, or fails when it is required.
+fn available(language: Language) -> bool {
+    match polyglot::componentizer(language) {
+        Ok(_) => true,
+        Err(reason) if std::env::var_os("PEREGRINE_REQUIRE_POLYGLOT").is_some() => {
+            panic!("{language:?} rules are required here: {reason}")
+        }
+        Err(reason) => {
+            eprintln!("SKIPPED {language:?} rules: {reason}");
+            false
+        }
+    }
+}
+
+fn test_module(module: &Path, fixture: &Path) {
+    let out = peregrine(&[
+        "rules",
+        "test",
+        module.to_str().unwrap(),
+        fixture.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("1 passed, 0 failed"), "{}", text(&out));
+    let out = peregrine(&["rules", "inspect", module.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("the host loads and runs this module"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn the_python_and_javascript_examples_judge_their_fixtures_through_the_host() {
+    let out_dir = workspace_path("target/rules-wasm/examples");
+    let examples = polyglot::examples();
+    for language in [Language::Python, Language::JavaScript] {
+        assert!(
+            examples.iter().any(|(l, _)| *l == language),
+            "an example in {language:?}"
+        );
+    }
+    for (language, dir) in examples {
+        if !available(language) {
+            continue;
+        }
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let module = out_dir.join(format!("{name}.wasm"));
+        std::fs::create_dir_all(&out_dir).unwrap();
+        polyglot::build(language, &dir, &workspace_path("wit"), &module)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        test_module(&module, &dir.join("rule.test.json"));
+    }
+}
+
+#[test]
+fn rules_new_in_python_and_javascript_builds_and_passes_unchanged() {
+    for (language, flag) in [(Language::Python, "python"), (Language::JavaScript, "js")] {
+        if !available(language) {
+            continue;
+        }
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join(format!("new-{flag}"));
+        let out = peregrine(&[
+            "rules",
+            "new",
+            "--lang",
+            flag,
+            "--dir",
+            dir.to_str().unwrap(),
+            "token-by-human",
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        let module = dir.join("rule.wasm");
+        polyglot::build(language, &dir, &dir.join("wit"), &module)
+            .unwrap_or_else(|e| panic!("{flag}: {e}"));
+        test_module(&module, &dir.join("fixtures/rule.test.json"));
+    }
+}
