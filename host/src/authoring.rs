@@ -42,8 +42,22 @@ pub fn inspect(module: &Path, config: &EngineConfig) -> Result<(String, bool), A
     );
     let component = engine.compile(module, &bytes)?;
     let _ = writeln!(out, "imports:");
+    let mut not_offered = Vec::new();
     for name in engine.imports_of(&component) {
-        let _ = writeln!(out, "  {name}  {}", describe_import(&name));
+        let offered = describe_import(&name);
+        if offered == NOT_OFFERED {
+            not_offered.push(name.clone());
+        }
+        let _ = writeln!(out, "  {name}  {offered}");
+    }
+    if !not_offered.is_empty() {
+        let _ = writeln!(
+            out,
+            "verdict:      REFUSED: imports {}, which the sandbox does not offer (a rule gets \
+             logging, its state store and an empty WASI, nothing else); rebuild without them",
+            not_offered.join(", ")
+        );
+        return Ok((out, false));
     }
     let loaded = engine.load_compiled(module, &bytes, &component, &StateStores::default());
     let rule = match loaded {
@@ -113,6 +127,8 @@ pub fn inspect(module: &Path, config: &EngineConfig) -> Result<(String, bool), A
     Ok((out, true))
 }
 
+const NOT_OFFERED: &str = "NOT OFFERED by the sandbox";
+
 /// What the sandbox gives an import.
 fn describe_import(name: &str) -> &'static str {
     let interface = name.split('@').next().unwrap_or(name);
@@ -137,7 +153,7 @@ fn describe_import(name: &str) -> &'static str {
         | "wasi:sockets/ip-name-lookup" => "offered denied: every socket and name lookup fails",
         "wasi:random/random" | "wasi:random/insecure" | "wasi:random/insecure-seed" => "offered",
         i if i.starts_with("wasi:io/") || i.starts_with("wasi:cli/") => "offered",
-        _ => "NOT OFFERED by the sandbox",
+        _ => NOT_OFFERED,
     }
 }
 

@@ -104,3 +104,38 @@ fn rules_new_in_python_and_javascript_builds_and_passes_unchanged() {
         test_module(&module, &dir.join("fixtures/rule.test.json"));
     }
 }
+
+#[test]
+fn a_module_that_imports_http_is_refused_by_inspect() {
+    if !available(Language::JavaScript) {
+        return;
+    }
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("with-http");
+    let out = peregrine(&[
+        "rules",
+        "new",
+        "--lang",
+        "js",
+        "--dir",
+        dir.to_str().unwrap(),
+        "with-http",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    // Built without leaving out HTTP, the module imports wasi:http.
+    let mut build = polyglot::componentizer(Language::JavaScript).unwrap();
+    let status = build
+        .current_dir(&dir)
+        .args(["rule.js", "--wit", "wit", "-n", "rule", "-o", "rule.wasm"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = peregrine(&["rules", "inspect", dir.join("rule.wasm").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let shown = text(&out);
+    assert!(shown.contains("REFUSED: imports wasi:http/"), "{shown}");
+    assert!(
+        shown.contains("which the sandbox does not offer"),
+        "{shown}"
+    );
+}
