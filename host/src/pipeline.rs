@@ -25,7 +25,7 @@ use peregrine_rules_sdk::AuditEvent;
 use peregrine_rules_sdk::normalize::JudgeOnce;
 
 use crate::aggregate::Aggregator;
-use crate::engine::Evaluator;
+use crate::engine::{Evaluator, StateChange, StateStores};
 use crate::finding::{self, Finding, FindingContext};
 use crate::intel::LiveIntel;
 use crate::metrics::Metrics;
@@ -34,11 +34,12 @@ use crate::store::Checkpoint;
 
 /// Where committed findings go.
 pub trait Sink: Send + 'static {
-    /// Stores findings and checkpoints together, or neither.
+    /// Stores findings, checkpoints and rule state changes together, or none of them.
     fn commit(
         &mut self,
         findings: Vec<Finding>,
         checkpoints: Vec<Checkpoint>,
+        state: Vec<StateChange>,
     ) -> Result<(), String>;
 }
 
@@ -47,7 +48,12 @@ pub trait Sink: Send + 'static {
 pub struct CollectSink(pub Arc<Mutex<Aggregator>>);
 
 impl Sink for CollectSink {
-    fn commit(&mut self, findings: Vec<Finding>, _: Vec<Checkpoint>) -> Result<(), String> {
+    fn commit(
+        &mut self,
+        findings: Vec<Finding>,
+        _: Vec<Checkpoint>,
+        _: Vec<StateChange>,
+    ) -> Result<(), String> {
         let mut aggregator = self.0.lock().unwrap();
         findings.into_iter().for_each(|f| aggregator.add(f));
         Ok(())
@@ -65,9 +71,10 @@ impl Sink for StoreSink {
         &mut self,
         findings: Vec<Finding>,
         checkpoints: Vec<Checkpoint>,
+        state: Vec<StateChange>,
     ) -> Result<(), String> {
         self.runtime
-            .block_on(self.store.commit(&findings, &checkpoints))
+            .block_on(self.store.commit(&findings, &checkpoints, &state))
             .map_err(|e| e.to_string())
     }
 }
@@ -223,6 +230,7 @@ impl Pipeline {
         let (input_tx, input_rx) = mpsc::sync_channel(INPUT_BATCHES);
         let (commit_tx, commit_rx) = mpsc::sync_channel::<Pending>(workers * 8);
         let mut threads = Vec::new();
+        let states = rules.states();
         let mut part_txs = Vec::new();
         for w in 0..workers {
             let (tx, rx) = mpsc::sync_channel::<Part>(4);
@@ -244,7 +252,7 @@ impl Pipeline {
         {
             let (shared, drain) = (Arc::clone(&shared), config.drain_timeout);
             threads.push(spawn("committer", move || {
-                commit(commit_rx, sink, &shared, drain)
+                commit(commit_rx, sink, &states, &shared, drain)
             }));
         }
         Pipeline {
@@ -490,7 +498,13 @@ fn work(rules: &RuleSet, context: &FindingContext, shared: &Shared, parts: Recei
 /// Most batches folded into one transaction.
 const MAX_GROUP: usize = 64;
 
-fn commit(input: Receiver<Pending>, mut sink: Box<dyn Sink>, shared: &Shared, drain: Duration) {
+fn commit(
+    input: Receiver<Pending>,
+    mut sink: Box<dyn Sink>,
+    states: &StateStores,
+    shared: &Shared,
+    drain: Duration,
+) {
     let mut next: Option<Pending> = None;
     loop {
         let first = match next.take() {
@@ -532,7 +546,9 @@ fn commit(input: Receiver<Pending>, mut sink: Box<dyn Sink>, shared: &Shared, dr
         }
         let findings = aggregator.into_sorted();
         let checkpoints: Vec<Checkpoint> = checkpoints.into_values().collect();
-        if !store_with_retry(&mut *sink, findings, checkpoints, shared, drain) {
+        // Rule state as it is now: at least as new as these batches left it.
+        let state = states.take_changes();
+        if !store_with_retry(&mut *sink, (findings, checkpoints, state), shared, drain) {
             // Shutting down with the store unreachable: nothing of these batches is
             // acknowledged, so their senders will send them again.
             return;
@@ -568,15 +584,14 @@ fn commit(input: Receiver<Pending>, mut sink: Box<dyn Sink>, shared: &Shared, dr
 /// shutting down and the store stayed down for the whole drain timeout.
 fn store_with_retry(
     sink: &mut dyn Sink,
-    findings: Vec<Finding>,
-    checkpoints: Vec<Checkpoint>,
+    (findings, checkpoints, state): (Vec<Finding>, Vec<Checkpoint>, Vec<StateChange>),
     shared: &Shared,
     drain: Duration,
 ) -> bool {
     let mut backoff = Duration::from_millis(100);
     let mut given_up_at: Option<Instant> = None;
     loop {
-        match sink.commit(findings.clone(), checkpoints.clone()) {
+        match sink.commit(findings.clone(), checkpoints.clone(), state.clone()) {
             Ok(()) => {
                 if !shared.store_up.swap(true, Ordering::Relaxed) {
                     tracing::info!("findings store reachable again; commits resumed");
@@ -626,7 +641,12 @@ mod tests {
     }
 
     impl Sink for Gated {
-        fn commit(&mut self, _: Vec<Finding>, _: Vec<Checkpoint>) -> Result<(), String> {
+        fn commit(
+            &mut self,
+            _: Vec<Finding>,
+            _: Vec<Checkpoint>,
+            _: Vec<StateChange>,
+        ) -> Result<(), String> {
             self.permits.recv().map_err(|e| e.to_string())?;
             if self.failing.load(Ordering::Relaxed) {
                 Err("the store is down".into())

@@ -112,6 +112,11 @@ impl RuleSet {
         &self.engine
     }
 
+    /// The rules' state stores, by finding type.
+    pub fn states(&self) -> Arc<StateStores> {
+        Arc::clone(&self.states)
+    }
+
     pub fn current(&self) -> Arc<RuleSnapshot> {
         Arc::clone(&self.current.read().unwrap())
     }

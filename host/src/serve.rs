@@ -68,10 +68,15 @@ pub enum ServeError {
 
 pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     let metrics = Arc::new(Metrics::default());
+    let runtime = tokio::runtime::Runtime::new().map_err(ServeError::Server)?;
+    let store = runtime.block_on(Store::connect(&config.database_url))?;
+    // Rules continue from the state they had: profiles, images seen, and so on.
+    let states = Arc::new(StateStores::default());
+    states.restore(runtime.block_on(store.rule_state())?);
     let engine = Arc::new(RuleEngine::new(config.engine.clone())?);
     let rules = Arc::new(RuleSet::new(
         engine,
-        Arc::new(StateStores::default()),
+        states,
         config.rules_dir.clone(),
         Some(Arc::clone(&metrics)),
     ));
@@ -95,8 +100,6 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     }
     let intel = Arc::new(LiveIntel::watching(config.intel_dir.clone()));
 
-    let runtime = tokio::runtime::Runtime::new().map_err(ServeError::Server)?;
-    let store = runtime.block_on(Store::connect(&config.database_url))?;
     let pipeline = Arc::new(Pipeline::start(
         config.pipeline.clone(),
         Arc::clone(&rules),

@@ -13,6 +13,7 @@ use serde_json::Value;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
 
+use crate::engine::StateChange;
 use crate::filters::{Filter, FilterAction, FilterSpec};
 use crate::finding::Finding;
 
@@ -241,15 +242,16 @@ impl Store {
 
     /// Records one occurrence (or an already-aggregated batch of occurrences) of a finding.
     pub async fn upsert(&self, finding: &Finding) -> Result<(), StoreError> {
-        self.commit(std::slice::from_ref(finding), &[]).await
+        self.commit(std::slice::from_ref(finding), &[], &[]).await
     }
 
-    /// Records findings and moves read positions forward in one transaction: either all of
-    /// it is stored or none of it.
+    /// Records findings, moves read positions forward and saves rule state in one
+    /// transaction: either all of it is stored or none of it.
     pub async fn commit(
         &self,
         findings: &[Finding],
         checkpoints: &[Checkpoint],
+        state: &[StateChange],
     ) -> Result<(), StoreError> {
         let suppression: Vec<Filter> = if findings.is_empty() {
             Vec::new()
@@ -277,8 +279,40 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        for change in state {
+            match &change.value {
+                Some(value) => sqlx::query(
+                    "INSERT INTO rule_state (finding_type, key, value) VALUES ($1, $2, $3) \
+                     ON CONFLICT (finding_type, key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(&change.finding_type)
+                .bind(&change.key)
+                .bind(value.clone()),
+                None => sqlx::query("DELETE FROM rule_state WHERE finding_type = $1 AND key = $2")
+                    .bind(&change.finding_type)
+                    .bind(&change.key),
+            }
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Every rule's saved state: `(finding type, key, value)`.
+    pub async fn rule_state(&self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
+        let rows = sqlx::query("SELECT finding_type, key, value FROM rule_state")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("finding_type")?,
+                    row.try_get("key")?,
+                    row.try_get("value")?,
+                ))
+            })
+            .collect()
     }
 
     /// The read position last committed for a source.

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use peregrine_e2e::live::{Sender, Server, echo_verdicts, numbered_events, wait_until};
+use peregrine_e2e::live::{Sender, Server, echo_verdicts, event_list, numbered_events, wait_until};
 use peregrine_e2e::private_postgres::PrivatePostgres;
 use peregrine_e2e::{db::TestDatabase, fixture_rule};
 
@@ -231,4 +231,57 @@ fn a_followed_file_is_read_across_rotation_and_truncation() {
     assert!(server.log().contains("truncated"), "{}", server.log());
     let status = server.terminate();
     assert!(status.success(), "{status}");
+}
+
+#[test]
+fn rule_state_survives_restarts_even_a_kill() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(TestDatabase::postgres());
+    let rules = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture_rule("state-counter"),
+        rules.path().join("state-counter.wasm"),
+    )
+    .unwrap();
+    let args = vec![
+        "--database-url".to_string(),
+        db.url.clone(),
+        "--rules".into(),
+        rules.path().display().to_string(),
+    ];
+    // The rule reports a user the second time it sees them, remembering users in state.
+    let events = numbered_events("state", 3);
+    let mut same_user = events.clone();
+    for e in &mut same_user {
+        e["user"] = events[0]["user"].clone();
+    }
+    let seen_twice = |server: &Server| {
+        server
+            .all_findings(Some("Test:Fixture/SeenTwice"))
+            .first()
+            .map(|f| f["service"]["count"].as_u64().unwrap())
+    };
+
+    let server = Server::start(PEREGRINE, &args);
+    let (status, _) = server.post_audit(&event_list(&same_user[..1]));
+    assert_eq!(status, 200);
+    assert_eq!(seen_twice(&server), None);
+    server.kill9();
+
+    let server = Server::start(PEREGRINE, &args);
+    let (status, _) = server.post_audit(&event_list(&same_user[1..2]));
+    assert_eq!(status, 200);
+    assert_eq!(
+        seen_twice(&server),
+        Some(1),
+        "the user was remembered across a kill"
+    );
+    assert!(server.terminate().success());
+
+    let server = Server::start(PEREGRINE, &args);
+    let (status, _) = server.post_audit(&event_list(&same_user[2..3]));
+    assert_eq!(status, 200);
+    assert_eq!(seen_twice(&server), Some(2), "and across a clean restart");
+    drop(server);
+    runtime.block_on(db.cleanup());
 }

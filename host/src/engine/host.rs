@@ -21,40 +21,59 @@ pub const MAX_STATE_VALUE: usize = 64 * 1024;
 pub const MAX_STATE_KEYS: usize = 1_000_000;
 
 /// One rule's key-value state. Shared by every instance of the rule on every worker, and
-/// kept across module reloads (it is found again by finding type).
+/// kept across module reloads (it is found again by finding type). Changes are remembered
+/// until [`StateStores::take_changes`] hands them to the store.
 #[derive(Default)]
 pub struct StateBucket {
-    entries: Mutex<HashMap<String, Vec<u8>>>,
+    inner: Mutex<Bucket>,
+}
+
+#[derive(Default)]
+struct Bucket {
+    entries: HashMap<String, Vec<u8>>,
+    changed: std::collections::HashSet<String>,
 }
 
 impl StateBucket {
     pub fn get(&self, key: &str) -> Option<Vec<u8>> {
-        self.entries.lock().unwrap().get(key).cloned()
+        self.inner.lock().unwrap().entries.get(key).cloned()
     }
 
     pub fn set(&self, key: String, value: Vec<u8>) -> Result<(), state::StateError> {
         if key.len() > MAX_STATE_KEY || value.len() > MAX_STATE_VALUE {
             return Err(state::StateError::TooLarge);
         }
-        let mut entries = self.entries.lock().unwrap();
-        if entries.len() >= MAX_STATE_KEYS && !entries.contains_key(&key) {
+        let mut bucket = self.inner.lock().unwrap();
+        if bucket.entries.len() >= MAX_STATE_KEYS && !bucket.entries.contains_key(&key) {
             return Err(state::StateError::Full);
         }
-        entries.insert(key, value);
+        bucket.changed.insert(key.clone());
+        bucket.entries.insert(key, value);
         Ok(())
     }
 
     pub fn delete(&self, key: &str) {
-        self.entries.lock().unwrap().remove(key);
+        let mut bucket = self.inner.lock().unwrap();
+        if bucket.entries.remove(key).is_some() {
+            bucket.changed.insert(key.to_string());
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap().len()
+        self.inner.lock().unwrap().entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// A change to a rule's state: the key's new value, or `None` when it was deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateChange {
+    pub finding_type: String,
+    pub key: String,
+    pub value: Option<Vec<u8>>,
 }
 
 /// State buckets by finding type.
@@ -71,6 +90,39 @@ impl StateStores {
             .entry(finding_type.to_string())
             .or_default()
             .clone()
+    }
+
+    /// Fills the buckets with stored state (at start, before any rule runs).
+    pub fn restore(&self, entries: impl IntoIterator<Item = (String, String, Vec<u8>)>) {
+        for (finding_type, key, value) in entries {
+            let bucket = self.bucket(&finding_type);
+            bucket.inner.lock().unwrap().entries.insert(key, value);
+        }
+    }
+
+    /// The changes since the last call, with the values they have now.
+    pub fn take_changes(&self) -> Vec<StateChange> {
+        let buckets: Vec<(String, Arc<StateBucket>)> = self
+            .buckets
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(t, b)| (t.clone(), Arc::clone(b)))
+            .collect();
+        let mut changes = Vec::new();
+        for (finding_type, bucket) in buckets {
+            let mut bucket = bucket.inner.lock().unwrap();
+            let keys: Vec<String> = bucket.changed.drain().collect();
+            for key in keys {
+                let value = bucket.entries.get(&key).cloned();
+                changes.push(StateChange {
+                    finding_type: finding_type.clone(),
+                    key,
+                    value,
+                });
+            }
+        }
+        changes
     }
 }
 
