@@ -180,6 +180,7 @@ pub fn follow(config: &FollowConfig, services: &Services<'_>) -> Result<(), Foll
     let mut acks: VecDeque<Ack> = VecDeque::new();
     let mut reading: Option<Reading> = None;
     let mut waiting_for_file = false;
+    let mut waiting_for_rules = false;
     // The last position submitted, so an idle file is not checkpointed again and again.
     let mut submitted: Option<(String, u64)> = None;
     while !services.stop.load(Ordering::Relaxed) {
@@ -212,9 +213,20 @@ pub fn follow(config: &FollowConfig, services: &Services<'_>) -> Result<(), Foll
             continue;
         };
 
+        let rules = services.rules.current();
+        if rules.rules.is_empty() {
+            // Reading on would checkpoint events no rule judged.
+            if !waiting_for_rules {
+                tracing::warn!(path = %config.path.display(), "no rule modules loaded; waiting for some before reading");
+                waiting_for_rules = true;
+            }
+            std::thread::sleep(config.poll);
+            continue;
+        }
+        waiting_for_rules = false;
         let normalizer = Normalizer {
             cluster: config.cluster.clone(),
-            keep_raw: services.rules.current().wants_raw(),
+            keep_raw: rules.wants_raw(),
         };
         let (events, at_end) = read_batch(
             current,

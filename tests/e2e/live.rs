@@ -360,3 +360,40 @@ fn threat_lists_dropped_into_the_intel_directory_apply_without_a_restart() {
         .collect();
     assert_eq!(types, ["Discovery:Kubernetes/MaliciousIPCaller"]);
 }
+
+#[test]
+fn without_rules_events_wait_instead_of_being_taken_unjudged() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let file_events = numbered_events("waiting-file", 5);
+    let text: String = file_events.iter().map(|e| format!("{e}\n")).collect();
+    std::fs::write(&log, text).unwrap();
+    let server = serve(
+        dir.path(),
+        rules.path(),
+        &["--follow".into(), log.display().to_string()],
+    );
+    let events = numbered_events("waiting-hook", 3);
+    let (status, body) = server.post_audit(&event_list(&events));
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("no rule modules"),
+        "{body}"
+    );
+    assert_eq!(server.get("/readyz").0, 503);
+
+    std::fs::copy(fixture_rule("echo-one"), rules.path().join("echo.wasm")).unwrap();
+    wait_until("the module", Duration::from_secs(30), || {
+        server.module_version("echo").is_some()
+    });
+    let (status, body) = server.post_audit(&event_list(&events));
+    assert_eq!(status, 200, "{body}");
+    // The followed file waited too, and is judged now.
+    wait_until("the file's events", Duration::from_secs(30), || {
+        live::echo_verdicts(&server).len() == 8
+    });
+}

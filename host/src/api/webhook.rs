@@ -138,6 +138,19 @@ async fn handle(
     if !ingest.pipeline.store_up() {
         return refused(Refusal::StoreDown);
     }
+    // Taking events with no rule to judge them would acknowledge them unjudged.
+    if state
+        .rules
+        .as_ref()
+        .is_some_and(|r| r.current().rules.is_empty())
+    {
+        return status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "no rule modules are loaded; events are taken once some are",
+            Some(10),
+        );
+    }
 
     let normalizer = Normalizer {
         cluster: cluster.to_string(),
