@@ -47,6 +47,7 @@ mod event;
 pub mod exposure;
 pub mod host;
 pub mod paths;
+pub mod profile;
 pub mod subscription;
 pub mod tactic;
 
