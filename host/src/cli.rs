@@ -224,6 +224,27 @@ enum Command {
         #[arg(long, env = "PEREGRINE_ACK_TIMEOUT_SECS", default_value_t = 25)]
         ack_timeout_secs: u64,
     },
+    /// Write simulated audit traffic of a cluster over days, with labeled attacks in it.
+    Simulate {
+        /// The same seed gives the same traffic.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Simulated days.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Attacks per simulated day, on average.
+        #[arg(long, default_value_t = 4.0)]
+        attacks_per_day: f64,
+        /// Days at the start without attacks.
+        #[arg(long, default_value_t = 3)]
+        quiet_days: u32,
+        /// Where to write the events (JSON lines).
+        #[arg(long)]
+        out: PathBuf,
+        /// Where to write the labels of the attack events (JSON lines).
+        #[arg(long)]
+        labels: PathBuf,
+    },
     /// Threat intelligence lists.
     Intel {
         #[command(subcommand)]
@@ -336,6 +357,23 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Rules { command } => rules_command(command),
+        Command::Simulate {
+            seed,
+            days,
+            attacks_per_day,
+            quiet_days,
+            out,
+            labels,
+        } => simulate(
+            &crate::simulate::SimulationConfig {
+                seed,
+                days,
+                attacks_per_day,
+                quiet_days,
+            },
+            &out,
+            &labels,
+        ),
         Command::Intel {
             command:
                 IntelCommand::Update {
@@ -367,6 +405,41 @@ pub fn main() -> ExitCode {
             options.workers = engine.workers();
             options.engine = engine.engine_config();
             run_scan(&options, &files, format, database_url.as_deref())
+        }
+    }
+}
+
+fn simulate(
+    config: &crate::simulate::SimulationConfig,
+    out: &std::path::Path,
+    labels: &std::path::Path,
+) -> ExitCode {
+    let open = |path: &std::path::Path| {
+        std::fs::File::create(path)
+            .map(std::io::BufWriter::new)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    let result = open(out).and_then(|mut events| {
+        let mut labeled = open(labels)?;
+        let summary = crate::simulate::run(config, &mut events, &mut labeled)
+            .and_then(|s| events.flush().and(labeled.flush()).map(|_| s))
+            .map_err(|e| e.to_string())?;
+        Ok(summary)
+    });
+    match result {
+        Ok(summary) => {
+            eprintln!(
+                "peregrine: {} events over {} days, {} of them attacks (labels in {})",
+                summary.events,
+                config.days,
+                summary.attack_events,
+                labels.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("peregrine: {e}");
+            ExitCode::from(1)
         }
     }
 }

@@ -23,5 +23,6 @@ pub mod ruleset;
 pub mod scaffold;
 pub mod scan;
 pub mod serve;
+pub mod simulate;
 pub mod store;
 pub mod watch;
