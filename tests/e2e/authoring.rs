@@ -6,20 +6,13 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use peregrine_e2e::cli::text;
 use peregrine_e2e::{fixture_rule, shipped_rules_dir, workspace_path};
 
 const PEREGRINE: &str = env!("CARGO_BIN_EXE_peregrine-under-test");
 
 fn peregrine(args: &[&str]) -> Output {
-    Command::new(PEREGRINE).args(args).output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    peregrine_e2e::cli::run(PEREGRINE, args)
 }
 
 fn cargo(dir: &Path, args: &[&str]) -> Output {

@@ -6,23 +6,16 @@
 //! sets, a missing toolchain fails instead.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use peregrine_e2e::cli::text;
 use peregrine_e2e::workspace_path;
 use xtask::polyglot::{self, Language};
 
 const PEREGRINE: &str = env!("CARGO_BIN_EXE_peregrine-under-test");
 
 fn peregrine(args: &[&str]) -> Output {
-    Command::new(PEREGRINE).args(args).output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    peregrine_e2e::cli::run(PEREGRINE, args)
 }
 
 /// Whether `language` can be built here; prints why not, or fails when it is required.

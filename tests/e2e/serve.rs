@@ -1,58 +1,25 @@
 //! `peregrine serve` as a user starts it: over plain HTTP and over TLS, with a real socket,
 //! the embedded store, and findings a scan stored.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+use peregrine_e2e::live::{self, Server};
 use peregrine_e2e::{shipped_rules_dir, workspace_path};
 
-const TOKEN: &str = "serve-test-admin-token";
+const TOKEN: &str = live::ADMIN;
 
-/// A running server, stopped when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `peregrine serve` over `database` with the shipped rules.
 fn start(database: &str, extra: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_peregrine-under-test"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            database,
-            "--rules",
-        ])
-        .arg(shipped_rules_dir())
-        .args(extra)
-        .env("PEREGRINE_ADMIN_TOKENS", TOKEN)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "serve exited before listening"
-        );
-        if let Some(rest) = line.split("API on ").nth(1) {
-            let url = rest.split("/v1/").next().unwrap().to_string();
-            std::thread::spawn(move || for _ in stderr.lines() {});
-            return Server { child, url };
-        }
-    }
+    let mut args = vec![
+        "--database-url".to_string(),
+        database.to_string(),
+        "--rules".into(),
+        shipped_rules_dir().display().to_string(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    Server::start(env!("CARGO_BIN_EXE_peregrine-under-test"), &args)
 }
 
 fn store_a_scan(database: &str) {
