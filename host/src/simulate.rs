@@ -19,10 +19,10 @@ pub struct Rng(u64);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).max(1))
+        Rng(seed.max(1))
     }
 
-    pub fn next_u64(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -30,7 +30,7 @@ impl Rng {
     }
 
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
+        self.next() % n.max(1)
     }
 
     pub fn chance(&mut self, per_thousand: u64) -> bool {
@@ -166,7 +166,7 @@ impl Writer<'_> {
         self.ids += 1;
         format!(
             "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-            rng.next_u64() as u32,
+            rng.next() as u32,
             rng.below(0x10000),
             rng.below(0x1000),
             rng.below(0x1000),
@@ -258,6 +258,24 @@ fn with_object(mut e: Value, object: Value) -> Value {
     e
 }
 
+/// A Deployment patched to a new image of an ordinary workload.
+fn image_update(
+    id: String,
+    second: u64,
+    who: (&str, &[&str]),
+    (ip, agent): (&str, &str),
+    ns: &str,
+    name: &str,
+    image: &str,
+) -> Value {
+    let object_ref = json!({"resource": "deployments", "namespace": ns, "name": name, "apiGroup": "apps", "apiVersion": "v1"});
+    let uri = format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}");
+    with_object(
+        event(id, second, "patch", uri, who, ip, agent, object_ref, 200),
+        deployment(ns, name, image, false, None, None),
+    )
+}
+
 /// A person's routine action (or a read), at `second`.
 fn person_action(w: &mut Writer<'_>, rng: &mut Rng, p: &Person, second: u64) -> Value {
     let ns = *rng.pick(p.namespaces);
@@ -343,20 +361,7 @@ fn person_action(w: &mut Writer<'_>, rng: &mut Rng, p: &Person, second: u64) -> 
                 "registry.example.com/monitoring/exporter:1.{}.0",
                 rng.below(9)
             );
-            with_object(
-                event(
-                    id,
-                    second,
-                    "patch",
-                    format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}"),
-                    who,
-                    p.network,
-                    p.agent,
-                    json!({"resource": "deployments", "namespace": ns, "name": name, "apiGroup": "apps", "apiVersion": "v1"}),
-                    200,
-                ),
-                deployment(ns, &name, &image, false, None, None),
-            )
+            image_update(id, second, who, (p.network, p.agent), ns, &name, &image)
         }
         _ => {
             let resource = *rng.pick(&["pods", "services", "deployments", "events", "configmaps"]);
@@ -440,23 +445,12 @@ fn machine_action(w: &mut Writer<'_>, rng: &mut Rng, second: u64) -> Value {
                 rng.below(10)
             );
             let name = format!("app-{}", rng.below(8));
-            with_object(
-                event(
-                    id,
-                    second,
-                    "patch",
-                    format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}"),
-                    (
-                        "system:serviceaccount:ci:deployer",
-                        &["system:serviceaccounts", "system:authenticated"],
-                    ),
-                    "10.0.4.20",
-                    "argocd-application-controller/v2.10.4",
-                    json!({"resource": "deployments", "namespace": ns, "name": name, "apiGroup": "apps", "apiVersion": "v1"}),
-                    200,
-                ),
-                deployment(ns, &name, &image, false, None, None),
-            )
+            let deployer = (
+                "system:serviceaccount:ci:deployer",
+                &["system:serviceaccounts", "system:authenticated"][..],
+            );
+            let client = ("10.0.4.20", "argocd-application-controller/v2.10.4");
+            image_update(id, second, deployer, client, ns, &name, &image)
         }
     }
 }
