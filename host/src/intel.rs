@@ -581,10 +581,6 @@ impl LiveIntel {
         live
     }
 
-    pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
     pub fn current(&self) -> std::sync::Arc<ThreatIntel> {
         std::sync::Arc::clone(&self.current.read().unwrap())
     }

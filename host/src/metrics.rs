@@ -61,10 +61,6 @@ impl LabeledCounter {
         }
     }
 
-    pub fn get(&self, label: &str) -> u64 {
-        self.0.lock().unwrap().get(label).copied().unwrap_or(0)
-    }
-
     fn render(&self, out: &mut String, name: &str, label: &str, help: &str) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
         for (value, n) in self.0.lock().unwrap().iter() {

@@ -36,10 +36,6 @@ impl Evaluator {
         }
     }
 
-    pub fn rules(&self) -> &[Arc<LoadedRule>] {
-        &self.rules
-    }
-
     /// Switches to another set of rules, keeping the warm instances of the rules that are
     /// in both.
     pub fn set_rules(&mut self, rules: Vec<Arc<LoadedRule>>) {
