@@ -136,6 +136,7 @@ fn describe_import(name: &str) -> &'static str {
         "peregrine:rules/audit" | "peregrine:rules/detection" => "types",
         "peregrine:rules/log" => "offered: log lines go to the host's log",
         "peregrine:rules/state" => "offered: the rule's own key-value store",
+        "peregrine:rules/settings" => "offered: the operator's --rule-setting values, read only",
         "wasi:cli/environment" => "offered empty: no variables, no arguments",
         "wasi:cli/stdout" | "wasi:cli/stderr" | "wasi:cli/stdin" => {
             "offered: stderr is kept for panic messages; stdin is empty"

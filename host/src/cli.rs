@@ -72,6 +72,19 @@ struct EngineArgs {
     /// Compile every module afresh instead of using the cache.
     #[arg(long)]
     no_cache: bool,
+    /// A setting rules read (`NAME=VALUE`, repeatable), e.g.
+    /// `anomaly.learning-hours=72`; each rule documents the names it reads.
+    #[arg(long = "rule-setting", env = "PEREGRINE_RULE_SETTINGS", value_delimiter = ',', value_parser = parse_rule_setting)]
+    rule_settings: Vec<(String, String)>,
+}
+
+fn parse_rule_setting(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.trim().to_string()))
+        }
+        _ => Err(format!("`{text}` is not NAME=VALUE")),
+    }
 }
 
 impl EngineArgs {
@@ -84,6 +97,7 @@ impl EngineArgs {
             } else {
                 self.cache_dir.clone().or_else(default_cache_dir)
             },
+            settings: std::sync::Arc::new(self.rule_settings.iter().cloned().collect()),
             ..EngineConfig::default()
         }
     }

@@ -71,3 +71,48 @@ pub mod state {
         MEMORY.with(|m| m.borrow_mut().clear())
     }
 }
+
+/// The operator's settings for rules (`--rule-setting NAME=VALUE`), read only.
+pub mod settings {
+    #[cfg(not(target_arch = "wasm32"))]
+    thread_local! {
+        static MEMORY: std::cell::RefCell<std::collections::BTreeMap<String, String>> =
+            Default::default();
+    }
+
+    /// The value of setting `name`, if the operator gave one.
+    pub fn get(name: &str) -> Option<String> {
+        #[cfg(target_arch = "wasm32")]
+        return crate::bindings::peregrine::rules::settings::get(name);
+        #[cfg(not(target_arch = "wasm32"))]
+        MEMORY.with(|m| m.borrow().get(name).cloned())
+    }
+
+    /// Setting `name` parsed as a number, or `default` when it is not given or not a
+    /// number (a bad value is logged once per call, so the operator sees it).
+    pub fn number(name: &str, default: f64) -> f64 {
+        match get(name) {
+            None => default,
+            Some(text) => text.trim().parse().unwrap_or_else(|_| {
+                crate::log::warn(&format!(
+                    "setting {name}={text:?} is not a number; using {default}"
+                ));
+                default
+            }),
+        }
+    }
+
+    /// Sets a setting (native tests only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn set(name: &str, value: &str) {
+        MEMORY.with(|m| {
+            m.borrow_mut().insert(name.to_string(), value.to_string());
+        })
+    }
+
+    /// Forgets every setting (native tests only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn clear() {
+        MEMORY.with(|m| m.borrow_mut().clear())
+    }
+}

@@ -41,6 +41,7 @@ pub mod bindings {
     });
 }
 
+pub mod anomaly;
 mod builders;
 pub mod caller;
 mod event;
@@ -48,6 +49,7 @@ pub mod exposure;
 pub mod host;
 pub mod paths;
 pub mod profile;
+pub mod risk;
 pub mod subscription;
 pub mod tactic;
 
@@ -61,7 +63,7 @@ pub use bindings::peregrine::rules::detection::{
     AnomalyFeature, AnomalyObject, AuditSubscription, Descriptor, Finding, ThreatIntel,
 };
 pub use event::{WORKLOAD_RESOURCES, image_prefix};
-pub use host::{log, state};
+pub use host::{log, settings, state};
 
 /// The version of the WIT package this SDK targets.
 pub const WIT_VERSION: &str = "0.1.0";

@@ -21,8 +21,10 @@
 
 use crate::state;
 
-/// Most values a profile remembers.
+/// Most values a profile remembers, unless told otherwise.
 pub const MAX_VALUES: usize = 64;
+/// Most values a stored profile may hold (a larger count means the bytes are not one).
+const MAX_DECODED_VALUES: usize = 1 << 16;
 
 /// One remembered value: how often and when last seen (microseconds since the epoch).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,8 +65,16 @@ impl Frequencies {
             .map_or(0, |s| s.count)
     }
 
-    /// Counts one observation of `value` at `at` (microseconds since the epoch).
+    /// Counts one observation of `value` at `at` (microseconds since the epoch),
+    /// remembering at most [`MAX_VALUES`] values.
     pub fn observe(&mut self, value: &str, at: i64) {
+        self.observe_within(value, at, MAX_VALUES);
+    }
+
+    /// Counts one observation of `value` at `at`, remembering at most `capacity` values:
+    /// a new value at a full profile forgets the value seen least often (the least
+    /// recently seen among equals), which is returned.
+    pub fn observe_within(&mut self, value: &str, at: i64, capacity: usize) -> Option<String> {
         if self.total == 0 {
             self.first_seen = at;
         }
@@ -72,9 +82,10 @@ impl Frequencies {
         if let Some(seen) = self.values.iter_mut().find(|s| s.value == value) {
             seen.count += 1;
             seen.last_seen = seen.last_seen.max(at);
-            return;
+            return None;
         }
-        if self.values.len() >= MAX_VALUES
+        let mut forgotten = None;
+        if self.values.len() >= capacity.max(1)
             && let Some(rarest) = self
                 .values
                 .iter()
@@ -82,13 +93,21 @@ impl Frequencies {
                 .min_by_key(|(_, s)| (s.count, s.last_seen))
                 .map(|(i, _)| i)
         {
-            self.values.swap_remove(rarest);
+            forgotten = Some(self.values.swap_remove(rarest).value);
         }
         self.values.push(Seen {
             value: value.to_string(),
             count: 1,
             last_seen: at,
         });
+        forgotten
+    }
+
+    /// Forgets all but the `n` values seen most often.
+    pub fn keep_most_frequent(&mut self, n: usize) {
+        self.values
+            .sort_by(|a, b| b.count.cmp(&a.count).then(b.last_seen.cmp(&a.last_seen)));
+        self.values.truncate(n);
     }
 
     /// The smoothed probability that the next value is `value` (1 for an empty profile,
@@ -152,7 +171,7 @@ impl Frequencies {
         let total = u64_of(take(8)?);
         let first_seen = u64_of(take(8)?) as i64;
         let n = u32::from_le_bytes(take(4)?.try_into().unwrap()) as usize;
-        if n > MAX_VALUES {
+        if n > MAX_DECODED_VALUES {
             return None;
         }
         let mut values = Vec::with_capacity(n);

@@ -118,3 +118,209 @@ pub fn mark_fixture_lists(events: &mut [AuditEvent]) {
         }
     }
 }
+
+pub use serde_json::{Value as JsonValue, json};
+
+/// A synthetic audit event, for tests of rules that learn from many events: `verb` by
+/// `user` from `ip` with `agent`, at a time given in seconds after a fixed start.
+#[derive(Clone, Debug)]
+pub struct Call(serde_json::Value);
+
+/// When [`Call`] times start: 2024-06-01T00:00:00Z.
+pub const CALLS_START: i64 = 1_717_200_000;
+
+impl Call {
+    pub fn new(verb: &str, user: &str, ip: &str, agent: &str) -> Self {
+        Call(json!({
+            "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
+            "auditID": "", "stage": "ResponseComplete", "requestURI": "/", "verb": verb,
+            "user": {"username": user, "groups": ["system:authenticated"]},
+            "sourceIPs": [ip], "userAgent": agent,
+            "responseStatus": {"metadata": {}, "code": 200},
+            "annotations": {"authorization.k8s.io/decision": "allow"},
+        }))
+        .at(0)
+    }
+
+    /// `second` seconds after [`CALLS_START`].
+    pub fn at(mut self, second: i64) -> Self {
+        let t = time::OffsetDateTime::from_unix_timestamp(CALLS_START + second)
+            .expect("a valid time")
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("a formattable time");
+        self.0["requestReceivedTimestamp"] = json!(t);
+        self.0["stageTimestamp"] = json!(t);
+        self.0["auditID"] = json!(format!("call-{second}"));
+        self
+    }
+
+    /// The object addressed; the request URI follows from it.
+    pub fn on(mut self, resource: &str, namespace: Option<&str>, name: Option<&str>) -> Self {
+        let (group, resource) = resource.split_once('.').map_or(("", resource), |(r, g)| (g, r));
+        let mut uri = if group.is_empty() {
+            "/api/v1".to_string()
+        } else {
+            format!("/apis/{group}/v1")
+        };
+        if let Some(ns) = namespace {
+            uri.push_str(&format!("/namespaces/{ns}"));
+        }
+        uri.push_str(&format!("/{resource}"));
+        if let Some(name) = name {
+            uri.push_str(&format!("/{name}"));
+        }
+        self.0["requestURI"] = json!(uri);
+        self.0["objectRef"] = json!({"resource": resource, "namespace": namespace, "name": name,
+            "apiGroup": group, "apiVersion": "v1"});
+        self
+    }
+
+    pub fn subresource(mut self, subresource: &str, query: &str) -> Self {
+        self.0["objectRef"]["subresource"] = json!(subresource);
+        let uri = format!("{}/{subresource}{query}", self.0["requestURI"].as_str().unwrap_or(""));
+        self.0["requestURI"] = json!(uri);
+        self
+    }
+
+    /// The object written or reviewed (request and response), at level RequestResponse.
+    pub fn object(mut self, object: serde_json::Value) -> Self {
+        self.0["level"] = json!("RequestResponse");
+        self.0["requestObject"] = object.clone();
+        self.0["responseObject"] = object;
+        self
+    }
+
+    pub fn code(mut self, code: u16) -> Self {
+        self.0["responseStatus"]["code"] = json!(code);
+        if code == 403 {
+            self.0["annotations"]["authorization.k8s.io/decision"] = json!("forbid");
+        }
+        self
+    }
+
+    /// The event as the host would hand it to a rule.
+    pub fn event(&self) -> AuditEvent {
+        Normalizer::new(TEST_CLUSTER)
+            .event_from_value(&self.0)
+            .unwrap_or_else(|e| panic!("not an audit event: {e}"))
+    }
+}
+
+/// Habits for tests of anomaly rules: a person's office address and kubectl, a second
+/// person on the same office network, and an attacker's network and agent.
+pub const OFFICE_IP: &str = "198.51.100.21";
+pub const COLLEAGUE_IP: &str = "198.51.100.22";
+pub const KUBECTL: &str = "kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819";
+pub const ATTACKER_IP: &str = "45.83.64.12";
+pub const ATTACKER_AGENT: &str = "python-requests/2.31.0";
+
+/// Runs `R` over the calls in order with an empty state store and default settings,
+/// honouring its subscription, and returns each finding with the index of its call.
+pub fn run_calls<R: Rule>(calls: &[Call]) -> Vec<(usize, Finding)> {
+    crate::state::clear();
+    crate::settings::clear();
+    let subscription = R::descriptor().audit.unwrap_or_else(crate::AuditSubscription::any);
+    calls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i, c.event()))
+        .filter(|(_, e)| crate::subscription::matches(&subscription, e))
+        .filter_map(|(i, e)| R::evaluate(&e).map(|f| (i, f)))
+        .collect()
+}
+
+/// `make(user, ip, agent)` once an hour for `hours` hours from the start, alternately
+/// by `alice` (from [`OFFICE_IP`]) and `bob` (from [`COLLEAGUE_IP`]), both with
+/// [`KUBECTL`]: two people's habits over days, past the default learning period.
+pub fn habits(hours: i64, make: impl Fn(&str, &str, &str) -> Call) -> Vec<Call> {
+    habits_every(3600, hours, make)
+}
+
+/// [`habits`] `times` times, once every `seconds`.
+pub fn habits_every(seconds: i64, times: i64, make: impl Fn(&str, &str, &str) -> Call) -> Vec<Call> {
+    (0..times)
+        .map(|h| {
+            let (user, ip) = if h % 2 == 0 {
+                ("alice", OFFICE_IP)
+            } else {
+                ("bob", COLLEAGUE_IP)
+            };
+            make(user, ip, KUBECTL).at(h * seconds)
+        })
+        .collect()
+}
+
+/// The tests every anomaly rule shares. `$routine` makes the operation the two people
+/// perform all the time (and one the rule may report), `$attack` the unusual one; both
+/// are `fn(user, ip, agent) -> Call`.
+#[macro_export]
+macro_rules! anomaly_tests {
+    ($rule:ty, routine: $routine:expr, attack: $attack:expr) => {
+        mod anomaly_behaviour {
+            use super::*;
+            use $crate::testing::{ATTACKER_AGENT, ATTACKER_IP, COLLEAGUE_IP, KUBECTL, OFFICE_IP, habits, run_calls};
+
+            #[test]
+            fn a_stolen_credential_used_from_a_new_network_and_agent_is_found() {
+                let mut calls = habits(96, $routine);
+                calls.push(($attack)("alice", ATTACKER_IP, ATTACKER_AGENT).at(100 * 3600));
+                let found = run_calls::<$rule>(&calls);
+                assert_eq!(found.len(), 1, "{found:#?}");
+                let (index, finding) = &found[0];
+                assert_eq!(*index, calls.len() - 1);
+                let unusual: Vec<&str> = finding.anomaly.iter().map(|f| f.feature.as_str()).collect();
+                assert!(unusual.contains(&"network") && unusual.contains(&"userAgent"), "{unusual:?}");
+                let network = finding.anomaly.iter().find(|f| f.feature == "network" && f.scope == "user").unwrap();
+                assert_eq!(network.unusual.profile_subtype, "UNSEEN");
+                assert_eq!(network.unusual.text, vec!["45.83.64.0/24".to_string()]);
+                assert_eq!(network.profile[0].text, vec!["198.51.100.0/24".to_string()]);
+                assert!(finding.additional_info.iter().any(|(k, _)| k == "anomalyScore"));
+            }
+
+            #[test]
+            fn the_same_action_by_a_user_who_always_does_it_is_not_flagged() {
+                let mut calls = habits(96, $routine);
+                calls.push(($routine)("alice", OFFICE_IP, KUBECTL).at(100 * 3600));
+                calls.push(($routine)("bob", COLLEAGUE_IP, KUBECTL).at(101 * 3600));
+                assert_eq!(run_calls::<$rule>(&calls), vec![]);
+            }
+
+            #[test]
+            fn nothing_is_flagged_during_learning() {
+                // Two days' worth of habits in a day: enough operations, too short a time.
+                let mut calls = $crate::testing::habits_every(900, 96, $routine);
+                calls.push(($attack)("alice", ATTACKER_IP, ATTACKER_AGENT).at(25 * 3600));
+                assert_eq!(run_calls::<$rule>(&calls), vec![]);
+                // The period is a setting: shortened, the same calls are judged.
+                $crate::state::clear();
+                $crate::settings::set("anomaly.learning-hours", "12");
+                let subscription = <$rule as $crate::Rule>::descriptor().audit.unwrap();
+                let found: Vec<_> = calls
+                    .iter()
+                    .map(|c| c.event())
+                    .filter(|e| $crate::subscription::matches(&subscription, e))
+                    .filter_map(|e| <$rule as $crate::Rule>::evaluate(&e))
+                    .collect();
+                $crate::settings::clear();
+                assert_eq!(found.len(), 1, "{found:#?}");
+            }
+
+            #[test]
+            fn one_new_thing_alone_is_not_enough() {
+                let mut calls = habits(96, $routine);
+                // Alice travels: a new network, her usual agent and work.
+                calls.push(($routine)("alice", "192.0.2.77", KUBECTL).at(100 * 3600));
+                // Bob upgrades kubectl: a new version of the same agent.
+                calls.push(($routine)("bob", COLLEAGUE_IP, "kubectl/v1.31.0 (linux/amd64) kubernetes/9a1b2c3").at(101 * 3600));
+                assert_eq!(run_calls::<$rule>(&calls), vec![]);
+            }
+
+            #[test]
+            fn refused_calls_are_neither_flagged_nor_learned() {
+                let mut calls = habits(96, $routine);
+                calls.push(($attack)("alice", ATTACKER_IP, ATTACKER_AGENT).code(403).at(100 * 3600));
+                assert_eq!(run_calls::<$rule>(&calls), vec![]);
+            }
+        }
+    };
+}

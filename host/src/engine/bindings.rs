@@ -5,4 +5,4 @@ wasmtime::component::bindgen!({
     world: "rule",
 });
 
-pub use self::peregrine::rules::{audit, detection, log, state};
+pub use self::peregrine::rules::{audit, detection, log, settings, state};

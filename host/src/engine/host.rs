@@ -9,7 +9,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::{log, state};
+use super::bindings::{log, settings, state};
 
 /// Longest log line a rule may write; the rest is cut.
 const MAX_LOG_LINE: usize = 4096;
@@ -19,6 +19,9 @@ const STDERR_CAPACITY: usize = 16 * 1024;
 pub const MAX_STATE_KEY: usize = 1024;
 pub const MAX_STATE_VALUE: usize = 64 * 1024;
 pub const MAX_STATE_KEYS: usize = 1_000_000;
+
+/// The operator's settings for rules (`--rule-setting NAME=VALUE`), the same for every rule.
+pub type RuleSettings = std::collections::BTreeMap<String, String>;
 
 /// One rule's key-value state. Shared by every instance of the rule on every worker, and
 /// kept across module reloads (it is found again by finding type). Changes are remembered
@@ -155,11 +158,17 @@ pub struct HostState {
     pub limits: StoreLimits,
     rule: Arc<str>,
     state: Arc<StateBucket>,
+    settings: Arc<RuleSettings>,
     stderr: MemoryOutputPipe,
 }
 
 impl HostState {
-    pub fn new(rule: Arc<str>, state: Arc<StateBucket>, limits: StoreLimits) -> Self {
+    pub fn new(
+        rule: Arc<str>,
+        state: Arc<StateBucket>,
+        settings: Arc<RuleSettings>,
+        limits: StoreLimits,
+    ) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         // No preopened directories, no environment, no arguments, no sockets, no name
         // lookups, and stopped clocks: a rule sees only what the `rule` world gives it and
@@ -178,6 +187,7 @@ impl HostState {
             limits,
             rule,
             state,
+            settings,
             stderr,
         }
     }
@@ -230,6 +240,12 @@ impl state::Host for HostState {
 
     fn delete(&mut self, key: String) {
         self.state.delete(&key)
+    }
+}
+
+impl settings::Host for HostState {
+    fn get(&mut self, name: String) -> Option<String> {
+        self.settings.get(&name).cloned()
     }
 }
 

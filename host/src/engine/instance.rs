@@ -37,7 +37,12 @@ impl WarmInstance {
             .memories(16)
             .trap_on_grow_failure(true)
             .build();
-        let state = HostState::new(loaded.label.clone(), Arc::clone(&loaded.state), limits);
+        let state = HostState::new(
+            loaded.label.clone(),
+            Arc::clone(&loaded.state),
+            Arc::clone(&config.settings),
+            limits,
+        );
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();

@@ -51,6 +51,8 @@ pub struct EngineConfig {
     /// Where compiled modules are cached, keyed by content and engine settings, so a
     /// restart does not recompile unchanged modules. `None` compiles every time.
     pub cache_dir: Option<PathBuf>,
+    /// What the `settings` capability answers.
+    pub settings: Arc<host::RuleSettings>,
 }
 
 impl Default for EngineConfig {
@@ -61,6 +63,7 @@ impl Default for EngineConfig {
             quarantine_after: 5,
             recycle_after_calls: 100_000,
             cache_dir: None,
+            settings: Arc::default(),
         }
     }
 }

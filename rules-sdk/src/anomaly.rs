@@ -1,0 +1,522 @@
+//! Anomaly detection for the `AnomalousBehavior` rules: learn what each user of each
+//! cluster normally does when performing one kind of operation (reading secrets, exec
+//! into pods, deploying workloads...), and flag an operation that is unusual for both.
+//!
+//! **What is learned.** For every operation of its kind a rule takes [`Features`]: the
+//! caller's network (`/24` of IPv4, `/48` of IPv6), user agent reduced to product and
+//! platform (so upgrades are not news), verb + resource, namespace, and the features of
+//! its kind (images, role, permission...). It keeps frequency profiles of them
+//! ([`Frequencies`]) for the user and for the cluster, and which users of the cluster
+//! perform the operation, in its own state store: they survive reloads and restarts.
+//!
+//! **How an operation is scored.** Each feature's value has a surprise, `-log2 p`, under
+//! the Witten–Bell estimate of the user's profile and of the cluster's, each capped at
+//! [`SURPRISE_CAP`] bits so that no single feature decides alone. The two are mixed with
+//! a weight for the user's own profile that grows with what is known of the user, from 0
+//! (a user never seen doing this: the cluster stands in) to one half after
+//! [`USER_WEIGHT_AT`] operations; the user feature itself (is this user one who does this
+//! here?) counts with the cluster's weight. The score is the sum over features, in bits:
+//! a new network alone (travel) or a new agent alone stays under the threshold, a new
+//! network with a new agent and an unusual target passes it. An operation the rule calls
+//! flaggable is flagged when its score reaches the threshold, once the cluster's learning
+//! period is over. Every operation is learned, flagged or not.
+//!
+//! **Bounds.** Per rule and cluster: a user list of at most [`MAX_USERS`] users (rarest,
+//! least recent forgotten first, and their profiles with them), one cluster profile and
+//! one profile per listed user, each feature holding at most [`FEATURE_VALUES`] values of
+//! at most [`MAX_VALUE_LEN`] bytes. A profile is usually well under 1 KiB, at most about
+//! 40 KiB; so at most about 40 MiB per rule and cluster in the worst case.
+//!
+//! **Settings** (`--rule-setting NAME=VALUE`, for every anomaly rule):
+//! `anomaly.learning-events` (default 20) and `anomaly.learning-hours` (default 48): the
+//! cluster's learning period, operations of the kind seen and time since the first;
+//! `anomaly.threshold` (default 13 bits).
+
+use crate::profile::Frequencies;
+use crate::{AnomalyFeature, AnomalyObject, AuditEvent, Finding, settings, state};
+
+/// Most bits one feature adds to a score.
+pub const SURPRISE_CAP: f64 = 8.0;
+/// The score, in bits, at which a flaggable operation is flagged.
+pub const DEFAULT_THRESHOLD: f64 = 13.0;
+pub const DEFAULT_LEARNING_EVENTS: u64 = 20;
+pub const DEFAULT_LEARNING_HOURS: f64 = 48.0;
+/// Operations after which the user's own profile weighs as much as the cluster's.
+pub const USER_WEIGHT_AT: u64 = 20;
+/// Users remembered per cluster and rule.
+pub const MAX_USERS: usize = 1024;
+/// Values remembered per feature and profile.
+pub const FEATURE_VALUES: usize = 32;
+/// Longest value remembered, in bytes; longer ones are cut.
+pub const MAX_VALUE_LEN: usize = 128;
+/// A feature whose surprise passes this many bits is named in the finding.
+const UNUSUAL_BITS: f64 = 3.0;
+/// Most bytes a stored profile may take (the state store takes 64 KiB a value).
+const MAX_PROFILE_BYTES: usize = 60 * 1024;
+const SEP: char = '\u{1f}';
+
+/// The feature names the user list is kept under.
+pub const USER: &str = "user";
+
+/// The features of one operation, by name.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Features(pub Vec<(&'static str, String)>);
+
+impl Features {
+    /// The features every operation has: network, user agent, verb + resource, namespace.
+    pub fn of(event: &AuditEvent) -> Self {
+        let resource = match (event.resource(), event.subresource()) {
+            (Some(r), Some(s)) => format!("{r}/{s}"),
+            (Some(r), None) => r.to_string(),
+            (None, _) => event.path().to_string(),
+        };
+        Features(vec![
+            ("network", network(event)),
+            (
+                "userAgent",
+                agent_family(event.user_agent.as_deref().unwrap_or("")),
+            ),
+            ("verb+resource", format!("{} {resource}", event.verb)),
+            (
+                "namespace",
+                event.namespace().unwrap_or("(cluster)").to_string(),
+            ),
+        ])
+    }
+
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.0.push((name, value.into()));
+        self
+    }
+}
+
+/// The caller's network: the `/24` of an IPv4 address, the `/48` of an IPv6 one.
+pub fn network(event: &AuditEvent) -> String {
+    let Some(ip) = event.caller_ip() else {
+        return "(none)".into();
+    };
+    match ip.address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+        Err(_) => ip.address.clone(),
+    }
+}
+
+/// A user agent without versions: its product and platform, e.g. `kubectl (linux/amd64)`
+/// for `kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819`.
+pub fn agent_family(agent: &str) -> String {
+    let product = agent
+        .split(|c: char| c == '/' || c.is_whitespace())
+        .next()
+        .unwrap_or("");
+    let platform = agent
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(inside, _)| inside.split(';').next().unwrap_or("").trim());
+    match (product, platform) {
+        ("", _) => "(none)".into(),
+        (p, Some(os)) if !os.is_empty() => format!("{p} ({os})"),
+        (p, _) => p.to_string(),
+    }
+}
+
+/// An image without its tag or digest: `registry:5000/team/app` for
+/// `registry:5000/team/app:1.2@sha256:...`.
+pub fn image_repository(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    match image.rfind(':') {
+        Some(colon) if !image[colon..].contains('/') => &image[..colon],
+        _ => image,
+    }
+}
+
+/// Whether the anomaly rules judge the event at all: a call that was not refused, by an
+/// authenticated user (anonymous calls have findings of their own).
+pub fn judgeable(event: &AuditEvent) -> bool {
+    !event.refused() && !event.is_anonymous()
+}
+
+/// The rule's settings, read from the host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub threshold: f64,
+    pub learning_events: u64,
+    pub learning_micros: i64,
+}
+
+impl Settings {
+    pub fn from_host() -> Self {
+        Settings {
+            threshold: settings::number("anomaly.threshold", DEFAULT_THRESHOLD),
+            learning_events: settings::number(
+                "anomaly.learning-events",
+                DEFAULT_LEARNING_EVENTS as f64,
+            )
+            .max(0.0) as u64,
+            learning_micros: (settings::number("anomaly.learning-hours", DEFAULT_LEARNING_HOURS)
+                .max(0.0)
+                * 3_600_000_000.0) as i64,
+        }
+    }
+}
+
+/// A subject's profiles, one per feature, and how many operations they hold.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Profile {
+    operations: u64,
+    first_seen: i64,
+    features: Vec<(String, Frequencies)>,
+}
+
+impl Profile {
+    fn load(key: &str) -> Self {
+        state::get(key)
+            .and_then(|b| Self::decode(&b))
+            .unwrap_or_default()
+    }
+
+    fn save(&mut self, key: &str) {
+        let mut bytes = self.encode();
+        // Long values could make a profile too large to store: keep fewer of them.
+        while bytes.len() > MAX_PROFILE_BYTES {
+            let most = self
+                .features
+                .iter()
+                .map(|(_, f)| f.values.len())
+                .max()
+                .unwrap_or(0);
+            if most <= 1 {
+                break;
+            }
+            for (_, f) in &mut self.features {
+                f.keep_most_frequent(most / 2);
+            }
+            bytes = self.encode();
+        }
+        if state::set(key, &bytes).is_err() {
+            crate::log::warn("anomaly profile not saved: the rule's state store is full");
+        }
+    }
+
+    fn feature(&self, name: &str) -> Option<&Frequencies> {
+        self.features.iter().find(|(n, _)| n == name).map(|(_, f)| f)
+    }
+
+    fn learn(&mut self, features: &Features, at: i64) {
+        if self.operations == 0 {
+            self.first_seen = at;
+        }
+        self.operations += 1;
+        for (name, value) in &features.0 {
+            let index = match self.features.iter().position(|(n, _)| n == name) {
+                Some(i) => i,
+                None => {
+                    self.features.push((name.to_string(), Frequencies::default()));
+                    self.features.len() - 1
+                }
+            };
+            self.features[index]
+                .1
+                .observe_within(value, at, FEATURE_VALUES);
+        }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&self.operations.to_le_bytes());
+        out.extend_from_slice(&self.first_seen.to_le_bytes());
+        for (name, f) in &self.features {
+            let bytes = f.encode();
+            out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            out.extend_from_slice(&bytes);
+        }
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let mut rest = bytes;
+        let mut take = |n: usize| {
+            let (head, tail) = rest.split_at_checked(n)?;
+            rest = tail;
+            Some(head)
+        };
+        let operations = u64::from_le_bytes(take(8)?.try_into().ok()?);
+        let first_seen = i64::from_le_bytes(take(8)?.try_into().ok()?);
+        let mut features = Vec::new();
+        loop {
+            let Some(len) = take(4) else { break };
+            let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
+            let name = String::from_utf8(take(len)?.to_vec()).ok()?;
+            let len = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
+            features.push((name, Frequencies::decode(take(len)?)?));
+        }
+        Some(Profile {
+            operations,
+            first_seen,
+            features,
+        })
+    }
+}
+
+/// Why an operation was flagged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    /// The operation's score and the threshold it reached, in bits.
+    pub score: f64,
+    pub threshold: f64,
+    /// The unusual features, most surprising first: name, value seen, surprise in bits.
+    pub unusual: Vec<(String, String, f64)>,
+    /// `service.detection.anomaly`: each unusual feature against the user's and the
+    /// cluster's profiles.
+    pub explanation: Vec<AnomalyFeature>,
+}
+
+impl Verdict {
+    /// "network 45.83.64.0/24, userAgent curl", for descriptions.
+    pub fn summary(&self) -> String {
+        self.unusual
+            .iter()
+            .map(|(name, value, _)| format!("{name} {value}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl Finding {
+    /// Adds the verdict's explanation (`service.detection.anomaly`) and score.
+    pub fn with_anomaly(mut self, verdict: Verdict) -> Self {
+        self.additional_info
+            .push(("anomalyScore".into(), format!("{:.1}", verdict.score)));
+        self.additional_info
+            .push(("anomalyThreshold".into(), format!("{:.1}", verdict.threshold)));
+        self.additional_info.push((
+            "unusualFeatures".into(),
+            verdict
+                .unusual
+                .iter()
+                .map(|(n, _, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ));
+        self.anomaly = verdict.explanation;
+        self
+    }
+}
+
+fn cut(value: &str) -> String {
+    if value.len() <= MAX_VALUE_LEN {
+        return value.to_string();
+    }
+    let mut end = MAX_VALUE_LEN;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    value[..end].to_string()
+}
+
+fn key(parts: &[&str]) -> String {
+    parts.join(&SEP.to_string())
+}
+
+fn subtype(f: &Frequencies, count: u64) -> &'static str {
+    let share = count as f64 / f.total.max(1) as f64;
+    match count {
+        0 => "UNSEEN",
+        _ if share < 0.01 => "RARE",
+        _ if share < 0.1 => "INFREQUENT",
+        _ => "FREQUENT",
+    }
+}
+
+/// The value seen, against a profile: the observation and the profile's top values.
+fn explain(scope: &str, feature: &str, value: &str, f: &Frequencies) -> AnomalyFeature {
+    let count = f.count(value);
+    AnomalyFeature {
+        scope: scope.into(),
+        feature: feature.into(),
+        unusual: AnomalyObject {
+            profile_type: "FREQUENCY".into(),
+            profile_subtype: subtype(f, count).into(),
+            text: vec![value.to_string()],
+            number: vec![count as i64, f.total as i64],
+        },
+        profile: f
+            .top(5)
+            .into_iter()
+            .map(|s| AnomalyObject {
+                profile_type: "FREQUENCY".into(),
+                profile_subtype: subtype(f, s.count).into(),
+                text: vec![s.value.clone()],
+                number: vec![s.count as i64],
+            })
+            .collect(),
+    }
+}
+
+fn capped(f: Option<&Frequencies>, value: &str) -> f64 {
+    f.map_or(0.0, |f| f.surprise(value).min(SURPRISE_CAP))
+}
+
+/// Scores the operation against what was learned of its user and cluster, then learns
+/// it. Returns a verdict when the operation is `flaggable`, the cluster's learning period
+/// is over and the score reaches the threshold.
+pub fn judge(event: &AuditEvent, features: Features, flaggable: bool) -> Option<Verdict> {
+    judge_with(&Settings::from_host(), event, features, flaggable)
+}
+
+/// [`judge`] with the given settings.
+pub fn judge_with(
+    settings: &Settings,
+    event: &AuditEvent,
+    features: Features,
+    flaggable: bool,
+) -> Option<Verdict> {
+    let features = Features(
+        features
+            .0
+            .into_iter()
+            .map(|(name, value)| (name, cut(&value)))
+            .collect(),
+    );
+    let at = event
+        .stage_at
+        .or(event.request_received_at)
+        .unwrap_or_default();
+    let username = cut(event.username());
+    let users_key = key(&["users", &event.cluster]);
+    let cluster_key = key(&["cluster", &event.cluster]);
+    let user_key = key(&["user", &event.cluster, &username]);
+    let mut users = Frequencies::load(&users_key);
+    let mut cluster = Profile::load(&cluster_key);
+    let mut user = Profile::load(&user_key);
+
+    let learned = cluster.operations >= settings.learning_events
+        && at.saturating_sub(cluster.first_seen) >= settings.learning_micros;
+    let verdict = (flaggable && learned)
+        .then(|| score(settings, &users, &cluster, &user, &username, &features))
+        .flatten();
+
+    if let Some(forgotten) = users.observe_within(&username, at, MAX_USERS) {
+        state::delete(&key(&["user", &event.cluster, &forgotten]));
+    }
+    cluster.learn(&features, at);
+    user.learn(&features, at);
+    if let Err(e) = users.save(&users_key) {
+        crate::log::warn(&format!("anomaly user list not saved: {e:?}"));
+    }
+    cluster.save(&cluster_key);
+    user.save(&user_key);
+    verdict
+}
+
+fn score(
+    settings: &Settings,
+    users: &Frequencies,
+    cluster: &Profile,
+    user: &Profile,
+    username: &str,
+    features: &Features,
+) -> Option<Verdict> {
+    let weight = 0.5 * user.operations.min(USER_WEIGHT_AT) as f64 / USER_WEIGHT_AT as f64;
+    let mut parts: Vec<(String, String, f64)> = Vec::new();
+    parts.push((
+        USER.into(),
+        username.to_string(),
+        (1.0 - weight) * capped(Some(users), username),
+    ));
+    for (name, value) in &features.0 {
+        let s = weight * capped(user.feature(name), value)
+            + (1.0 - weight) * capped(cluster.feature(name), value);
+        parts.push((name.to_string(), value.clone(), s));
+    }
+    let total: f64 = parts.iter().map(|(_, _, s)| s).sum();
+    if total < settings.threshold {
+        return None;
+    }
+    let mut unusual: Vec<_> = parts
+        .into_iter()
+        .filter(|(_, _, s)| *s >= UNUSUAL_BITS)
+        .collect();
+    unusual.sort_by(|a, b| b.2.total_cmp(&a.2));
+    let mut explanation = Vec::new();
+    for (name, value, _) in &unusual {
+        if name == USER {
+            explanation.push(explain("cluster", USER, value, users));
+            continue;
+        }
+        if let Some(f) = user.feature(name) {
+            explanation.push(explain("user", name, value, f));
+        }
+        if let Some(f) = cluster.feature(name) {
+            explanation.push(explain("cluster", name, value, f));
+        }
+    }
+    Some(Verdict {
+        score: total,
+        threshold: settings.threshold,
+        unusual,
+        explanation,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agents_lose_their_versions_and_images_their_tags() {
+        assert_eq!(
+            agent_family("kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819"),
+            "kubectl (linux/amd64)"
+        );
+        assert_eq!(agent_family("python-requests/2.31.0"), "python-requests");
+        assert_eq!(
+            agent_family("Mozilla/5.0 (Windows NT 10.0; Win64; x64)"),
+            "Mozilla (Windows NT 10.0)"
+        );
+        assert_eq!(agent_family(""), "(none)");
+        assert_eq!(image_repository("alpine:3.19"), "alpine");
+        assert_eq!(
+            image_repository("registry:5000/team/app:1.2@sha256:abc"),
+            "registry:5000/team/app"
+        );
+        assert_eq!(image_repository("registry:5000/team/app"), "registry:5000/team/app");
+    }
+
+    #[test]
+    fn profiles_round_trip_and_refuse_junk() {
+        let mut p = Profile::default();
+        let f = Features(vec![("network", "10.0.0.0/24".into()), ("image", "x".into())]);
+        p.learn(&f, 5);
+        p.learn(&f, 9);
+        assert_eq!(Profile::decode(&p.encode()), Some(p.clone()));
+        assert_eq!(p.operations, 2);
+        assert_eq!(p.first_seen, 5);
+        assert_eq!(Profile::decode(&p.encode()[..11]), None);
+        assert_eq!(p.feature("image").unwrap().count("x"), 2);
+    }
+
+    #[test]
+    fn oversized_profiles_keep_their_most_frequent_values() {
+        state::clear();
+        let mut p = Profile::default();
+        for i in 0..FEATURE_VALUES {
+            for name in ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n"] {
+                let f = Features(vec![(name, format!("{i:0>128}"))]);
+                p.learn(&f, i as i64);
+            }
+        }
+        p.save("big");
+        let stored = state::get("big").unwrap();
+        assert!(stored.len() <= MAX_PROFILE_BYTES, "{}", stored.len());
+        assert!(Profile::decode(&stored).is_some());
+    }
+}
