@@ -5,6 +5,7 @@
 //! dispatches it to the rules that subscribe to it, [`finding`] builds GuardDuty-format
 //! findings from what they report, and [`aggregate`] folds repeats into one finding.
 
+pub mod accuracy;
 pub mod aggregate;
 pub mod api;
 pub mod authoring;

@@ -16,7 +16,7 @@ use crate::finding::{Finding, FindingContext};
 use crate::ingest::{self, IngestError, Item, Location};
 use crate::intel::{IntelError, IntelWarning, LiveIntel, ThreatIntel};
 use crate::metrics::Metrics;
-use crate::pipeline::{Batch, CollectSink, Pipeline, PipelineConfig};
+use crate::pipeline::{Batch, CollectSink, Pipeline, PipelineConfig, Sink};
 use crate::ruleset::{RuleFailure, RuleSet};
 
 #[derive(Clone, Debug)]
@@ -100,6 +100,20 @@ pub fn run(
     files: &[PathBuf],
     notify: &mut dyn FnMut(Notice<'_>),
 ) -> Result<ScanReport, ScanError> {
+    let collected = CollectSink::default();
+    let mut report = run_into(options, files, notify, Box::new(collected.clone()))?;
+    report.findings = std::mem::take(&mut *collected.0.lock().unwrap()).into_sorted();
+    Ok(report)
+}
+
+/// [`run`], handing every finding occurrence to `sink` instead of aggregating them (the
+/// report's `findings` is empty).
+pub fn run_into(
+    options: &ScanOptions,
+    files: &[PathBuf],
+    notify: &mut dyn FnMut(Notice<'_>),
+    sink: Box<dyn Sink>,
+) -> Result<ScanReport, ScanError> {
     let started = Instant::now();
     let engine = Arc::new(RuleEngine::new(options.engine.clone())?);
     let rules = Arc::new(RuleSet::new(
@@ -135,7 +149,6 @@ pub fn run(
         keep_raw: snapshot.wants_raw(),
     };
     let metrics = Arc::new(Metrics::default());
-    let collected = CollectSink::default();
     let batch_size = options.batch_size.max(1);
     let pipeline = Pipeline::start(
         PipelineConfig {
@@ -147,7 +160,7 @@ pub fn run(
         Arc::clone(&rules),
         Arc::new(LiveIntel::fixed(intel)),
         options.context.clone(),
-        Box::new(collected.clone()),
+        sink,
         Arc::clone(&metrics),
     );
     let mut events_read = 0u64;
@@ -190,9 +203,8 @@ pub fn run(
         submit(batch);
     }
     pipeline.shutdown();
-    let findings = std::mem::take(&mut *collected.0.lock().unwrap()).into_sorted();
     Ok(ScanReport {
-        findings,
+        findings: Vec::new(),
         events_read,
         events_judged: metrics
             .events_judged

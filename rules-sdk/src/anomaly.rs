@@ -10,16 +10,21 @@
 //! perform the operation, in its own state store: they survive reloads and restarts.
 //!
 //! **How an operation is scored.** Each feature's value has a surprise, `-log2 p`, under
-//! the Witten–Bell estimate of the user's profile and of the cluster's, each capped at
-//! [`SURPRISE_CAP`] bits so that no single feature decides alone. The two are mixed with
-//! a weight for the user's own profile that grows with what is known of the user, from 0
-//! (a user never seen doing this: the cluster stands in) to one half after
-//! [`USER_WEIGHT_AT`] operations; the user feature itself (is this user one who does this
-//! here?) counts with the cluster's weight. The score is the sum over features, in bits:
-//! a new network alone (travel) or a new agent alone stays under the threshold, a new
-//! network with a new agent and an unusual target passes it. An operation the rule calls
-//! flaggable is flagged when its score reaches the threshold, once the cluster's learning
-//! period is over. Every operation is learned, flagged or not.
+//! the Witten–Bell estimate of a profile: a value seen `c` times has `p = c / (N + K)`
+//! (`N` observations, `K` distinct values), an unseen one shares the escape probability
+//! `K / (N + K)` with the values yet to come, so a new value from a steady subject is
+//! surprising and from a varied one less so. Counts saturate at [`SATURATION`] (a value
+//! seen that often is routine, however much more often others are seen), and a surprise
+//! is capped at [`SURPRISE_CAP`] bits so that no single feature decides alone. A value
+//! counts when it is unusual for the user *and* for the cluster: the smaller of the two
+//! surprises, weighted by how well the user is known (from 0 for a user never seen doing
+//! this, when the cluster's surprise stands in, to 1 after [`USER_WEIGHT_AT`]
+//! operations); the user feature (is this user one who does this here?) counts with the
+//! remaining weight. The score is the sum over features, in bits: a new network alone
+//! (travel) or a new agent alone stays under the threshold; a new network with a new
+//! agent passes it. An operation the rule calls flaggable is flagged when its score
+//! reaches the threshold, once the cluster's learning period is over. Every operation is
+//! learned, flagged or not.
 //!
 //! **Bounds.** Per rule and cluster: a user list of at most [`MAX_USERS`] users (rarest,
 //! least recent forgotten first, and their profiles with them), one cluster profile and
@@ -30,7 +35,7 @@
 //! **Settings** (`--rule-setting NAME=VALUE`, for every anomaly rule):
 //! `anomaly.learning-events` (default 20) and `anomaly.learning-hours` (default 48): the
 //! cluster's learning period, operations of the kind seen and time since the first;
-//! `anomaly.threshold` (default 13 bits).
+//! `anomaly.threshold` (default 11 bits).
 
 use crate::profile::Frequencies;
 use crate::{AnomalyFeature, AnomalyObject, AuditEvent, Finding, settings, state};
@@ -38,11 +43,16 @@ use crate::{AnomalyFeature, AnomalyObject, AuditEvent, Finding, settings, state}
 /// Most bits one feature adds to a score.
 pub const SURPRISE_CAP: f64 = 8.0;
 /// The score, in bits, at which a flaggable operation is flagged.
-pub const DEFAULT_THRESHOLD: f64 = 13.0;
+pub const DEFAULT_THRESHOLD: f64 = 11.0;
 pub const DEFAULT_LEARNING_EVENTS: u64 = 20;
 pub const DEFAULT_LEARNING_HOURS: f64 = 48.0;
-/// Operations after which the user's own profile weighs as much as the cluster's.
+/// Operations after which the user's own profile has its full weight.
 pub const USER_WEIGHT_AT: u64 = 20;
+/// Observations after which a value is fully part of a routine
+/// ([`Frequencies::novelty`]).
+pub const SATURATION: u64 = 8;
+/// Times a value must be flagged before it joins the user's profile.
+pub const PROMOTE_AFTER: u64 = 8;
 /// Users remembered per cluster and rule.
 pub const MAX_USERS: usize = 1024;
 /// Values remembered per feature and profile.
@@ -50,7 +60,7 @@ pub const FEATURE_VALUES: usize = 32;
 /// Longest value remembered, in bytes; longer ones are cut.
 pub const MAX_VALUE_LEN: usize = 128;
 /// A feature whose surprise passes this many bits is named in the finding.
-const UNUSUAL_BITS: f64 = 3.0;
+const UNUSUAL_BITS: f64 = 2.0;
 /// Most bytes a stored profile may take (the state store takes 64 KiB a value).
 const MAX_PROFILE_BYTES: usize = 60 * 1024;
 const SEP: char = '\u{1f}';
@@ -214,16 +224,32 @@ impl Profile {
         }
         self.operations += 1;
         for (name, value) in &features.0 {
-            let index = match self.features.iter().position(|(n, _)| n == name) {
-                Some(i) => i,
-                None => {
-                    self.features.push((name.to_string(), Frequencies::default()));
-                    self.features.len() - 1
-                }
-            };
+            self.observe(name, value, at, 1);
+        }
+    }
+
+    /// Counts `times` observations of one feature's value.
+    fn observe(&mut self, name: &str, value: &str, at: i64, times: u64) {
+        let index = match self.features.iter().position(|(n, _)| n == name) {
+            Some(i) => i,
+            None => {
+                self.features.push((name.to_string(), Frequencies::default()));
+                self.features.len() - 1
+            }
+        };
+        for _ in 0..times {
             self.features[index]
                 .1
                 .observe_within(value, at, FEATURE_VALUES);
+        }
+    }
+
+    /// Forgets one feature's value.
+    fn forget(&mut self, name: &str, value: &str) {
+        if let Some((_, f)) = self.features.iter_mut().find(|(n, _)| n == name) {
+            let count = f.count(value);
+            f.values.retain(|s| s.value != value);
+            f.total -= count.min(f.total);
         }
     }
 
@@ -302,7 +328,7 @@ impl Finding {
             verdict
                 .unusual
                 .iter()
-                .map(|(n, _, _)| n.as_str())
+                .map(|(name, _, bits)| format!("{name}={bits:.1}"))
                 .collect::<Vec<_>>()
                 .join(","),
         ));
@@ -362,12 +388,12 @@ fn explain(scope: &str, feature: &str, value: &str, f: &Frequencies) -> AnomalyF
 }
 
 fn capped(f: Option<&Frequencies>, value: &str) -> f64 {
-    f.map_or(0.0, |f| f.surprise(value).min(SURPRISE_CAP))
+    f.map_or(0.0, |f| f.novelty(value, SATURATION).min(SURPRISE_CAP))
 }
 
 /// Scores the operation against what was learned of its user and cluster, then learns
-/// it. Returns a verdict when the operation is `flaggable`, the cluster's learning period
-/// is over and the score reaches the threshold.
+/// it unless it is anomalous (its score reaches the threshold after the cluster's
+/// learning period). Returns a verdict when it is anomalous and `flaggable`.
 pub fn judge(event: &AuditEvent, features: Features, flaggable: bool) -> Option<Verdict> {
     judge_with(&Settings::from_host(), event, features, flaggable)
 }
@@ -400,21 +426,41 @@ pub fn judge_with(
 
     let learned = cluster.operations >= settings.learning_events
         && at.saturating_sub(cluster.first_seen) >= settings.learning_micros;
-    let verdict = (flaggable && learned)
+    // Every operation is scored, reported or not: an anomalous one is not learned.
+    let verdict = learned
         .then(|| score(settings, &users, &cluster, &user, &username, &features))
         .flatten();
+    let anomalous = verdict.is_some();
 
     if let Some(forgotten) = users.observe_within(&username, at, MAX_USERS) {
         state::delete(&key(&["user", &event.cluster, &forgotten]));
+        state::delete(&key(&["pending", &event.cluster, &forgotten]));
     }
-    cluster.learn(&features, at);
-    user.learn(&features, at);
+    if !anomalous {
+        cluster.learn(&features, at);
+        user.learn(&features, at);
+    } else {
+        // An anomalous operation teaches nothing at once, so an intruder cannot make its
+        // network and tools usual by returning. Its values wait in the user's pending
+        // profile and join the user's profile (never the cluster's) once they have been
+        // anomalous PROMOTE_AFTER times: a lasting change of habits stops being flagged.
+        let pending_key = key(&["pending", &event.cluster, &username]);
+        let mut pending = Profile::load(&pending_key);
+        pending.learn(&features, at);
+        for (name, value) in &features.0 {
+            if pending.feature(name).is_some_and(|f| f.count(value) >= PROMOTE_AFTER) {
+                user.observe(name, value, at, PROMOTE_AFTER);
+                pending.forget(name, value);
+            }
+        }
+        pending.save(&pending_key);
+    }
     if let Err(e) = users.save(&users_key) {
         crate::log::warn(&format!("anomaly user list not saved: {e:?}"));
     }
     cluster.save(&cluster_key);
     user.save(&user_key);
-    verdict
+    verdict.filter(|_| flaggable)
 }
 
 fn score(
@@ -425,7 +471,7 @@ fn score(
     username: &str,
     features: &Features,
 ) -> Option<Verdict> {
-    let weight = 0.5 * user.operations.min(USER_WEIGHT_AT) as f64 / USER_WEIGHT_AT as f64;
+    let weight = user.operations.min(USER_WEIGHT_AT) as f64 / USER_WEIGHT_AT as f64;
     let mut parts: Vec<(String, String, f64)> = Vec::new();
     parts.push((
         USER.into(),
@@ -433,8 +479,9 @@ fn score(
         (1.0 - weight) * capped(Some(users), username),
     ));
     for (name, value) in &features.0 {
-        let s = weight * capped(user.feature(name), value)
-            + (1.0 - weight) * capped(cluster.feature(name), value);
+        let for_cluster = capped(cluster.feature(name), value);
+        let for_both = capped(user.feature(name), value).min(for_cluster);
+        let s = weight * for_both + (1.0 - weight) * for_cluster;
         parts.push((name.to_string(), value.clone(), s));
     }
     let total: f64 = parts.iter().map(|(_, _, s)| s).sum();

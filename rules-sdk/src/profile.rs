@@ -129,6 +129,22 @@ impl Frequencies {
         -self.probability(value).log2()
     }
 
+    /// How far `value` is from this subject's routine, in bits. A value never seen
+    /// scores the Witten–Bell surprise of a new value, `-log2(K / (N + K) / (K + 1))`:
+    /// high for a steady subject, lower for one that often shows something new. A value
+    /// seen `c` times scores `log2(saturation / c)`, down to 0 once it has been seen
+    /// `saturation` times: a weekly habit is as routine as an hourly one, and a subject
+    /// that spreads its work over several values is not surprising in any of them.
+    pub fn novelty(&self, value: &str, saturation: u64) -> f64 {
+        if self.values.is_empty() {
+            return 0.0;
+        }
+        match self.count(value) {
+            0 => -self.probability(value).log2(),
+            n => (saturation.max(1) as f64 / n.min(saturation) as f64).log2(),
+        }
+    }
+
     /// The values seen most often, most frequent first: the profile a finding shows.
     pub fn top(&self, n: usize) -> Vec<&Seen> {
         let mut seen: Vec<&Seen> = self.values.iter().collect();
@@ -223,6 +239,18 @@ mod tests {
         assert!((f.probability("kubectl") - 50.0 / 54.0).abs() < 1e-9);
         assert!((f.probability("curl") - 2.0 / 54.0 / 3.0).abs() < 1e-9);
         assert_eq!(Frequencies::default().surprise("anything"), 0.0);
+    }
+
+    #[test]
+    fn novelty_is_high_for_new_values_of_steady_subjects_and_zero_for_routine_ones() {
+        let f = seen(&[("hourly", 5000), ("weekly", 40), ("once", 1)]);
+        assert_eq!(f.novelty("weekly", 16), 0.0);
+        assert_eq!(f.novelty("once", 16), 4.0);
+        assert!(f.novelty("never", 16) > 10.0);
+        let varied = seen(&[("a", 20), ("b", 20), ("c", 20), ("d", 20), ("e", 20)]);
+        assert_eq!(varied.novelty("c", 16), 0.0);
+        assert!(f.novelty("never", 16) > varied.novelty("never", 16));
+        assert_eq!(Frequencies::default().novelty("x", 16), 0.0);
     }
 
     #[test]

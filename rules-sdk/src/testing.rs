@@ -316,6 +316,23 @@ macro_rules! anomaly_tests {
             }
 
             #[test]
+            fn an_intruder_returning_stays_unusual_and_a_lasting_change_is_learned() {
+                let mut calls = habits(96, $routine);
+                for h in 100..103 {
+                    calls.push(($attack)("alice", ATTACKER_IP, ATTACKER_AGENT).at(h * 3600));
+                }
+                assert_eq!(run_calls::<$rule>(&calls).len(), 3, "every return is flagged");
+                // Bob moves to a new network and a new laptop for good: flagged until his
+                // new habits have been seen often enough, then his own.
+                let mut calls = habits(96, $routine);
+                for h in 100..120 {
+                    calls.push(($routine)("bob", "192.0.2.50", "kubectl/v1.31.0 (darwin/arm64)").at(h * 3600));
+                }
+                let found = run_calls::<$rule>(&calls);
+                assert_eq!(found.len() as u64, $crate::anomaly::PROMOTE_AFTER, "{found:#?}");
+            }
+
+            #[test]
             fn refused_calls_are_neither_flagged_nor_learned() {
                 let mut calls = habits(96, $routine);
                 calls.push(($attack)("alice", ATTACKER_IP, ATTACKER_AGENT).code(403).at(100 * 3600));

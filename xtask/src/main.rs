@@ -1,4 +1,4 @@
-//! `cargo xtask dist | demo | test`.
+//! `cargo xtask dist | demo | test | bench | accuracy | toolchains`.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -11,6 +11,8 @@ const USAGE: &str = "usage: cargo xtask <dist | demo | test | bench [ARGS]>
   test   run every test (builds the wasm modules the tests use)
   bench  dist, then the micro benchmarks (criterion) and the whole-pipeline benchmarks;
          ARGS go to the latter (e.g. --events 200000, --skip-webhook)
+  accuracy  dist, then measure the anomaly rules on held-out simulator seeds and write
+         docs/accuracy.md (fails unless every type reaches 0.9 precision and recall)
   toolchains  install the Python and JavaScript component toolchains under target/toolchains";
 
 fn main() -> ExitCode {
@@ -20,6 +22,7 @@ fn main() -> ExitCode {
         Some("demo") => dist().and_then(|_| demo()),
         Some("test") => test(),
         Some("bench") => dist().and_then(|_| bench()),
+        Some("accuracy") => dist().and_then(|_| accuracy()),
         Some("toolchains") => xtask::polyglot::install(),
         _ => Err(USAGE.to_string()),
     };
@@ -87,6 +90,14 @@ fn demo() -> Result<()> {
             "table",
         ])
         .args(&samples))
+}
+
+fn accuracy() -> Result<()> {
+    let root = workspace_root();
+    run(Command::new(root.join("dist/peregrine"))
+        .current_dir(&root)
+        .args(["accuracy", "--rules", "dist/rules", "--out", "docs/accuracy.md", "--require", "0.9"])
+        .args(std::env::args().skip(2)))
 }
 
 fn bench() -> Result<()> {
