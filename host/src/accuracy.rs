@@ -277,7 +277,7 @@ pub fn render_markdown(report: &AccuracyReport, command: &str) -> String {
     out.push_str(&format!(
         "Held-out simulator seeds {} ({} days each, {} quiet days first, {} attacks a day on \
          average): {events} events, of which {attacks} are labeled attack events and {benign} \
-         benign. The rules were tuned on other seeds (1–5); these were not looked at while \
+         benign. The rules were tuned on other seeds (1–13 and 101–105); these were not looked at while \
          tuning. The rules run with their default settings, as shipped.\n\n",
         seeds.join(", "),
         sim.days,

@@ -265,7 +265,7 @@ enum Command {
         #[command(flatten)]
         engine: EngineArgs,
         /// Simulator seeds to measure on (held out from tuning).
-        #[arg(long, value_delimiter = ',', default_value = "101,102,103,104,105")]
+        #[arg(long, value_delimiter = ',', default_value = "201,202,203,204,205,206,207,208,209,210")]
         seeds: Vec<u64>,
         /// Simulated days per seed.
         #[arg(long, default_value_t = 10)]

@@ -4,7 +4,8 @@
 //!
 //! **What is learned.** For every operation of its kind a rule takes [`Features`]: the
 //! caller's network (`/24` of IPv4, `/48` of IPv6), user agent reduced to product and
-//! platform (so upgrades are not news), verb + resource, namespace, and the features of
+//! platform (so upgrades are not news), the operation (verb, resource and namespace), and
+//! the features of
 //! its kind (images, role, permission...). It keeps frequency profiles of them
 //! ([`Frequencies`]) for the user and for the cluster, and which users of the cluster
 //! perform the operation, in its own state store: they survive reloads and restarts.
@@ -52,7 +53,7 @@ pub const USER_WEIGHT_AT: u64 = 20;
 /// ([`Frequencies::novelty`]).
 pub const SATURATION: u64 = 8;
 /// Times a value must be flagged before it joins the user's profile.
-pub const PROMOTE_AFTER: u64 = 8;
+pub const PROMOTE_AFTER: u64 = 5;
 /// Users remembered per cluster and rule.
 pub const MAX_USERS: usize = 1024;
 /// Values remembered per feature and profile.
@@ -73,7 +74,8 @@ pub const USER: &str = "user";
 pub struct Features(pub Vec<(&'static str, String)>);
 
 impl Features {
-    /// The features every operation has: network, user agent, verb + resource, namespace.
+    /// The features every operation has: network, user agent, and the operation (verb,
+    /// resource and namespace).
     pub fn of(event: &AuditEvent) -> Self {
         let resource = match (event.resource(), event.subresource()) {
             (Some(r), Some(s)) => format!("{r}/{s}"),
@@ -86,10 +88,15 @@ impl Features {
                 "userAgent",
                 agent_family(event.user_agent.as_deref().unwrap_or("")),
             ),
-            ("verb+resource", format!("{} {resource}", event.verb)),
+            // One feature, not two: a new kind of object often means a new namespace too
+            // (cluster-scoped ones have none), and that is one new thing, not two.
             (
-                "namespace",
-                event.namespace().unwrap_or("(cluster)").to_string(),
+                "operation",
+                format!(
+                    "{} {resource} in {}",
+                    event.verb,
+                    event.namespace().unwrap_or("(cluster)")
+                ),
             ),
         ])
     }
@@ -219,10 +226,18 @@ impl Profile {
     }
 
     fn learn(&mut self, features: &Features, at: i64) {
+        self.count_operation(at);
+        self.learn_values(features, at);
+    }
+
+    fn count_operation(&mut self, at: i64) {
         if self.operations == 0 {
             self.first_seen = at;
         }
         self.operations += 1;
+    }
+
+    fn learn_values(&mut self, features: &Features, at: i64) {
         for (name, value) in &features.0 {
             self.observe(name, value, at, 1);
         }
@@ -436,20 +451,25 @@ pub fn judge_with(
         state::delete(&key(&["user", &event.cluster, &forgotten]));
         state::delete(&key(&["pending", &event.cluster, &forgotten]));
     }
+    // The user's operations all count towards knowing the user; only ordinary ones
+    // teach their values.
+    user.count_operation(at);
     if !anomalous {
         cluster.learn(&features, at);
-        user.learn(&features, at);
+        user.learn_values(&features, at);
     } else {
         // An anomalous operation teaches nothing at once, so an intruder cannot make its
-        // network and tools usual by returning. Its values wait in the user's pending
-        // profile and join the user's profile (never the cluster's) once they have been
-        // anomalous PROMOTE_AFTER times: a lasting change of habits stops being flagged.
+        // network and tools usual by returning now and then. Its values wait in the
+        // user's pending profile and join the user's and the cluster's profiles once the
+        // user has shown them in PROMOTE_AFTER anomalous operations: a lasting change of
+        // habits stops being flagged.
         let pending_key = key(&["pending", &event.cluster, &username]);
         let mut pending = Profile::load(&pending_key);
         pending.learn(&features, at);
         for (name, value) in &features.0 {
             if pending.feature(name).is_some_and(|f| f.count(value) >= PROMOTE_AFTER) {
                 user.observe(name, value, at, PROMOTE_AFTER);
+                cluster.observe(name, value, at, PROMOTE_AFTER);
                 pending.forget(name, value);
             }
         }

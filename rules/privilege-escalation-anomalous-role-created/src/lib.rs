@@ -1,7 +1,9 @@
 //! PrivilegeEscalation:Kubernetes/AnomalousBehavior.RoleCreated: a Role or ClusterRole
 //! with excessive permissions (`peregrine_rules_sdk::risk::excessive_permissions`)
 //! created or changed in a way unusual for the user and the cluster (see
-//! `peregrine_rules_sdk::anomaly`). Every role write is learned; excessive ones are judged.
+//! `peregrine_rules_sdk::anomaly`). Every RBAC write (roles and bindings) is learned, so
+//! the people who manage access are known when they write their first role; writes of
+//! excessive roles are judged.
 
 use peregrine_rules_sdk::anomaly::{self, Features};
 use peregrine_rules_sdk::risk::excessive_permissions;
@@ -21,7 +23,7 @@ impl Rule for RoleCreated {
         .subscribe(
             AuditSubscription::any()
                 .verbs(&["create", "update", "patch"])
-                .resources(&["roles", "clusterroles"]),
+                .resources(&["roles", "clusterroles", "rolebindings", "clusterrolebindings"]),
         )
     }
 
@@ -29,7 +31,12 @@ impl Rule for RoleCreated {
         if !anomaly::judgeable(event) {
             return None;
         }
-        let role = event.role()?;
+        let Some(role) = event.role() else {
+            // A binding: learned, never reported here.
+            event.role_binding()?;
+            anomaly::judge(event, Features::of(event), false);
+            return None;
+        };
         let excessive = excessive_permissions(role);
         let mut verbs: Vec<&str> = role.rules.iter().flat_map(|r| r.verbs.iter().map(String::as_str)).collect();
         verbs.sort_unstable();
