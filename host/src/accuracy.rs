@@ -313,7 +313,10 @@ pub fn render_markdown(report: &AccuracyReport, command: &str) -> String {
         out.push_str(&format!("| {} | {} |", s.seed, s.events));
         for t in ANOMALY_TYPES {
             let c = s.by_type.get(t).cloned().unwrap_or_default();
-            out.push_str(&format!(" {}/{}, {} |", c.true_positives, c.labeled, c.false_positives));
+            out.push_str(&format!(
+                " {}/{}, {} |",
+                c.true_positives, c.labeled, c.false_positives
+            ));
         }
         out.push('\n');
     }

@@ -151,6 +151,9 @@ enum RulesCommand {
         /// Fixture files (JSON; see docs/writing-rules.md).
         #[arg(required = true)]
         fixtures: Vec<PathBuf>,
+        /// A setting the rule reads (`NAME=VALUE`, repeatable), as for `scan`.
+        #[arg(long = "rule-setting", value_parser = parse_rule_setting)]
+        rule_settings: Vec<(String, String)>,
     },
     /// Create a new rule project with a fixture and a test.
     New {
@@ -265,7 +268,11 @@ enum Command {
         #[command(flatten)]
         engine: EngineArgs,
         /// Simulator seeds to measure on (held out from tuning).
-        #[arg(long, value_delimiter = ',', default_value = "201,202,203,204,205,206,207,208,209,210")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "201,202,203,204,205,206,207,208,209,210"
+        )]
         seeds: Vec<u64>,
         /// Simulated days per seed.
         #[arg(long, default_value_t = 10)]
@@ -503,7 +510,6 @@ fn accuracy(
     );
     let text = crate::accuracy::render_markdown(&report, &command);
     print!("{text}");
-    let text = text.clone();
     let writes = [
         (out, text),
         (scores, crate::accuracy::render_scores(&report)),
@@ -582,7 +588,15 @@ fn rules_command(command: RulesCommand) -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        RulesCommand::Test { module, fixtures } => {
+        RulesCommand::Test {
+            module,
+            fixtures,
+            rule_settings,
+        } => {
+            let config = EngineConfig {
+                settings: std::sync::Arc::new(rule_settings.into_iter().collect()),
+                ..config
+            };
             match authoring::test(&module, &fixtures, &config) {
                 Ok(results) => {
                     results.iter().for_each(|r| println!("{}", r.report));

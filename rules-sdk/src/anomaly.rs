@@ -222,7 +222,10 @@ impl Profile {
     }
 
     fn feature(&self, name: &str) -> Option<&Frequencies> {
-        self.features.iter().find(|(n, _)| n == name).map(|(_, f)| f)
+        self.features
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, f)| f)
     }
 
     fn learn(&mut self, features: &Features, at: i64) {
@@ -248,7 +251,8 @@ impl Profile {
         let index = match self.features.iter().position(|(n, _)| n == name) {
             Some(i) => i,
             None => {
-                self.features.push((name.to_string(), Frequencies::default()));
+                self.features
+                    .push((name.to_string(), Frequencies::default()));
                 self.features.len() - 1
             }
         };
@@ -292,8 +296,7 @@ impl Profile {
         let operations = u64::from_le_bytes(take(8)?.try_into().ok()?);
         let first_seen = i64::from_le_bytes(take(8)?.try_into().ok()?);
         let mut features = Vec::new();
-        loop {
-            let Some(len) = take(4) else { break };
+        while let Some(len) = take(4) {
             let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
             let name = String::from_utf8(take(len)?.to_vec()).ok()?;
             let len = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
@@ -336,8 +339,10 @@ impl Finding {
     pub fn with_anomaly(mut self, verdict: Verdict) -> Self {
         self.additional_info
             .push(("anomalyScore".into(), format!("{:.1}", verdict.score)));
-        self.additional_info
-            .push(("anomalyThreshold".into(), format!("{:.1}", verdict.threshold)));
+        self.additional_info.push((
+            "anomalyThreshold".into(),
+            format!("{:.1}", verdict.threshold),
+        ));
         self.additional_info.push((
             "unusualFeatures".into(),
             verdict
@@ -467,7 +472,10 @@ pub fn judge_with(
         let mut pending = Profile::load(&pending_key);
         pending.learn(&features, at);
         for (name, value) in &features.0 {
-            if pending.feature(name).is_some_and(|f| f.count(value) >= PROMOTE_AFTER) {
+            if pending
+                .feature(name)
+                .is_some_and(|f| f.count(value) >= PROMOTE_AFTER)
+            {
                 user.observe(name, value, at, PROMOTE_AFTER);
                 cluster.observe(name, value, at, PROMOTE_AFTER);
                 pending.forget(name, value);
@@ -555,13 +563,19 @@ mod tests {
             image_repository("registry:5000/team/app:1.2@sha256:abc"),
             "registry:5000/team/app"
         );
-        assert_eq!(image_repository("registry:5000/team/app"), "registry:5000/team/app");
+        assert_eq!(
+            image_repository("registry:5000/team/app"),
+            "registry:5000/team/app"
+        );
     }
 
     #[test]
     fn profiles_round_trip_and_refuse_junk() {
         let mut p = Profile::default();
-        let f = Features(vec![("network", "10.0.0.0/24".into()), ("image", "x".into())]);
+        let f = Features(vec![
+            ("network", "10.0.0.0/24".into()),
+            ("image", "x".into()),
+        ]);
         p.learn(&f, 5);
         p.learn(&f, 9);
         assert_eq!(Profile::decode(&p.encode()), Some(p.clone()));
@@ -576,7 +590,9 @@ mod tests {
         state::clear();
         let mut p = Profile::default();
         for i in 0..FEATURE_VALUES {
-            for name in ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n"] {
+            for name in [
+                "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n",
+            ] {
                 let f = Features(vec![(name, format!("{i:0>128}"))]);
                 p.learn(&f, i as i64);
             }

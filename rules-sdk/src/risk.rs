@@ -130,7 +130,9 @@ pub fn pentest_image(image: &str) -> Option<&'static str> {
     let name = repository.rsplit('/').next().unwrap_or("");
     PENTEST_IMAGES
         .iter()
-        .find(|tool| name == **tool || repository == **tool || repository.ends_with(&format!("/{tool}")))
+        .find(|tool| {
+            name == **tool || repository == **tool || repository.ends_with(&format!("/{tool}"))
+        })
         .copied()
 }
 
@@ -165,7 +167,10 @@ pub fn excessive_permissions(role: &Role) -> Vec<String> {
                 .filter(|v| POWERFUL_VERBS.contains(v))
                 .collect();
             let reads_secrets = resource == "secrets"
-                && rule.verbs.iter().any(|v| matches!(v.as_str(), "get" | "list" | "watch"));
+                && rule
+                    .verbs
+                    .iter()
+                    .any(|v| matches!(v.as_str(), "get" | "list" | "watch"));
             if resource == "*" || any_verb || (sensitive && !powerful.is_empty()) || reads_secrets {
                 reasons.push(format!("{} on {resource}", rule.verbs.join(",")));
             }
@@ -242,8 +247,14 @@ mod tests {
 
     #[test]
     fn pentest_images_match_by_repository_name_not_by_substring() {
-        assert_eq!(pentest_image("kalilinux/kali-rolling:latest"), Some("kali-rolling"));
-        assert_eq!(pentest_image("docker.io/instrumentisto/nmap:7.94"), Some("nmap"));
+        assert_eq!(
+            pentest_image("kalilinux/kali-rolling:latest"),
+            Some("kali-rolling")
+        );
+        assert_eq!(
+            pentest_image("docker.io/instrumentisto/nmap:7.94"),
+            Some("nmap")
+        );
         assert_eq!(pentest_image("registry.example.com/web/frontend:1.2"), None);
         assert_eq!(pentest_image("registry.example.com/nmap-exporter:1"), None);
     }

@@ -156,7 +156,9 @@ impl Call {
 
     /// The object addressed; the request URI follows from it.
     pub fn on(mut self, resource: &str, namespace: Option<&str>, name: Option<&str>) -> Self {
-        let (group, resource) = resource.split_once('.').map_or(("", resource), |(r, g)| (g, r));
+        let (group, resource) = resource
+            .split_once('.')
+            .map_or(("", resource), |(r, g)| (g, r));
         let mut uri = if group.is_empty() {
             "/api/v1".to_string()
         } else {
@@ -177,7 +179,10 @@ impl Call {
 
     pub fn subresource(mut self, subresource: &str, query: &str) -> Self {
         self.0["objectRef"]["subresource"] = json!(subresource);
-        let uri = format!("{}/{subresource}{query}", self.0["requestURI"].as_str().unwrap_or(""));
+        let uri = format!(
+            "{}/{subresource}{query}",
+            self.0["requestURI"].as_str().unwrap_or("")
+        );
         self.0["requestURI"] = json!(uri);
         self
     }
@@ -219,7 +224,9 @@ pub const ATTACKER_AGENT: &str = "python-requests/2.31.0";
 pub fn run_calls<R: Rule>(calls: &[Call]) -> Vec<(usize, Finding)> {
     crate::state::clear();
     crate::settings::clear();
-    let subscription = R::descriptor().audit.unwrap_or_else(crate::AuditSubscription::any);
+    let subscription = R::descriptor()
+        .audit
+        .unwrap_or_else(crate::AuditSubscription::any);
     calls
         .iter()
         .enumerate()
@@ -237,7 +244,11 @@ pub fn habits(hours: i64, make: impl Fn(&str, &str, &str) -> Call) -> Vec<Call> 
 }
 
 /// [`habits`] `times` times, once every `seconds`.
-pub fn habits_every(seconds: i64, times: i64, make: impl Fn(&str, &str, &str) -> Call) -> Vec<Call> {
+pub fn habits_every(
+    seconds: i64,
+    times: i64,
+    make: impl Fn(&str, &str, &str) -> Call,
+) -> Vec<Call> {
     (0..times)
         .map(|h| {
             let (user, ip) = if h % 2 == 0 {
@@ -258,7 +269,9 @@ macro_rules! anomaly_tests {
     ($rule:ty, routine: $routine:expr, attack: $attack:expr) => {
         mod anomaly_behaviour {
             use super::*;
-            use $crate::testing::{ATTACKER_AGENT, ATTACKER_IP, COLLEAGUE_IP, KUBECTL, OFFICE_IP, habits, run_calls};
+            use $crate::testing::{
+                ATTACKER_AGENT, ATTACKER_IP, COLLEAGUE_IP, KUBECTL, OFFICE_IP, habits, run_calls,
+            };
 
             #[test]
             fn a_stolen_credential_used_from_a_new_network_and_agent_is_found() {
@@ -268,13 +281,26 @@ macro_rules! anomaly_tests {
                 assert_eq!(found.len(), 1, "{found:#?}");
                 let (index, finding) = &found[0];
                 assert_eq!(*index, calls.len() - 1);
-                let unusual: Vec<&str> = finding.anomaly.iter().map(|f| f.feature.as_str()).collect();
-                assert!(unusual.contains(&"network") && unusual.contains(&"userAgent"), "{unusual:?}");
-                let network = finding.anomaly.iter().find(|f| f.feature == "network" && f.scope == "user").unwrap();
+                let unusual: Vec<&str> =
+                    finding.anomaly.iter().map(|f| f.feature.as_str()).collect();
+                assert!(
+                    unusual.contains(&"network") && unusual.contains(&"userAgent"),
+                    "{unusual:?}"
+                );
+                let network = finding
+                    .anomaly
+                    .iter()
+                    .find(|f| f.feature == "network" && f.scope == "user")
+                    .unwrap();
                 assert_eq!(network.unusual.profile_subtype, "UNSEEN");
                 assert_eq!(network.unusual.text, vec!["45.83.64.0/24".to_string()]);
                 assert_eq!(network.profile[0].text, vec!["198.51.100.0/24".to_string()]);
-                assert!(finding.additional_info.iter().any(|(k, _)| k == "anomalyScore"));
+                assert!(
+                    finding
+                        .additional_info
+                        .iter()
+                        .any(|(k, _)| k == "anomalyScore")
+                );
             }
 
             #[test]
@@ -311,7 +337,14 @@ macro_rules! anomaly_tests {
                 // Alice travels: a new network, her usual agent and work.
                 calls.push(($routine)("alice", "192.0.2.77", KUBECTL).at(100 * 3600));
                 // Bob upgrades kubectl: a new version of the same agent.
-                calls.push(($routine)("bob", COLLEAGUE_IP, "kubectl/v1.31.0 (linux/amd64) kubernetes/9a1b2c3").at(101 * 3600));
+                calls.push(
+                    ($routine)(
+                        "bob",
+                        COLLEAGUE_IP,
+                        "kubectl/v1.31.0 (linux/amd64) kubernetes/9a1b2c3",
+                    )
+                    .at(101 * 3600),
+                );
                 assert_eq!(run_calls::<$rule>(&calls), vec![]);
             }
 
@@ -321,21 +354,36 @@ macro_rules! anomaly_tests {
                 for h in 100..103 {
                     calls.push(($attack)("alice", ATTACKER_IP, ATTACKER_AGENT).at(h * 3600));
                 }
-                assert_eq!(run_calls::<$rule>(&calls).len(), 3, "every return is flagged");
+                assert_eq!(
+                    run_calls::<$rule>(&calls).len(),
+                    3,
+                    "every return is flagged"
+                );
                 // Bob moves to a new network and a new laptop for good: flagged until his
                 // new habits have been seen often enough, then his own.
                 let mut calls = habits(96, $routine);
                 for h in 100..120 {
-                    calls.push(($routine)("bob", "192.0.2.50", "kubectl/v1.31.0 (darwin/arm64)").at(h * 3600));
+                    calls.push(
+                        ($routine)("bob", "192.0.2.50", "kubectl/v1.31.0 (darwin/arm64)")
+                            .at(h * 3600),
+                    );
                 }
                 let found = run_calls::<$rule>(&calls);
-                assert_eq!(found.len() as u64, $crate::anomaly::PROMOTE_AFTER, "{found:#?}");
+                assert_eq!(
+                    found.len() as u64,
+                    $crate::anomaly::PROMOTE_AFTER,
+                    "{found:#?}"
+                );
             }
 
             #[test]
             fn refused_calls_are_neither_flagged_nor_learned() {
                 let mut calls = habits(96, $routine);
-                calls.push(($attack)("alice", ATTACKER_IP, ATTACKER_AGENT).code(403).at(100 * 3600));
+                calls.push(
+                    ($attack)("alice", ATTACKER_IP, ATTACKER_AGENT)
+                        .code(403)
+                        .at(100 * 3600),
+                );
                 assert_eq!(run_calls::<$rule>(&calls), vec![]);
             }
         }

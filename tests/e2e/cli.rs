@@ -94,7 +94,7 @@ fn jsonl_findings_carry_the_guardduty_fields() {
     );
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("scanned 4 events (2 judged, 0 malformed) with 27 rules: 2 findings"),
+        stderr.contains("scanned 4 events (2 judged, 0 malformed) with 35 rules: 2 findings"),
         "{stderr}"
     );
 }

@@ -82,7 +82,7 @@ fn webhook_batches_as_the_apiserver_sends_them_are_judged_and_served() {
         .map(|(t, u, _, n)| (t, u, n))
         .collect();
     expected.sort();
-    assert!(expected.len() >= 27, "{expected:?}");
+    assert!(expected.len() >= 35, "{expected:?}");
     let served = server.all_findings(None);
     assert_eq!(rows(&served), expected);
     assert!(

@@ -20,9 +20,12 @@ fn shipped_types() -> BTreeSet<String> {
 }
 
 #[test]
-fn the_catalogue_has_all_27_rule_based_types() {
+fn the_catalogue_has_all_35_audit_log_types() {
     let types = shipped_types();
-    assert_eq!(types.len(), 27, "{types:#?}");
+    assert_eq!(types.len(), 35, "{types:#?}");
+    for anomaly in peregrine::accuracy::ANOMALY_TYPES {
+        assert!(types.contains(anomaly), "{anomaly}");
+    }
     for tactic in [
         "CredentialAccess",
         "DefenseEvasion",

@@ -477,6 +477,17 @@ pub mod live {
             .collect()
     }
 
+    /// The audit events of a JSON-lines file under the workspace root (a rule's fixture),
+    /// in order.
+    pub fn jsonl_events(relative: &str) -> Vec<Value> {
+        std::fs::read_to_string(crate::workspace_path(relative))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     /// A webhook-backend request body: an `EventList` as kube-apiserver batches it.
     pub fn event_list(events: &[Value]) -> String {
         json!({

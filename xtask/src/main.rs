@@ -96,7 +96,15 @@ fn accuracy() -> Result<()> {
     let root = workspace_root();
     run(Command::new(root.join("dist/peregrine"))
         .current_dir(&root)
-        .args(["accuracy", "--rules", "dist/rules", "--out", "docs/accuracy.md", "--require", "0.9"])
+        .args([
+            "accuracy",
+            "--rules",
+            "dist/rules",
+            "--out",
+            "docs/accuracy.md",
+            "--require",
+            "0.9",
+        ])
         .args(std::env::args().skip(2)))
 }
 

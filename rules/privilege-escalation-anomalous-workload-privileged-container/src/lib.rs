@@ -57,7 +57,11 @@ impl Rule for PrivilegedWorkload {
                 event.username(),
                 workload.kind,
                 workload.name.as_deref().unwrap_or("unknown"),
-                workload.namespace.as_deref().or(event.namespace()).unwrap_or("unknown"),
+                workload
+                    .namespace
+                    .as_deref()
+                    .or(event.namespace())
+                    .unwrap_or("unknown"),
                 event.cluster,
                 privileged.join(", "),
                 verdict.summary()
@@ -103,7 +107,12 @@ mod tests {
     #[test]
     fn an_unusual_workload_without_a_privileged_container_is_not_this_type() {
         let mut calls = peregrine_rules_sdk::testing::habits(96, node_agent);
-        calls.push(daemonset("alice", "45.83.64.12", "curl/8.5.0", "alpine:3.19", false).at(100 * 3600));
-        assert_eq!(peregrine_rules_sdk::testing::run_calls::<PrivilegedWorkload>(&calls), vec![]);
+        calls.push(
+            daemonset("alice", "45.83.64.12", "curl/8.5.0", "alpine:3.19", false).at(100 * 3600),
+        );
+        assert_eq!(
+            peregrine_rules_sdk::testing::run_calls::<PrivilegedWorkload>(&calls),
+            vec![]
+        );
     }
 }
