@@ -153,6 +153,30 @@ pub fn image_repository(image: &str) -> &str {
     }
 }
 
+/// The workload a judgeable event wrote and its features, with `image`: the sorted
+/// repositories of its images. `None` for events the workload rules do not judge (a
+/// patch that carries no containers among them).
+pub fn workload_features(event: &AuditEvent) -> Option<(&crate::Workload, Features)> {
+    if !judgeable(event) {
+        return None;
+    }
+    let workload = event.workload()?;
+    if workload.containers.is_empty() {
+        return None;
+    }
+    let mut repositories: Vec<&str> = workload
+        .containers
+        .iter()
+        .map(|c| image_repository(&c.image))
+        .collect();
+    repositories.sort_unstable();
+    repositories.dedup();
+    Some((
+        workload,
+        Features::of(event).with("image", repositories.join(",")),
+    ))
+}
+
 /// Whether the anomaly rules judge the event at all: a call that was not refused, by an
 /// authenticated user (anonymous calls have findings of their own).
 pub fn judgeable(event: &AuditEvent) -> bool {

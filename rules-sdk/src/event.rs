@@ -168,6 +168,25 @@ impl Workload {
             .and_then(|v| v.host_path.as_deref())
     }
 
+    /// `container:path at mountPath` for each sensitive host path a container mounts
+    /// (only those mounted writable, if `writable_only`).
+    pub fn sensitive_mounts(&self, writable_only: bool) -> Vec<String> {
+        let mut mounts = Vec::new();
+        for container in &self.containers {
+            for mount in &container.volume_mounts {
+                if writable_only && mount.read_only {
+                    continue;
+                }
+                if let Some(path) = self.host_path(&mount.name)
+                    && crate::paths::is_sensitive_host_path(path)
+                {
+                    mounts.push(format!("{}:{path} at {}", container.name, mount.mount_path));
+                }
+            }
+        }
+        mounts
+    }
+
     pub fn privileged_containers(&self) -> impl Iterator<Item = &Container> {
         self.containers
             .iter()

@@ -5,35 +5,16 @@
 //! when an image is a known penetration-testing tool or a container starts with a
 //! suspicious command (`peregrine_rules_sdk::risk`).
 
-use peregrine_rules_sdk::anomaly::{self, Features};
-use peregrine_rules_sdk::paths::is_sensitive_host_path;
+use peregrine_rules_sdk::anomaly;
 use peregrine_rules_sdk::risk::{pentest_image, suspicious_command};
 use peregrine_rules_sdk::*;
 
 pub struct WorkloadDeployed;
 
-/// The repositories of the workload's images, sorted: the image feature.
-fn repositories(workload: &Workload) -> String {
-    let mut repos: Vec<&str> = workload
-        .containers
-        .iter()
-        .map(|c| anomaly::image_repository(&c.image))
-        .collect();
-    repos.sort_unstable();
-    repos.dedup();
-    repos.join(",")
-}
-
 /// Whether one of the other two workload types judges this workload.
 fn judged_elsewhere(workload: &Workload) -> bool {
     workload.privileged_containers().next().is_some()
-        || workload.containers.iter().any(|c| {
-            c.volume_mounts.iter().any(|m| {
-                workload
-                    .host_path(&m.name)
-                    .is_some_and(is_sensitive_host_path)
-            })
-        })
+        || !workload.sensitive_mounts(false).is_empty()
 }
 
 impl Rule for WorkloadDeployed {
@@ -54,14 +35,7 @@ impl Rule for WorkloadDeployed {
     }
 
     fn evaluate(event: &AuditEvent) -> Option<Finding> {
-        if !anomaly::judgeable(event) {
-            return None;
-        }
-        let workload = event.workload()?;
-        if workload.containers.is_empty() {
-            return None;
-        }
-        let features = Features::of(event).with("image", repositories(workload));
+        let (workload, features) = anomaly::workload_features(event)?;
         let verdict = anomaly::judge(event, features, !judged_elsewhere(workload))?;
         let tools: Vec<String> = workload
             .containers

@@ -3,38 +3,10 @@
 //! way unusual for the user and the cluster (see `peregrine_rules_sdk::anomaly`). Every
 //! workload write is learned; those with a sensitive mount are judged.
 
-use peregrine_rules_sdk::anomaly::{self, Features};
-use peregrine_rules_sdk::paths::is_sensitive_host_path;
+use peregrine_rules_sdk::anomaly;
 use peregrine_rules_sdk::*;
 
 pub struct SensitiveMountWorkload;
-
-/// The repositories of the workload's images, sorted: the image feature.
-fn repositories(workload: &Workload) -> String {
-    let mut repos: Vec<&str> = workload
-        .containers
-        .iter()
-        .map(|c| anomaly::image_repository(&c.image))
-        .collect();
-    repos.sort_unstable();
-    repos.dedup();
-    repos.join(",")
-}
-
-/// `container:path at mountPath` of each sensitive host path a container mounts.
-fn sensitive_mounts(workload: &Workload) -> Vec<String> {
-    let mut mounts = Vec::new();
-    for container in &workload.containers {
-        for mount in &container.volume_mounts {
-            if let Some(path) = workload.host_path(&mount.name)
-                && is_sensitive_host_path(path)
-            {
-                mounts.push(format!("{}:{path} at {}", container.name, mount.mount_path));
-            }
-        }
-    }
-    mounts
-}
 
 impl Rule for SensitiveMountWorkload {
     fn descriptor() -> Descriptor {
@@ -53,15 +25,8 @@ impl Rule for SensitiveMountWorkload {
     }
 
     fn evaluate(event: &AuditEvent) -> Option<Finding> {
-        if !anomaly::judgeable(event) {
-            return None;
-        }
-        let workload = event.workload()?;
-        if workload.containers.is_empty() {
-            return None;
-        }
-        let mounts = sensitive_mounts(workload);
-        let features = Features::of(event).with("image", repositories(workload));
+        let (workload, features) = anomaly::workload_features(event)?;
+        let mounts = workload.sensitive_mounts(false);
         let verdict = anomaly::judge(event, features, !mounts.is_empty())?;
         Some(
             Finding::new(format!(

@@ -1,7 +1,6 @@
 //! Persistence:Kubernetes/ContainerWithSensitiveMount — a container launched with a
 //! sensitive host path (see `peregrine_rules_sdk::paths`) mounted with write access.
 
-use peregrine_rules_sdk::paths::is_sensitive_host_path;
 use peregrine_rules_sdk::*;
 
 pub struct ContainerWithSensitiveMount;
@@ -27,19 +26,7 @@ impl Rule for ContainerWithSensitiveMount {
             return None;
         }
         let workload = event.workload()?;
-        let mut mounts = Vec::new();
-        for container in &workload.containers {
-            for mount in container.volume_mounts.iter().filter(|m| !m.read_only) {
-                if let Some(path) = workload.host_path(&mount.name) {
-                    if is_sensitive_host_path(path) {
-                        mounts.push(format!(
-                            "{}:{} at {}",
-                            container.name, path, mount.mount_path
-                        ));
-                    }
-                }
-            }
-        }
+        let mounts = workload.sensitive_mounts(true);
         if mounts.is_empty() {
             return None;
         }

@@ -3,22 +3,10 @@
 //! cluster (see `peregrine_rules_sdk::anomaly`). Every workload write is learned; those
 //! with a privileged container are judged.
 
-use peregrine_rules_sdk::anomaly::{self, Features};
+use peregrine_rules_sdk::anomaly;
 use peregrine_rules_sdk::*;
 
 pub struct PrivilegedWorkload;
-
-/// The repositories of the workload's images, sorted: the image feature.
-fn repositories(workload: &Workload) -> String {
-    let mut repos: Vec<&str> = workload
-        .containers
-        .iter()
-        .map(|c| anomaly::image_repository(&c.image))
-        .collect();
-    repos.sort_unstable();
-    repos.dedup();
-    repos.join(",")
-}
 
 impl Rule for PrivilegedWorkload {
     fn descriptor() -> Descriptor {
@@ -37,18 +25,11 @@ impl Rule for PrivilegedWorkload {
     }
 
     fn evaluate(event: &AuditEvent) -> Option<Finding> {
-        if !anomaly::judgeable(event) {
-            return None;
-        }
-        let workload = event.workload()?;
-        if workload.containers.is_empty() {
-            return None;
-        }
+        let (workload, features) = anomaly::workload_features(event)?;
         let privileged: Vec<&str> = workload
             .privileged_containers()
             .map(|c| c.name.as_str())
             .collect();
-        let features = Features::of(event).with("image", repositories(workload));
         let verdict = anomaly::judge(event, features, !privileged.is_empty())?;
         Some(
             Finding::new(format!(
