@@ -179,6 +179,50 @@ pub struct Service {
 pub struct Action {
     pub action_type: String,
     pub kubernetes_api_call_action: ApiCallAction,
+    /// The permission an access review checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kubernetes_permission_checked_details: Option<PermissionCheckedDetails>,
+    /// The binding a RoleBinding or ClusterRoleBinding write made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kubernetes_role_binding_details: Option<RoleBindingDetails>,
+    /// The role a Role or ClusterRole write made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kubernetes_role_details: Option<RoleDetails>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionCheckedDetails {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verb: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<bool>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleBindingDetails {
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    pub role_ref_name: String,
+    pub role_ref_kind: String,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleDetails {
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
 }
 
 #[derive(Serialize, Clone, Debug, PartialEq)]
@@ -452,6 +496,26 @@ pub fn build(
                     status_code: event.response_code,
                     parameters: reported.parameters,
                 },
+                kubernetes_permission_checked_details: event.access_review().map(|r| {
+                    PermissionCheckedDetails {
+                        verb: r.verb.clone(),
+                        resource: r.resource.clone().or_else(|| r.non_resource_path.clone()),
+                        namespace: r.namespace.clone(),
+                        allowed: r.allowed,
+                    }
+                }),
+                kubernetes_role_binding_details: event.role_binding().map(|b| RoleBindingDetails {
+                    kind: b.kind.clone(),
+                    name: b.name.clone(),
+                    uid: b.uid.clone(),
+                    role_ref_name: b.role_ref.name.clone(),
+                    role_ref_kind: b.role_ref.kind.clone(),
+                }),
+                kubernetes_role_details: event.role().map(|r| RoleDetails {
+                    kind: r.kind.clone(),
+                    name: r.name.clone(),
+                    uid: r.uid.clone(),
+                }),
             },
             evidence: (!reported.threat_intel.is_empty()).then(|| Evidence {
                 threat_intelligence_details: reported

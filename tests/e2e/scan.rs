@@ -229,3 +229,61 @@ fn repeats_aggregate_into_one_finding_with_first_and_last_seen() {
     assert_eq!(service.event_first_seen, "2024-03-11T09:14:07.118Z");
     assert_eq!(service.event_last_seen, "2024-03-12T09:14:07.118Z");
 }
+
+#[test]
+fn anomaly_findings_explain_themselves_and_carry_guardduty_action_details() {
+    let fixture = |slug: &str| workspace_path(&format!("rules/{slug}/fixtures/positive.jsonl"));
+    let report = scan(
+        shipped_rules_dir(),
+        &[
+            fixture("privilege-escalation-anomalous-role-binding-created"),
+            fixture("privilege-escalation-anomalous-role-created"),
+        ],
+    )
+    .report;
+    let find = |t: &str| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.finding_type == t)
+            .unwrap_or_else(|| panic!("no {t}"))
+    };
+    let binding = find("PrivilegeEscalation:Kubernetes/AnomalousBehavior.RoleBindingCreated");
+    assert_eq!(binding.severity, 8.0, "cluster-admin makes it High");
+    let details = binding
+        .service
+        .action
+        .kubernetes_role_binding_details
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        (
+            details.kind.as_str(),
+            details.role_ref_kind.as_str(),
+            details.role_ref_name.as_str()
+        ),
+        ("ClusterRoleBinding", "ClusterRole", "cluster-admin")
+    );
+    let anomaly = &binding.service.detection.as_ref().unwrap().anomaly;
+    assert_eq!(
+        anomaly["unusual"]["behavior"]["user"]["network"]["profileSubtype"],
+        "UNSEEN"
+    );
+    assert_eq!(
+        anomaly["profiles"]["user"]["roleRef"][0]["observations"]["text"][0],
+        "ClusterRole/edit"
+    );
+    let role = find("PrivilegeEscalation:Kubernetes/AnomalousBehavior.RoleCreated");
+    let details = role
+        .service
+        .action
+        .kubernetes_role_details
+        .as_ref()
+        .unwrap();
+    assert_eq!(details.kind, "ClusterRole");
+    assert_eq!(details.name.as_deref(), Some("svc-b1f7"));
+    assert_eq!(
+        role.service.additional_info["excessivePermissions"],
+        "* on *"
+    );
+}
