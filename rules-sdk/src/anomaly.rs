@@ -27,8 +27,8 @@
 //! reaches the threshold, once the cluster's learning period is over. Every operation is
 //! learned, flagged or not.
 //!
-//! **Bounds.** Per rule and cluster: a user list of at most [`MAX_USERS`] users (rarest,
-//! least recent forgotten first, and their profiles with them), one cluster profile and
+//! **Bounds.** Per rule and cluster: a user list of at most [`MAX_USERS`] users (fewer if
+//! their names are long; rarest, least recent forgotten first, with their profiles), one cluster profile and
 //! one profile per listed user, each feature holding at most [`FEATURE_VALUES`] values of
 //! at most [`MAX_VALUE_LEN`] bytes. A profile is usually well under 1 KiB, at most about
 //! 40 KiB; so at most about 40 MiB per rule and cluster in the worst case.
@@ -439,7 +439,15 @@ fn capped(f: Option<&Frequencies>, value: &str) -> f64 {
 /// it unless it is anomalous (its score reaches the threshold after the cluster's
 /// learning period). Returns a verdict when it is anomalous and `flaggable`.
 pub fn judge(event: &AuditEvent, features: Features, flaggable: bool) -> Option<Verdict> {
-    judge_with(&Settings::from_host(), event, features, flaggable)
+    // The host's settings are fixed for the life of an instance: read them once.
+    #[cfg(target_arch = "wasm32")]
+    let settings = {
+        static SETTINGS: std::sync::OnceLock<Settings> = std::sync::OnceLock::new();
+        SETTINGS.get_or_init(Settings::from_host)
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    let settings = &Settings::from_host();
+    judge_with(settings, event, features, flaggable)
 }
 
 /// [`judge`] with the given settings.
@@ -507,12 +515,28 @@ pub fn judge_with(
         }
         pending.save(&pending_key);
     }
-    if let Err(e) = users.save(&users_key) {
-        crate::log::warn(&format!("anomaly user list not saved: {e:?}"));
-    }
+    save_users(&mut users, &users_key, &event.cluster);
     cluster.save(&cluster_key);
     user.save(&user_key);
     verdict.filter(|_| flaggable)
+}
+
+/// Stores the user list, keeping it within what a state value holds: long names can make
+/// fewer than [`MAX_USERS`] fit, and the rarest users go first, with their profiles.
+fn save_users(users: &mut Frequencies, users_key: &str, cluster: &str) {
+    let mut bytes = users.encode();
+    while bytes.len() > MAX_PROFILE_BYTES {
+        let before: Vec<String> = users.values.iter().map(|s| s.value.clone()).collect();
+        users.keep_most_frequent(users.values.len() * 3 / 4);
+        for name in before.iter().filter(|n| users.count(n) == 0) {
+            state::delete(&key(&["user", cluster, name]));
+            state::delete(&key(&["pending", cluster, name]));
+        }
+        bytes = users.encode();
+    }
+    if state::set(users_key, &bytes).is_err() {
+        crate::log::warn("anomaly user list not saved: the rule's state store is full");
+    }
 }
 
 fn score(
@@ -607,6 +631,33 @@ mod tests {
         assert_eq!(p.first_seen, 5);
         assert_eq!(Profile::decode(&p.encode()[..11]), None);
         assert_eq!(p.feature("image").unwrap().count("x"), 2);
+    }
+
+    #[test]
+    fn a_user_list_of_long_names_stays_storable_and_forgets_the_rarest_with_their_profiles() {
+        state::clear();
+        let mut users = Frequencies::default();
+        for i in 0..MAX_USERS {
+            let name = format!("{i:0>120}");
+            for _ in 0..(1 + i % 3) {
+                users.observe_within(&name, i as i64, MAX_USERS);
+            }
+            state::set(&key(&["user", "c", &name]), b"profile").unwrap();
+        }
+        save_users(&mut users, "users", "c");
+        let stored = Frequencies::decode(&state::get("users").unwrap()).unwrap();
+        assert!(stored.values.len() < MAX_USERS && stored.values.len() > MAX_USERS / 4);
+        assert!(
+            stored.values.iter().all(|s| s.count >= 2),
+            "the users seen once went first"
+        );
+        let kept = format!("{:0>120}", 2);
+        assert!(state::contains(&key(&["user", "c", &kept])));
+        assert!(!state::contains(&key(&[
+            "user",
+            "c",
+            &format!("{:0>120}", 0)
+        ])));
     }
 
     #[test]
