@@ -216,12 +216,6 @@ struct Profile {
 }
 
 impl Profile {
-    fn load(key: &str) -> Self {
-        state::get(key)
-            .and_then(|b| Self::decode(&b))
-            .unwrap_or_default()
-    }
-
     fn save(&mut self, key: &str) {
         let mut bytes = self.encode();
         // Long values could make a profile too large to store: keep fewer of them.
@@ -284,6 +278,24 @@ impl Profile {
             self.features[index]
                 .1
                 .observe_within(value, at, FEATURE_VALUES);
+        }
+    }
+
+    /// Adds what `now` observed beyond `base` (the same profile, read earlier).
+    fn add_observations(&mut self, now: &Profile, base: &Profile) {
+        let added = now.operations.saturating_sub(base.operations);
+        if self.operations == 0 && added > 0 {
+            self.first_seen = now.first_seen;
+        }
+        self.operations += added;
+        for (name, f) in &now.features {
+            let before = base.feature(name);
+            for seen in &f.values {
+                let n = seen
+                    .count
+                    .saturating_sub(before.map_or(0, |b| b.count(&seen.value)));
+                self.observe(name, &seen.value, seen.last_seen, n);
+            }
         }
     }
 
@@ -472,28 +484,37 @@ pub fn judge_with(
     let users_key = key(&["users", &event.cluster]);
     let cluster_key = key(&["cluster", &event.cluster]);
     let user_key = key(&["user", &event.cluster, &username]);
-    let mut users = Frequencies::load(&users_key);
-    let mut cluster = Profile::load(&cluster_key);
-    let mut user = Profile::load(&user_key);
+    let mut users = batch::take_users(&users_key);
+    let mut cluster = batch::take_profile(&cluster_key);
+    let mut user = batch::take_profile(&user_key);
 
-    let learned = cluster.operations >= settings.learning_events
-        && at.saturating_sub(cluster.first_seen) >= settings.learning_micros;
+    let learned = cluster.now.operations >= settings.learning_events
+        && at.saturating_sub(cluster.now.first_seen) >= settings.learning_micros;
     // Every operation is scored, reported or not: an anomalous one is not learned.
     let verdict = learned
-        .then(|| score(settings, &users, &cluster, &user, &username, &features))
+        .then(|| {
+            score(
+                settings,
+                &users.now,
+                &cluster.now,
+                &user.now,
+                &username,
+                &features,
+            )
+        })
         .flatten();
     let anomalous = verdict.is_some();
 
-    if let Some(forgotten) = users.observe_within(&username, at, MAX_USERS) {
-        state::delete(&key(&["user", &event.cluster, &forgotten]));
-        state::delete(&key(&["pending", &event.cluster, &forgotten]));
+    if let Some(forgotten) = users.now.observe_within(&username, at, MAX_USERS) {
+        batch::delete(&key(&["user", &event.cluster, &forgotten]));
+        batch::delete(&key(&["pending", &event.cluster, &forgotten]));
     }
     // The user's operations all count towards knowing the user; only ordinary ones
     // teach their values.
-    user.count_operation(at);
+    user.now.count_operation(at);
     if !anomalous {
-        cluster.learn(&features, at);
-        user.learn_values(&features, at);
+        cluster.now.learn(&features, at);
+        user.now.learn_values(&features, at);
     } else {
         // An anomalous operation teaches nothing at once, so an intruder cannot make its
         // network and tools usual by returning now and then. Its values wait in the
@@ -501,24 +522,173 @@ pub fn judge_with(
         // user has shown them in PROMOTE_AFTER anomalous operations: a lasting change of
         // habits stops being flagged.
         let pending_key = key(&["pending", &event.cluster, &username]);
-        let mut pending = Profile::load(&pending_key);
-        pending.learn(&features, at);
+        let mut pending = batch::take_profile(&pending_key);
+        pending.now.learn(&features, at);
         for (name, value) in &features.0 {
             if pending
+                .now
                 .feature(name)
                 .is_some_and(|f| f.count(value) >= PROMOTE_AFTER)
             {
-                user.observe(name, value, at, PROMOTE_AFTER);
-                cluster.observe(name, value, at, PROMOTE_AFTER);
-                pending.forget(name, value);
+                user.now.observe(name, value, at, PROMOTE_AFTER);
+                cluster.now.observe(name, value, at, PROMOTE_AFTER);
+                pending.now.forget(name, value);
             }
         }
-        pending.save(&pending_key);
+        batch::put_profile(pending_key, pending);
     }
-    save_users(&mut users, &users_key, &event.cluster);
-    cluster.save(&cluster_key);
-    user.save(&user_key);
+    batch::put_users(users_key, users, &event.cluster);
+    batch::put_profile(cluster_key, cluster);
+    batch::put_profile(user_key, user);
     verdict.filter(|_| flaggable)
+}
+
+/// Profiles kept in guest memory while the host's batch of events is judged (one call
+/// of the rule), so that a batch reads and writes each once instead of once an event.
+/// Outside a batch (native tests calling `evaluate` directly), every access goes to the
+/// state store.
+///
+/// A cluster's profile and user list are shared by the workers, which judge other users
+/// at the same time: at the end of a batch, one that changed in the store meanwhile gets
+/// this batch's observations added to it instead of being overwritten. A user's own
+/// profiles are judged by one worker only (each user's events go to one worker).
+pub mod batch {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use super::{Profile, key};
+    use crate::profile::Frequencies;
+    use crate::state;
+
+    /// A stored value as read, and as it is now.
+    pub(super) struct Cached<T> {
+        read: Option<Vec<u8>>,
+        pub(super) now: T,
+    }
+
+    #[derive(Default)]
+    struct Batch {
+        active: bool,
+        profiles: HashMap<String, Cached<Profile>>,
+        users: HashMap<String, (Cached<Frequencies>, String)>,
+    }
+
+    thread_local! {
+        static BATCH: RefCell<Batch> = RefCell::default();
+    }
+
+    /// Starts keeping profiles in memory.
+    pub fn begin() {
+        BATCH.with(|b| b.borrow_mut().active = true);
+    }
+
+    /// Writes back every profile the batch changed, and stops keeping them.
+    pub fn end() {
+        let batch = BATCH.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        for (k, cached) in batch.profiles {
+            write_profile(&k, cached);
+        }
+        for (k, (cached, cluster)) in batch.users {
+            write_users(&k, cached, &cluster);
+        }
+    }
+
+    fn active() -> bool {
+        BATCH.with(|b| b.borrow().active)
+    }
+
+    pub(super) fn take_profile(k: &str) -> Cached<Profile> {
+        if let Some(cached) = BATCH.with(|b| b.borrow_mut().profiles.remove(k)) {
+            return cached;
+        }
+        let read = state::get(k);
+        let now = read
+            .as_deref()
+            .and_then(Profile::decode)
+            .unwrap_or_default();
+        Cached { read, now }
+    }
+
+    pub(super) fn put_profile(k: String, cached: Cached<Profile>) {
+        if active() {
+            BATCH.with(|b| b.borrow_mut().profiles.insert(k, cached));
+        } else {
+            write_profile(&k, cached);
+        }
+    }
+
+    pub(super) fn take_users(k: &str) -> Cached<Frequencies> {
+        if let Some((cached, _)) = BATCH.with(|b| b.borrow_mut().users.remove(k)) {
+            return cached;
+        }
+        let read = state::get(k);
+        let now = read
+            .as_deref()
+            .and_then(Frequencies::decode)
+            .unwrap_or_default();
+        Cached { read, now }
+    }
+
+    pub(super) fn put_users(k: String, cached: Cached<Frequencies>, cluster: &str) {
+        if active() {
+            BATCH.with(|b| {
+                b.borrow_mut()
+                    .users
+                    .insert(k, (cached, cluster.to_string()))
+            });
+        } else {
+            write_users(&k, cached, cluster);
+        }
+    }
+
+    /// Forgets a stored profile, in memory and in the store.
+    pub(super) fn delete(k: &str) {
+        BATCH.with(|b| b.borrow_mut().profiles.remove(k));
+        state::delete(k);
+    }
+
+    fn write_profile(k: &str, cached: Cached<Profile>) {
+        let mut now = cached.now;
+        let stored = state::get(k);
+        if stored != cached.read
+            && let Some(mut fresh) = stored.as_deref().and_then(Profile::decode)
+        {
+            let base = cached
+                .read
+                .as_deref()
+                .and_then(Profile::decode)
+                .unwrap_or_default();
+            fresh.add_observations(&now, &base);
+            now = fresh;
+        }
+        now.save(k);
+    }
+
+    fn write_users(k: &str, cached: Cached<Frequencies>, cluster: &str) {
+        let mut now = cached.now;
+        let stored = state::get(k);
+        if stored != cached.read
+            && let Some(mut fresh) = stored.as_deref().and_then(Frequencies::decode)
+        {
+            let base = cached
+                .read
+                .as_deref()
+                .and_then(Frequencies::decode)
+                .unwrap_or_default();
+            for seen in &now.values {
+                for _ in 0..seen.count.saturating_sub(base.count(&seen.value)) {
+                    if let Some(gone) =
+                        fresh.observe_within(&seen.value, seen.last_seen, super::MAX_USERS)
+                    {
+                        delete(&key(&["user", cluster, &gone]));
+                        delete(&key(&["pending", cluster, &gone]));
+                    }
+                }
+            }
+            now = fresh;
+        }
+        super::save_users(&mut now, k, cluster);
+    }
 }
 
 /// Stores the user list, keeping it within what a state value holds: long names can make
@@ -529,8 +699,8 @@ fn save_users(users: &mut Frequencies, users_key: &str, cluster: &str) {
         let before: Vec<String> = users.values.iter().map(|s| s.value.clone()).collect();
         users.keep_most_frequent(users.values.len() * 3 / 4);
         for name in before.iter().filter(|n| users.count(n) == 0) {
-            state::delete(&key(&["user", cluster, name]));
-            state::delete(&key(&["pending", cluster, name]));
+            batch::delete(&key(&["user", cluster, name]));
+            batch::delete(&key(&["pending", cluster, name]));
         }
         bytes = users.encode();
     }
@@ -658,6 +828,46 @@ mod tests {
             "c",
             &format!("{:0>120}", 0)
         ])));
+    }
+
+    #[cfg(feature = "testing")]
+    #[test]
+    fn a_batch_adds_its_observations_to_a_cluster_profile_another_worker_changed() {
+        use crate::testing::{Call, KUBECTL};
+        state::clear();
+        let call = |user: &str, ip: &str| {
+            Call::new("get", user, ip, KUBECTL)
+                .on("secrets", Some("web"), Some("a"))
+                .event()
+        };
+        let features = |e: &AuditEvent| Features::of(e);
+        let settings = Settings::from_host();
+        let cluster_key = key(&["cluster", crate::testing::TEST_CLUSTER]);
+        let e = call("alice", "198.51.100.21");
+        judge_with(&settings, &e, features(&e), true);
+        batch::begin();
+        for _ in 0..3 {
+            let e = call("alice", "198.51.100.21");
+            judge_with(&settings, &e, features(&e), true);
+        }
+        // Meanwhile another worker judged bob and stored the cluster profile.
+        let mut other = Profile::decode(&state::get(&cluster_key).unwrap()).unwrap();
+        let b = call("bob", "203.0.113.9");
+        other.learn(&features(&b), 0);
+        other.save(&cluster_key);
+        batch::end();
+        let merged = Profile::decode(&state::get(&cluster_key).unwrap()).unwrap();
+        assert_eq!(merged.operations, 5);
+        let network = merged.feature("network").unwrap();
+        assert_eq!(network.count("198.51.100.0/24"), 4);
+        assert_eq!(network.count("203.0.113.0/24"), 1);
+        // Without a concurrent change the batch's profile is written as it is.
+        batch::begin();
+        let e = call("alice", "198.51.100.21");
+        judge_with(&settings, &e, features(&e), true);
+        batch::end();
+        let after = Profile::decode(&state::get(&cluster_key).unwrap()).unwrap();
+        assert_eq!(after.operations, 6);
     }
 
     #[test]

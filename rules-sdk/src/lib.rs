@@ -84,7 +84,8 @@ pub trait Rule {
 
 /// Runs a rule over a batch, numbering each finding with its event's index.
 pub fn evaluate_batch<R: Rule>(events: &[AuditEvent]) -> Vec<Finding> {
-    events
+    anomaly::batch::begin();
+    let findings = events
         .iter()
         .enumerate()
         .filter_map(|(index, event)| {
@@ -93,7 +94,9 @@ pub fn evaluate_batch<R: Rule>(events: &[AuditEvent]) -> Vec<Finding> {
                 finding
             })
         })
-        .collect()
+        .collect();
+    anomaly::batch::end();
+    findings
 }
 
 /// The checks the host applies to a descriptor when it loads a module.

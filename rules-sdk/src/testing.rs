@@ -236,6 +236,30 @@ pub fn run_calls<R: Rule>(calls: &[Call]) -> Vec<(usize, Finding)> {
         .collect()
 }
 
+/// Runs `R` over the calls as the host does in a module, in batches of `size` events of
+/// its subscription, and returns each finding with the index of its call.
+pub fn run_calls_in_batches<R: Rule>(calls: &[Call], size: usize) -> Vec<(usize, Finding)> {
+    crate::state::clear();
+    crate::settings::clear();
+    let subscription = R::descriptor()
+        .audit
+        .unwrap_or_else(crate::AuditSubscription::any);
+    let wanted: Vec<(usize, AuditEvent)> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i, c.event()))
+        .filter(|(_, e)| crate::subscription::matches(&subscription, e))
+        .collect();
+    let mut found = Vec::new();
+    for chunk in wanted.chunks(size.max(1)) {
+        let events: Vec<AuditEvent> = chunk.iter().map(|(_, e)| e.clone()).collect();
+        for f in crate::evaluate_batch::<R>(&events) {
+            found.push((chunk[f.event_index as usize].0, f));
+        }
+    }
+    found
+}
+
 /// `make(user, ip, agent)` once an hour for `hours` hours from the start, alternately
 /// by `alice` (from [`OFFICE_IP`]) and `bob` (from [`COLLEAGUE_IP`]), both with
 /// [`KUBECTL`]: two people's habits over days, past the default learning period.
@@ -374,6 +398,24 @@ macro_rules! anomaly_tests {
                     $crate::anomaly::PROMOTE_AFTER,
                     "{found:#?}"
                 );
+            }
+
+            #[test]
+            fn batches_are_judged_as_single_events_are() {
+                let mut calls = habits(96, $routine);
+                for h in 100..103 {
+                    calls.push(($attack)("alice", ATTACKER_IP, ATTACKER_AGENT).at(h * 3600));
+                    calls.push(($routine)("bob", COLLEAGUE_IP, KUBECTL).at(h * 3600 + 1));
+                }
+                let one_by_one = run_calls::<$rule>(&calls);
+                assert_eq!(one_by_one.len(), 3);
+                for size in [7, 64] {
+                    let mut batched = $crate::testing::run_calls_in_batches::<$rule>(&calls, size);
+                    for (_, f) in &mut batched {
+                        f.event_index = 0;
+                    }
+                    assert_eq!(batched, one_by_one, "batches of {size}");
+                }
             }
 
             #[test]
