@@ -1,5 +1,5 @@
 //! What a rule's store holds: a WASI context with nothing in it, memory limits, and the
-//! two capabilities of the `rule` world (log and state).
+//! capabilities of the `rule` world (log, state and settings).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
