@@ -44,6 +44,13 @@ impl AuditSubscription {
         }
     }
 
+    /// Creates, updates and patches of pods and every pod-template kind.
+    pub fn workload_writes() -> Self {
+        Self::any()
+            .verbs(&["create", "update", "patch"])
+            .resources(crate::WORKLOAD_RESOURCES)
+    }
+
     pub fn verbs(mut self, verbs: &[&str]) -> Self {
         self.verbs = strings(verbs);
         self

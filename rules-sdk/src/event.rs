@@ -160,6 +160,20 @@ impl AuditEvent {
 }
 
 impl Workload {
+    /// `Deployment frontend in namespace web`, for descriptions (`unknown` for what the
+    /// object leaves out; the namespace falls back to the event's).
+    pub fn label(&self, event: &AuditEvent) -> String {
+        format!(
+            "{} {} in namespace {}",
+            self.kind,
+            self.name.as_deref().unwrap_or("unknown"),
+            self.namespace
+                .as_deref()
+                .or(event.namespace())
+                .unwrap_or("unknown")
+        )
+    }
+
     /// The volume named `name`, if it mounts a host path.
     pub fn host_path(&self, volume: &str) -> Option<&str> {
         self.volumes

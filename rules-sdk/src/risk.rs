@@ -131,7 +131,11 @@ pub fn pentest_image(image: &str) -> Option<&'static str> {
     PENTEST_IMAGES
         .iter()
         .find(|tool| {
-            name == **tool || repository == **tool || repository.ends_with(&format!("/{tool}"))
+            name == **tool
+                || repository == **tool
+                || repository
+                    .strip_suffix(**tool)
+                    .is_some_and(|rest| rest.ends_with('/'))
         })
         .copied()
 }
@@ -209,21 +213,31 @@ pub fn risky_binding(binding: &RoleBinding) -> Option<String> {
         .map(|ns| format!("in namespace {ns}"))
 }
 
+/// The verb and resource (`pods/exec`, or a non-resource path) an access review asks
+/// about; `*` for what it leaves out.
+fn reviewed(review: &AccessReview) -> (&str, String) {
+    let verb = review.verb.as_deref().unwrap_or("*");
+    let resource = match (
+        &review.resource,
+        &review.subresource,
+        &review.non_resource_path,
+    ) {
+        (Some(r), Some(s), _) => format!("{r}/{s}"),
+        (Some(r), None, _) => r.clone(),
+        (None, _, Some(path)) => path.clone(),
+        (None, _, None) => "*".into(),
+    };
+    (verb, resource)
+}
+
 /// The permission an access review asks about, e.g. `create deployments` or `rules` for a
 /// SelfSubjectRulesReview (which lists all of them).
 pub fn permission_checked(review: &AccessReview) -> String {
     if review.kind == "SelfSubjectRulesReview" {
         return "rules".into();
     }
-    if let Some(path) = &review.non_resource_path {
-        return format!("{} {path}", review.verb.as_deref().unwrap_or("*"));
-    }
-    let resource = match (&review.resource, &review.subresource) {
-        (Some(r), Some(s)) => format!("{r}/{s}"),
-        (Some(r), None) => r.clone(),
-        (None, _) => "*".into(),
-    };
-    format!("{} {resource}", review.verb.as_deref().unwrap_or("*"))
+    let (verb, resource) = reviewed(review);
+    format!("{verb} {resource}")
 }
 
 /// Whether the review asks about a powerful permission: all of them (a rules review), a
@@ -232,12 +246,7 @@ pub fn powerful_permission(review: &AccessReview) -> bool {
     if review.kind == "SelfSubjectRulesReview" {
         return true;
     }
-    let verb = review.verb.as_deref().unwrap_or("*");
-    let resource = match (&review.resource, &review.subresource) {
-        (Some(r), Some(s)) => format!("{r}/{s}"),
-        (Some(r), None) => r.clone(),
-        (None, _) => "*".into(),
-    };
+    let (verb, resource) = reviewed(review);
     POWERFUL_VERBS.contains(&verb) || SENSITIVE_RESOURCES.contains(&resource.as_str())
 }
 

@@ -222,8 +222,24 @@ pub const ATTACKER_AGENT: &str = "python-requests/2.31.0";
 /// Runs `R` over the calls in order with an empty state store and default settings,
 /// honouring its subscription, and returns each finding with the index of its call.
 pub fn run_calls<R: Rule>(calls: &[Call]) -> Vec<(usize, Finding)> {
+    run_calls_with::<R>(&[], calls)
+}
+
+/// [`run_calls`] with the given rule settings.
+pub fn run_calls_with<R: Rule>(settings: &[(&str, &str)], calls: &[Call]) -> Vec<(usize, Finding)> {
     crate::state::clear();
     crate::settings::clear();
+    for (name, value) in settings {
+        crate::settings::set(name, value);
+    }
+    subscribed::<R>(calls)
+        .into_iter()
+        .filter_map(|(i, e)| R::evaluate(&e).map(|f| (i, f)))
+        .collect()
+}
+
+/// The calls' events that `R` subscribes to, with their indexes.
+fn subscribed<R: Rule>(calls: &[Call]) -> Vec<(usize, AuditEvent)> {
     let subscription = R::descriptor()
         .audit
         .unwrap_or_else(crate::AuditSubscription::any);
@@ -232,7 +248,6 @@ pub fn run_calls<R: Rule>(calls: &[Call]) -> Vec<(usize, Finding)> {
         .enumerate()
         .map(|(i, c)| (i, c.event()))
         .filter(|(_, e)| crate::subscription::matches(&subscription, e))
-        .filter_map(|(i, e)| R::evaluate(&e).map(|f| (i, f)))
         .collect()
 }
 
@@ -241,15 +256,7 @@ pub fn run_calls<R: Rule>(calls: &[Call]) -> Vec<(usize, Finding)> {
 pub fn run_calls_in_batches<R: Rule>(calls: &[Call], size: usize) -> Vec<(usize, Finding)> {
     crate::state::clear();
     crate::settings::clear();
-    let subscription = R::descriptor()
-        .audit
-        .unwrap_or_else(crate::AuditSubscription::any);
-    let wanted: Vec<(usize, AuditEvent)> = calls
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (i, c.event()))
-        .filter(|(_, e)| crate::subscription::matches(&subscription, e))
-        .collect();
+    let wanted = subscribed::<R>(calls);
     let mut found = Vec::new();
     for chunk in wanted.chunks(size.max(1)) {
         let events: Vec<AuditEvent> = chunk.iter().map(|(_, e)| e.clone()).collect();
@@ -342,16 +349,10 @@ macro_rules! anomaly_tests {
                 calls.push(($attack)("alice", ATTACKER_IP, ATTACKER_AGENT).at(25 * 3600));
                 assert_eq!(run_calls::<$rule>(&calls), vec![]);
                 // The period is a setting: shortened, the same calls are judged.
-                $crate::state::clear();
-                $crate::settings::set("anomaly.learning-hours", "12");
-                let subscription = <$rule as $crate::Rule>::descriptor().audit.unwrap();
-                let found: Vec<_> = calls
-                    .iter()
-                    .map(|c| c.event())
-                    .filter(|e| $crate::subscription::matches(&subscription, e))
-                    .filter_map(|e| <$rule as $crate::Rule>::evaluate(&e))
-                    .collect();
-                $crate::settings::clear();
+                let found = $crate::testing::run_calls_with::<$rule>(
+                    &[("anomaly.learning-hours", "12")],
+                    &calls,
+                );
                 assert_eq!(found.len(), 1, "{found:#?}");
             }
 

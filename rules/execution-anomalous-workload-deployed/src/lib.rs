@@ -27,11 +27,7 @@ impl Rule for WorkloadDeployed {
              Medium when an image is a known penetration-testing tool or a container starts \
              with a suspicious command such as a reverse shell.",
         )
-        .subscribe(
-            AuditSubscription::any()
-                .verbs(&["create", "update", "patch"])
-                .resources(WORKLOAD_RESOURCES),
-        )
+        .subscribe(AuditSubscription::workload_writes())
     }
 
     fn evaluate(event: &AuditEvent) -> Option<Finding> {
@@ -53,12 +49,10 @@ impl Rule for WorkloadDeployed {
             .map(|c| c.image.as_str())
             .collect();
         let mut finding = Finding::new(format!(
-            "{} deployed {} {} in namespace {} of cluster {} with {}, which is unusual for this user \
+            "{} deployed {} of cluster {} with {}, which is unusual for this user \
              and cluster ({}).",
             event.username(),
-            workload.kind,
-            workload.name.as_deref().unwrap_or("unknown"),
-            workload.namespace.as_deref().or(event.namespace()).unwrap_or("unknown"),
+            workload.label(event),
             event.cluster,
             images.join(", "),
             verdict.summary()

@@ -17,11 +17,7 @@ impl Rule for SensitiveMountWorkload {
             "A workload that mounts a sensitive host path was created or changed in a way \
              unusual for the user and the cluster.",
         )
-        .subscribe(
-            AuditSubscription::any()
-                .verbs(&["create", "update", "patch"])
-                .resources(WORKLOAD_RESOURCES),
-        )
+        .subscribe(AuditSubscription::workload_writes())
     }
 
     fn evaluate(event: &AuditEvent) -> Option<Finding> {
@@ -30,16 +26,10 @@ impl Rule for SensitiveMountWorkload {
         let verdict = anomaly::judge(event, features, !mounts.is_empty())?;
         Some(
             Finding::new(format!(
-                "{} launched {} {} in namespace {} of cluster {} mounting {}, which is unusual for \
+                "{} launched {} of cluster {} mounting {}, which is unusual for \
                  this user and cluster ({}).",
                 event.username(),
-                workload.kind,
-                workload.name.as_deref().unwrap_or("unknown"),
-                workload
-                    .namespace
-                    .as_deref()
-                    .or(event.namespace())
-                    .unwrap_or("unknown"),
+                workload.label(event),
                 event.cluster,
                 mounts.join(", "),
                 verdict.summary()

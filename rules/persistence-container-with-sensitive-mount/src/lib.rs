@@ -14,11 +14,7 @@ impl Rule for ContainerWithSensitiveMount {
             "A container was launched with a sensitive host path mounted with write access in \
              its volumeMounts, making the node's file system writable from the container.",
         )
-        .subscribe(
-            AuditSubscription::any()
-                .verbs(&["create", "update", "patch"])
-                .resources(WORKLOAD_RESOURCES),
-        )
+        .subscribe(AuditSubscription::workload_writes())
     }
 
     fn evaluate(event: &AuditEvent) -> Option<Finding> {

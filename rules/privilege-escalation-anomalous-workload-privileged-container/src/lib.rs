@@ -17,11 +17,7 @@ impl Rule for PrivilegedWorkload {
             "A workload with a privileged container was created or changed in a way unusual \
              for the user and the cluster: a privileged container can take over its node.",
         )
-        .subscribe(
-            AuditSubscription::any()
-                .verbs(&["create", "update", "patch"])
-                .resources(WORKLOAD_RESOURCES),
-        )
+        .subscribe(AuditSubscription::workload_writes())
     }
 
     fn evaluate(event: &AuditEvent) -> Option<Finding> {
@@ -33,16 +29,10 @@ impl Rule for PrivilegedWorkload {
         let verdict = anomaly::judge(event, features, !privileged.is_empty())?;
         Some(
             Finding::new(format!(
-                "{} launched {} {} in namespace {} of cluster {} with privileged container {}, \
+                "{} launched {} of cluster {} with privileged container {}, \
                  which is unusual for this user and cluster ({}).",
                 event.username(),
-                workload.kind,
-                workload.name.as_deref().unwrap_or("unknown"),
-                workload
-                    .namespace
-                    .as_deref()
-                    .or(event.namespace())
-                    .unwrap_or("unknown"),
+                workload.label(event),
                 event.cluster,
                 privileged.join(", "),
                 verdict.summary()

@@ -20,11 +20,7 @@ impl Rule for PrivilegedContainer {
             "A privileged container was launched with an image that had never before been used \
              to launch a privileged container in this cluster.",
         )
-        .subscribe(
-            AuditSubscription::any()
-                .verbs(&["create", "update", "patch"])
-                .resources(WORKLOAD_RESOURCES),
-        )
+        .subscribe(AuditSubscription::workload_writes())
     }
 
     fn evaluate(event: &AuditEvent) -> Option<Finding> {
