@@ -247,18 +247,10 @@ impl Profile {
     }
 
     fn learn(&mut self, features: &Features, at: i64) {
-        self.count_operation(at);
-        self.learn_values(features, at);
-    }
-
-    fn count_operation(&mut self, at: i64) {
         if self.operations == 0 {
             self.first_seen = at;
         }
         self.operations += 1;
-    }
-
-    fn learn_values(&mut self, features: &Features, at: i64) {
         for (name, value) in &features.0 {
             self.observe(name, value, at, 1);
         }
@@ -505,16 +497,20 @@ pub fn judge_with(
         .flatten();
     let anomalous = verdict.is_some();
 
-    if let Some(forgotten) = users.now.observe_within(&username, at, MAX_USERS) {
+    // Only ordinary operations make a user known; an anomalous one keeps the user on
+    // the list (so their profiles stay bounded) as not yet seen.
+    let forgotten = if anomalous {
+        users.now.track_within(&username, at, MAX_USERS)
+    } else {
+        users.now.observe_within(&username, at, MAX_USERS)
+    };
+    if let Some(forgotten) = forgotten {
         batch::delete(&key(&["user", &event.cluster, &forgotten]));
         batch::delete(&key(&["pending", &event.cluster, &forgotten]));
     }
-    // The user's operations all count towards knowing the user; only ordinary ones
-    // teach their values.
-    user.now.count_operation(at);
     if !anomalous {
         cluster.now.learn(&features, at);
-        user.now.learn_values(&features, at);
+        user.now.learn(&features, at);
     } else {
         // An anomalous operation teaches nothing at once, so an intruder cannot make its
         // network and tools usual by returning now and then. Its values wait in the
@@ -675,14 +671,18 @@ pub mod batch {
                 .as_deref()
                 .and_then(Frequencies::decode)
                 .unwrap_or_default();
+            let mut forget = |gone: Option<String>| {
+                if let Some(gone) = gone {
+                    delete(&key(&["user", cluster, &gone]));
+                    delete(&key(&["pending", cluster, &gone]));
+                }
+            };
             for seen in &now.values {
+                if seen.count == 0 {
+                    forget(fresh.track_within(&seen.value, seen.last_seen, super::MAX_USERS));
+                }
                 for _ in 0..seen.count.saturating_sub(base.count(&seen.value)) {
-                    if let Some(gone) =
-                        fresh.observe_within(&seen.value, seen.last_seen, super::MAX_USERS)
-                    {
-                        delete(&key(&["user", cluster, &gone]));
-                        delete(&key(&["pending", cluster, &gone]));
-                    }
+                    forget(fresh.observe_within(&seen.value, seen.last_seen, super::MAX_USERS));
                 }
             }
             now = fresh;

@@ -79,8 +79,20 @@ impl Frequencies {
             self.first_seen = at;
         }
         self.total += 1;
+        self.remember(value, at, capacity, 1)
+    }
+
+    /// Remembers `value` as met at `at` without counting an observation of it: it stays
+    /// unseen to scoring, and is among the first forgotten when the profile is full. For
+    /// keeping track of a subject (a user whose operations were all anomalous) that must
+    /// not yet count as known.
+    pub fn track_within(&mut self, value: &str, at: i64, capacity: usize) -> Option<String> {
+        self.remember(value, at, capacity, 0)
+    }
+
+    fn remember(&mut self, value: &str, at: i64, capacity: usize, count: u64) -> Option<String> {
         if let Some(seen) = self.values.iter_mut().find(|s| s.value == value) {
-            seen.count += 1;
+            seen.count += count;
             seen.last_seen = seen.last_seen.max(at);
             return None;
         }
@@ -97,7 +109,7 @@ impl Frequencies {
         }
         self.values.push(Seen {
             value: value.to_string(),
-            count: 1,
+            count,
             last_seen: at,
         });
         forgotten
@@ -116,7 +128,7 @@ impl Frequencies {
         if self.total == 0 {
             return 1.0;
         }
-        let distinct = self.values.len().max(1) as f64;
+        let distinct = self.values.iter().filter(|s| s.count > 0).count().max(1) as f64;
         let total = self.total as f64 + distinct;
         match self.count(value) {
             0 => distinct / total / (distinct + 1.0),
@@ -136,7 +148,7 @@ impl Frequencies {
     /// `saturation` times: a weekly habit is as routine as an hourly one, and a subject
     /// that spreads its work over several values is not surprising in any of them.
     pub fn novelty(&self, value: &str, saturation: u64) -> f64 {
-        if self.values.is_empty() {
+        if self.total == 0 {
             return 0.0;
         }
         match self.count(value) {
@@ -274,6 +286,18 @@ mod tests {
             "a value seen once goes before those seen twice"
         );
         assert_eq!(f.values.len(), MAX_VALUES);
+    }
+
+    #[test]
+    fn a_tracked_value_stays_unseen_and_is_forgotten_first() {
+        let mut f = seen(&[("alice", 3), ("bob", 1)]);
+        let before = f.novelty("mallory", 8);
+        assert_eq!(f.track_within("mallory", 10, 3), None);
+        assert_eq!(f.track_within("mallory", 11, 3), None);
+        assert_eq!((f.count("mallory"), f.total), (0, 4));
+        assert_eq!(f.novelty("mallory", 8), before, "tracking teaches nothing");
+        assert_eq!(f.observe_within("carol", 12, 3).as_deref(), Some("mallory"));
+        assert_eq!(f.count("bob"), 1);
     }
 
     #[test]

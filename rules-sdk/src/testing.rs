@@ -402,6 +402,19 @@ macro_rules! anomaly_tests {
             }
 
             #[test]
+            fn an_identity_only_an_intruder_uses_stays_new_however_often_it_returns() {
+                // A token nobody uses for this kind of work (a compromised pod's service
+                // account), from a new network each time.
+                let mut calls = habits(96, $routine);
+                let token = "system:serviceaccount:web:frontend";
+                for i in 0..30 {
+                    let ip = format!("45.83.{}.12", 64 + i);
+                    calls.push(($attack)(token, &ip, ATTACKER_AGENT).at((100 + i) * 3600));
+                }
+                assert_eq!(run_calls::<$rule>(&calls).len(), 30);
+            }
+
+            #[test]
             fn batches_are_judged_as_single_events_are() {
                 let mut calls = habits(96, $routine);
                 for h in 100..103 {
