@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use crate::engine::StateChange;
+use crate::engine::{RuleSettings, StateChange};
 use crate::finding::Finding;
 use crate::pipeline::Sink;
 use crate::scan::{self, Notice, ScanError, ScanOptions};
@@ -19,6 +19,10 @@ use crate::simulate::{self, SimulationConfig};
 use crate::store::Checkpoint;
 
 /// The anomaly finding types, in the order the report lists them.
+/// The simulator seeds the anomaly rules were tuned on: a report on any of them is not a
+/// held-out measurement, and says so.
+pub const TUNING_SEEDS: [std::ops::RangeInclusive<u64>; 2] = [1..=13, 101..=105];
+
 pub const ANOMALY_TYPES: [&str; 8] = [
     "CredentialAccess:Kubernetes/AnomalousBehavior.SecretsAccessed",
     "PrivilegeEscalation:Kubernetes/AnomalousBehavior.RoleBindingCreated",
@@ -262,7 +266,11 @@ fn ratio(value: Option<f64>) -> String {
 }
 
 /// The report as Markdown, as `docs/accuracy.md` holds it.
-pub fn render_markdown(report: &AccuracyReport, command: &str) -> String {
+pub fn render_markdown(
+    report: &AccuracyReport,
+    command: &str,
+    settings: &RuleSettings,
+) -> String {
     let sim = &report.simulation;
     let seeds: Vec<String> = report.seeds.iter().map(|s| s.seed.to_string()).collect();
     let events: u64 = report.seeds.iter().map(|s| s.events).sum();
@@ -274,11 +282,34 @@ pub fn render_markdown(report: &AccuracyReport, command: &str) -> String {
         "Made by `{command}`; run it again to reproduce every figure (the simulator and the \
          scan are deterministic).\n\n"
     ));
+    let tuned: Vec<String> = report
+        .seeds
+        .iter()
+        .filter(|s| TUNING_SEEDS.iter().any(|r| r.contains(&s.seed)))
+        .map(|s| s.seed.to_string())
+        .collect();
+    let provenance = if tuned.is_empty() {
+        "The rules were tuned on other seeds (1–13 and 101–105); these were not looked at \
+         while tuning."
+            .to_string()
+    } else {
+        format!(
+            "Not a held-out measurement: the rules were tuned on seeds 1–13 and 101–105, \
+             among them {}.",
+            tuned.join(", ")
+        )
+    };
+    let settings = if settings.is_empty() {
+        "with their default settings, as shipped".to_string()
+    } else {
+        let named: Vec<String> = settings.iter().map(|(k, v)| format!("`{k}={v}`")).collect();
+        format!("with the settings {}", named.join(", "))
+    };
     out.push_str(&format!(
-        "Held-out simulator seeds {} ({} days each, {} quiet days first, {} attacks a day on \
+        "{} simulator seeds {} ({} days each, {} quiet days first, {} attacks a day on \
          average): {events} events, of which {attacks} are labeled attack events and {benign} \
-         benign. The rules were tuned on other seeds (1–13 and 101–105); these were not looked at while \
-         tuning. The rules run with their default settings, as shipped.\n\n",
+         benign. {provenance} The rules run {settings}.\n\n",
+        if tuned.is_empty() { "Held-out" } else { "On" },
         seeds.join(", "),
         sim.days,
         sim.quiet_days,
@@ -327,4 +358,37 @@ pub fn render_markdown(report: &AccuracyReport, command: &str) -> String {
          [anomaly.md](anomaly.md).\n",
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(seeds: &[u64]) -> AccuracyReport {
+        AccuracyReport {
+            simulation: SimulationConfig::default(),
+            seeds: seeds
+                .iter()
+                .map(|&seed| SeedResult {
+                    seed,
+                    events: 100,
+                    ..SeedResult::default()
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_report_says_whether_its_seeds_were_held_out_and_which_settings_ran() {
+        let shipped = RuleSettings::new();
+        let text = render_markdown(&report(&[201, 202]), "cmd", &shipped);
+        assert!(text.contains("Held-out simulator seeds 201, 202"), "{text}");
+        assert!(text.contains("default settings, as shipped"), "{text}");
+        let tuned = RuleSettings::from([("anomaly.threshold".to_string(), "9".to_string())]);
+        let text = render_markdown(&report(&[5, 201, 103]), "cmd", &tuned);
+        assert!(!text.contains("Held-out"), "{text}");
+        assert!(text.contains("Not a held-out measurement"), "{text}");
+        assert!(text.contains("among them 5, 103."), "{text}");
+        assert!(text.contains("with the settings `anomaly.threshold=9`"), "{text}");
+    }
 }

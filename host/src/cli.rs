@@ -501,14 +501,18 @@ fn accuracy(
     };
     let seeds: Vec<String> = options.seeds.iter().map(u64::to_string).collect();
     let sim = &options.simulation;
-    let command = format!(
+    let settings = &options.scan.engine.settings;
+    let mut command = format!(
         "peregrine accuracy --seeds {} --days {} --quiet-days {} --attacks-per-day {}",
         seeds.join(","),
         sim.days,
         sim.quiet_days,
         sim.attacks_per_day
     );
-    let text = crate::accuracy::render_markdown(&report, &command);
+    for (name, value) in settings.iter() {
+        command.push_str(&format!(" --rule-setting {name}={value}"));
+    }
+    let text = crate::accuracy::render_markdown(&report, &command, settings);
     print!("{text}");
     let writes = [
         (out, text),

@@ -671,7 +671,7 @@ pub mod batch {
                 .as_deref()
                 .and_then(Frequencies::decode)
                 .unwrap_or_default();
-            let mut forget = |gone: Option<String>| {
+            let forget = |gone: Option<String>| {
                 if let Some(gone) = gone {
                     delete(&key(&["user", cluster, &gone]));
                     delete(&key(&["pending", cluster, &gone]));

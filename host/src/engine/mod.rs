@@ -24,7 +24,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 
 pub use convert::audit_event as to_wit_event;
 pub use evaluator::{Evaluator, RuleFinding};
-pub use host::{StateBucket, StateChange, StateStores};
+pub use host::{RuleSettings, StateBucket, StateChange, StateStores};
 pub use instance::WarmInstance;
 pub use module::{LoadedRule, RuleStats, content_hash};
 
