@@ -244,6 +244,14 @@ const ATTACKER_AGENTS: [&str; 3] = [
     "kubectl/v1.27.0 (windows/amd64) kubernetes/1b4df30",
 ];
 
+/// Tools an intruder inside a compromised application container uses with the pod's
+/// service-account token: a kubectl fetched into the container (the same family, Linux on
+/// amd64, as the team's) or curl.
+const IN_POD_AGENTS: [&str; 2] = [
+    "kubectl/v1.30.2 (linux/amd64) kubernetes/3968350",
+    "curl/8.5.0",
+];
+
 const PERSON_GROUPS: &[&str] = &["developers", "system:authenticated"];
 const SERVICE_ACCOUNT_GROUPS: &[&str] = &["system:serviceaccounts", "system:authenticated"];
 const DEPLOYER: &str = "system:serviceaccount:ci:deployer";
@@ -874,8 +882,11 @@ const ATTACKS: [(&str, &str); 9] = [
     ),
 ];
 
-/// One attack step at `second` by a stolen credential: of someone working here by `day`,
-/// or, for what CI may do (deploy, read secrets), the CI deployer's token.
+/// One attack step at `second` by a stolen credential: of someone working here by `day`;
+/// for what CI may do (deploy, read secrets), the CI deployer's token; or the
+/// service-account token of a compromised application, used from inside its pod (an
+/// address in the nodes' subnets, as with VPC networking) with the tools the intruder
+/// brought.
 fn attack(
     w: &mut Writer<'_>,
     rng: &mut Rng,
@@ -886,23 +897,31 @@ fn attack(
     let (technique, finding_type) = *rng.pick(&ATTACKS);
     let ci_token =
         (technique == "secrets-harvest" || technique.ends_with("-workload")) && rng.chance(300);
+    let in_pod = !ci_token && rng.chance(250);
     let victims: Vec<&Person> = PEOPLE
         .iter()
         .zip(habits)
         .filter(|(_, h)| h.joins <= day)
         .map(|(p, _)| p)
         .collect();
-    let (user, groups) = if ci_token {
-        (DEPLOYER, SERVICE_ACCOUNT_GROUPS)
+    let (user, groups, ip, agent) = if in_pod {
+        let app = rng.pick(&APPS);
+        let user = format!("system:serviceaccount:{}:{}", app.namespace, app.name);
+        let ip = format!("10.0.{}.{}", 1 + rng.below(3), 100 + rng.below(150));
+        (user, SERVICE_ACCOUNT_GROUPS, ip, *rng.pick(&IN_POD_AGENTS))
     } else {
-        (rng.pick(&victims).name, PERSON_GROUPS)
+        let (user, groups) = if ci_token {
+            (DEPLOYER, SERVICE_ACCOUNT_GROUPS)
+        } else {
+            (rng.pick(&victims).name, PERSON_GROUPS)
+        };
+        let ip = rng.pick(&ATTACKER_NETWORKS).to_string();
+        (user.to_string(), groups, ip, *rng.pick(&ATTACKER_AGENTS))
     };
-    let ip = *rng.pick(&ATTACKER_NETWORKS);
-    let agent = *rng.pick(&ATTACKER_AGENTS);
     let who = Caller {
-        user,
+        user: &user,
         groups,
-        ip,
+        ip: &ip,
         agent,
     };
     let ns = *rng.pick(&["payments", "kube-system", "web", "default"]);
@@ -988,7 +1007,7 @@ fn attack(
         audit_id: id,
         attack: technique,
         finding_type,
-        user: user.to_string(),
+        user,
         time: timestamp(second),
     })
 }
@@ -1395,7 +1414,7 @@ mod tests {
         let (events, labels) = sample();
         let by_id: std::collections::HashMap<&str, &Value> =
             events.iter().map(|e| (text(e, "/auditID"), e)).collect();
-        for label in labels {
+        for label in labels.iter().filter(|l| !is_app_account(l)) {
             let e = by_id[label["auditId"].as_str().unwrap()];
             assert!(ATTACKER_NETWORKS.contains(&ip(e)), "{e}");
             assert!(ATTACKER_AGENTS.contains(&agent(e)), "{e}");
@@ -1408,6 +1427,41 @@ mod tests {
                 attack == "secrets-harvest" || attack.ends_with("-workload"),
                 "{attack}"
             );
+        }
+    }
+
+    fn is_app_account(label: &Value) -> bool {
+        APPS.iter().any(|a| {
+            label["user"] == format!("system:serviceaccount:{}:{}", a.namespace, a.name)
+        })
+    }
+
+    #[test]
+    fn a_compromised_application_pod_uses_its_token_from_the_nodes_subnets_with_a_kubectl_or_curl()
+    {
+        let (events, labels) = sample();
+        let by_id: std::collections::HashMap<&str, &Value> =
+            events.iter().map(|e| (text(e, "/auditID"), e)).collect();
+        let from_pods: Vec<&Value> = labels.iter().filter(|l| is_app_account(l)).collect();
+        assert!(
+            from_pods.len() * 8 > labels.len() && from_pods.len() * 2 < labels.len(),
+            "{} of {} attacks from pods",
+            from_pods.len(),
+            labels.len()
+        );
+        for label in &from_pods {
+            let e = by_id[label["auditId"].as_str().unwrap()];
+            let subnet = ip(e).rsplit_once('.').unwrap().0;
+            assert!(
+                NODES.iter().any(|n| node_ip(n).starts_with(&format!("{subnet}."))),
+                "{e}"
+            );
+            assert!(IN_POD_AGENTS.contains(&agent(e)), "{e}");
+        }
+        // Nothing benign uses an application's token: the accounts are new to every rule.
+        for e in benign() {
+            let account = json!({"user": user(e)});
+            assert!(!is_app_account(&account), "{e}");
         }
     }
 }
