@@ -88,6 +88,9 @@ pub struct SeedResult {
     pub events: u64,
     pub attack_events: u64,
     pub by_type: BTreeMap<String, TypeCounts>,
+    /// Per attack technique and stolen credential (as labeled): attack events, and how
+    /// many of them were found with the type they should raise.
+    pub by_attack: BTreeMap<(String, String), (u64, u64)>,
     /// Every anomaly finding: type, audit ID, the attack technique labeled on the event
     /// (empty for a benign event), and its score.
     pub scores: Vec<(String, String, String, f64)>,
@@ -197,6 +200,13 @@ fn run_seed(
         .iter()
         .map(|l| (label(l, "auditId"), label(l, "attack")))
         .collect();
+    let attacks: BTreeMap<String, (String, String)> = labels
+        .iter()
+        .map(|l| {
+            let attack = (label(l, "attack"), label(l, "credential"));
+            (label(l, "auditId"), attack)
+        })
+        .collect();
 
     let mut scan_options = options.scan.clone();
     scan_options.workers = 1;
@@ -230,6 +240,14 @@ fn run_seed(
         }
         by_type.insert(t.to_string(), c);
     }
+    let mut by_attack: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    for (id, attack) in &attacks {
+        let counts = by_attack.entry(attack.clone()).or_default();
+        counts.0 += 1;
+        if found.contains_key(&(expected[id].clone(), id.clone())) {
+            counts.1 += 1;
+        }
+    }
     let scores = found
         .iter()
         .filter(|((t, _), _)| ANOMALY_TYPES.contains(&t.as_str()))
@@ -243,6 +261,7 @@ fn run_seed(
         events: summary.events,
         attack_events: summary.attack_events,
         by_type,
+        by_attack,
         scores,
     })
 }
@@ -332,6 +351,27 @@ pub fn render_markdown(
             c.benign_false_positives as f64 * 1e6 / benign.max(1) as f64
         ));
     }
+    let mut by_attack: BTreeMap<&(String, String), (u64, u64)> = BTreeMap::new();
+    for s in &report.seeds {
+        for (attack, (labeled, found)) in &s.by_attack {
+            let c = by_attack.entry(attack).or_default();
+            c.0 += labeled;
+            c.1 += found;
+        }
+    }
+    out.push_str(
+        "\nBy attack and stolen credential (`person` and `ci-token`: used from an attacker's \
+         network with an attacker's tool; `pod-token`: a compromised application's \
+         service-account token, used from inside its pod):\n\n\
+         | attack | credential | attack events | found | recall |\n| --- | --- | ---: | ---: | ---: |\n",
+    );
+    for ((attack, credential), (labeled, found)) in by_attack {
+        let recall = (labeled > 0).then(|| found as f64 / labeled as f64);
+        out.push_str(&format!(
+            "| {attack} | {credential} | {labeled} | {found} | {} |\n",
+            ratio(recall)
+        ));
+    }
     out.push_str("\nPer seed (found / attack events, false positives):\n\n| seed | events |");
     for t in ANOMALY_TYPES {
         let short = t.rsplit("AnomalousBehavior.").next().unwrap_or(t);
@@ -372,6 +412,10 @@ mod tests {
                 .map(|&seed| SeedResult {
                     seed,
                     events: 100,
+                    by_attack: BTreeMap::from([(
+                        ("exec-into-pod".to_string(), "pod-token".to_string()),
+                        (2, 1),
+                    )]),
                     ..SeedResult::default()
                 })
                 .collect(),
@@ -384,6 +428,10 @@ mod tests {
         let text = render_markdown(&report(&[201, 202]), "cmd", &shipped);
         assert!(text.contains("Held-out simulator seeds 201, 202"), "{text}");
         assert!(text.contains("default settings, as shipped"), "{text}");
+        assert!(
+            text.contains("| exec-into-pod | pod-token | 4 | 2 | 0.500 |"),
+            "{text}"
+        );
         let tuned = RuleSettings::from([("anomaly.threshold".to_string(), "9".to_string())]);
         let text = render_markdown(&report(&[5, 201, 103]), "cmd", &tuned);
         assert!(!text.contains("Held-out"), "{text}");

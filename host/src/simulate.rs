@@ -87,6 +87,10 @@ pub struct Label {
     pub attack: &'static str,
     /// The anomaly finding type this event should raise.
     pub finding_type: &'static str,
+    /// Whose credential was stolen, and where it is used from: `person` and `ci-token`
+    /// from an attacker's network with an attacker's tool, `pod-token` from inside a
+    /// compromised application pod.
+    pub credential: &'static str,
     pub user: String,
     pub time: String,
 }
@@ -1007,6 +1011,13 @@ fn attack(
         audit_id: id,
         attack: technique,
         finding_type,
+        credential: if in_pod {
+            "pod-token"
+        } else if ci_token {
+            "ci-token"
+        } else {
+            "person"
+        },
         user,
         time: timestamp(second),
     })
@@ -1443,6 +1454,11 @@ mod tests {
         let by_id: std::collections::HashMap<&str, &Value> =
             events.iter().map(|e| (text(e, "/auditID"), e)).collect();
         let from_pods: Vec<&Value> = labels.iter().filter(|l| is_app_account(l)).collect();
+        for label in labels {
+            let credential = label["credential"].as_str().unwrap();
+            assert_eq!(credential == "pod-token", is_app_account(label), "{label}");
+            assert_eq!(credential == "ci-token", label["user"] == DEPLOYER, "{label}");
+        }
         assert!(
             from_pods.len() * 8 > labels.len() && from_pods.len() * 2 < labels.len(),
             "{} of {} attacks from pods",
