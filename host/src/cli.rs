@@ -78,6 +78,13 @@ struct EngineArgs {
     rule_settings: Vec<(String, String)>,
 }
 
+fn parse_attack_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate >= 0.0 => Ok(rate),
+        _ => Err(format!("`{text}` is not a number of attacks a day (0 or more)")),
+    }
+}
+
 fn parse_rule_setting(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.trim().is_empty() => {
@@ -247,10 +254,10 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Simulated days.
-        #[arg(long, default_value_t = 7)]
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
         days: u32,
         /// Attacks per simulated day, on average.
-        #[arg(long, default_value_t = 4.0)]
+        #[arg(long, default_value_t = 4.0, value_parser = parse_attack_rate)]
         attacks_per_day: f64,
         /// Days at the start without attacks.
         #[arg(long, default_value_t = 3)]
@@ -275,13 +282,13 @@ enum Command {
         )]
         seeds: Vec<u64>,
         /// Simulated days per seed.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
         days: u32,
         /// Days at the start without attacks.
         #[arg(long, default_value_t = 3)]
         quiet_days: u32,
         /// Attacks per simulated day, on average.
-        #[arg(long, default_value_t = 6.0)]
+        #[arg(long, default_value_t = 6.0, value_parser = parse_attack_rate)]
         attacks_per_day: f64,
         /// Also write the report to this file.
         #[arg(long)]
@@ -776,5 +783,31 @@ fn run_scan(
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parses(args: &str) -> Result<(), String> {
+        let args = std::iter::once("peregrine").chain(args.split_whitespace());
+        Cli::try_parse_from(args)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn simulations_need_a_day_and_a_rate_of_zero_or_more() {
+        let base = "simulate --out o --labels l";
+        assert_eq!(parses(base), Ok(()));
+        assert_eq!(parses(&format!("{base} --attacks-per-day 0 --days 1")), Ok(()));
+        assert!(parses(&format!("{base} --days 0")).is_err());
+        for rate in ["-3", "nan", "inf", "many"] {
+            let error = parses(&format!("{base} --attacks-per-day={rate}")).unwrap_err();
+            assert!(error.contains("attacks a day"), "{rate}: {error}");
+        }
+        assert!(parses("accuracy --days 0").is_err());
+        assert!(parses("accuracy --attacks-per-day=-1").is_err());
     }
 }
