@@ -285,11 +285,7 @@ fn ratio(value: Option<f64>) -> String {
 }
 
 /// The report as Markdown, as `docs/accuracy.md` holds it.
-pub fn render_markdown(
-    report: &AccuracyReport,
-    command: &str,
-    settings: &RuleSettings,
-) -> String {
+pub fn render_markdown(report: &AccuracyReport, command: &str, settings: &RuleSettings) -> String {
     let sim = &report.simulation;
     let seeds: Vec<String> = report.seeds.iter().map(|s| s.seed.to_string()).collect();
     let events: u64 = report.seeds.iter().map(|s| s.events).sum();
@@ -437,6 +433,9 @@ mod tests {
         assert!(!text.contains("Held-out"), "{text}");
         assert!(text.contains("Not a held-out measurement"), "{text}");
         assert!(text.contains("among them 5, 103."), "{text}");
-        assert!(text.contains("with the settings `anomaly.threshold=9`"), "{text}");
+        assert!(
+            text.contains("with the settings `anomaly.threshold=9`"),
+            "{text}"
+        );
     }
 }

@@ -81,7 +81,9 @@ struct EngineArgs {
 fn parse_attack_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(rate) if rate.is_finite() && rate >= 0.0 => Ok(rate),
-        _ => Err(format!("`{text}` is not a number of attacks a day (0 or more)")),
+        _ => Err(format!(
+            "`{text}` is not a number of attacks a day (0 or more)"
+        )),
     }
 }
 
@@ -801,7 +803,10 @@ mod tests {
     fn simulations_need_a_day_and_a_rate_of_zero_or_more() {
         let base = "simulate --out o --labels l";
         assert_eq!(parses(base), Ok(()));
-        assert_eq!(parses(&format!("{base} --attacks-per-day 0 --days 1")), Ok(()));
+        assert_eq!(
+            parses(&format!("{base} --attacks-per-day 0 --days 1")),
+            Ok(())
+        );
         assert!(parses(&format!("{base} --days 0")).is_err());
         for rate in ["-3", "nan", "inf", "many"] {
             let error = parses(&format!("{base} --attacks-per-day={rate}")).unwrap_err();

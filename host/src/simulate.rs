@@ -1442,9 +1442,8 @@ mod tests {
     }
 
     fn is_app_account(label: &Value) -> bool {
-        APPS.iter().any(|a| {
-            label["user"] == format!("system:serviceaccount:{}:{}", a.namespace, a.name)
-        })
+        APPS.iter()
+            .any(|a| label["user"] == format!("system:serviceaccount:{}:{}", a.namespace, a.name))
     }
 
     #[test]
@@ -1457,7 +1456,11 @@ mod tests {
         for label in labels {
             let credential = label["credential"].as_str().unwrap();
             assert_eq!(credential == "pod-token", is_app_account(label), "{label}");
-            assert_eq!(credential == "ci-token", label["user"] == DEPLOYER, "{label}");
+            assert_eq!(
+                credential == "ci-token",
+                label["user"] == DEPLOYER,
+                "{label}"
+            );
         }
         assert!(
             from_pods.len() * 8 > labels.len() && from_pods.len() * 2 < labels.len(),
@@ -1469,7 +1472,9 @@ mod tests {
             let e = by_id[label["auditId"].as_str().unwrap()];
             let subnet = ip(e).rsplit_once('.').unwrap().0;
             assert!(
-                NODES.iter().any(|n| node_ip(n).starts_with(&format!("{subnet}."))),
+                NODES
+                    .iter()
+                    .any(|n| node_ip(n).starts_with(&format!("{subnet}."))),
                 "{e}"
             );
             assert!(IN_POD_AGENTS.contains(&agent(e)), "{e}");
