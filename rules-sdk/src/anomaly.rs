@@ -505,8 +505,7 @@ pub fn judge_with(
         users.now.observe_within(&username, at, MAX_USERS)
     };
     if let Some(forgotten) = forgotten {
-        batch::delete(&key(&["user", &event.cluster, &forgotten]));
-        batch::delete(&key(&["pending", &event.cluster, &forgotten]));
+        forget_user(&event.cluster, &forgotten);
     }
     if !anomalous {
         cluster.now.learn(&features, at);
@@ -552,7 +551,7 @@ pub mod batch {
     use std::cell::RefCell;
     use std::collections::HashMap;
 
-    use super::{Profile, key};
+    use super::Profile;
     use crate::profile::Frequencies;
     use crate::state;
 
@@ -560,6 +559,35 @@ pub mod batch {
     pub(super) struct Cached<T> {
         read: Option<Vec<u8>>,
         pub(super) now: T,
+    }
+
+    impl<T: Default> Cached<T> {
+        fn load(k: &str, decode: fn(&[u8]) -> Option<T>) -> Self {
+            let read = state::get(k);
+            let now = read.as_deref().and_then(decode).unwrap_or_default();
+            Cached { read, now }
+        }
+
+        /// What to write back: `now`, or, if another worker changed the stored value
+        /// since it was read, the stored value with `add(stored, now, as read)` adding
+        /// this batch's observations to it.
+        fn merged(
+            self,
+            k: &str,
+            decode: fn(&[u8]) -> Option<T>,
+            add: impl FnOnce(&mut T, &T, &T),
+        ) -> T {
+            let stored = state::get(k);
+            if stored == self.read {
+                return self.now;
+            }
+            let Some(mut fresh) = stored.as_deref().and_then(decode) else {
+                return self.now;
+            };
+            let base = self.read.as_deref().and_then(decode).unwrap_or_default();
+            add(&mut fresh, &self.now, &base);
+            fresh
+        }
     }
 
     #[derive(Default)]
@@ -594,15 +622,9 @@ pub mod batch {
     }
 
     pub(super) fn take_profile(k: &str) -> Cached<Profile> {
-        if let Some(cached) = BATCH.with(|b| b.borrow_mut().profiles.remove(k)) {
-            return cached;
-        }
-        let read = state::get(k);
-        let now = read
-            .as_deref()
-            .and_then(Profile::decode)
-            .unwrap_or_default();
-        Cached { read, now }
+        BATCH
+            .with(|b| b.borrow_mut().profiles.remove(k))
+            .unwrap_or_else(|| Cached::load(k, Profile::decode))
     }
 
     pub(super) fn put_profile(k: String, cached: Cached<Profile>) {
@@ -614,15 +636,10 @@ pub mod batch {
     }
 
     pub(super) fn take_users(k: &str) -> Cached<Frequencies> {
-        if let Some((cached, _)) = BATCH.with(|b| b.borrow_mut().users.remove(k)) {
-            return cached;
-        }
-        let read = state::get(k);
-        let now = read
-            .as_deref()
-            .and_then(Frequencies::decode)
-            .unwrap_or_default();
-        Cached { read, now }
+        BATCH
+            .with(|b| b.borrow_mut().users.remove(k))
+            .map(|(cached, _)| cached)
+            .unwrap_or_else(|| Cached::load(k, Frequencies::decode))
     }
 
     pub(super) fn put_users(k: String, cached: Cached<Frequencies>, cluster: &str) {
@@ -644,51 +661,38 @@ pub mod batch {
     }
 
     fn write_profile(k: &str, cached: Cached<Profile>) {
-        let mut now = cached.now;
-        let stored = state::get(k);
-        if stored != cached.read
-            && let Some(mut fresh) = stored.as_deref().and_then(Profile::decode)
-        {
-            let base = cached
-                .read
-                .as_deref()
-                .and_then(Profile::decode)
-                .unwrap_or_default();
-            fresh.add_observations(&now, &base);
-            now = fresh;
-        }
-        now.save(k);
+        let mut merged = cached.merged(k, Profile::decode, |fresh, now, base| {
+            fresh.add_observations(now, base)
+        });
+        merged.save(k);
     }
 
     fn write_users(k: &str, cached: Cached<Frequencies>, cluster: &str) {
-        let mut now = cached.now;
-        let stored = state::get(k);
-        if stored != cached.read
-            && let Some(mut fresh) = stored.as_deref().and_then(Frequencies::decode)
-        {
-            let base = cached
-                .read
-                .as_deref()
-                .and_then(Frequencies::decode)
-                .unwrap_or_default();
-            let forget = |gone: Option<String>| {
-                if let Some(gone) = gone {
-                    delete(&key(&["user", cluster, &gone]));
-                    delete(&key(&["pending", cluster, &gone]));
-                }
-            };
+        let mut merged = cached.merged(k, Frequencies::decode, |fresh, now, base| {
             for seen in &now.values {
+                let (at, capacity) = (seen.last_seen, super::MAX_USERS);
                 if seen.count == 0 {
-                    forget(fresh.track_within(&seen.value, seen.last_seen, super::MAX_USERS));
+                    forget(fresh.track_within(&seen.value, at, capacity), cluster);
                 }
                 for _ in 0..seen.count.saturating_sub(base.count(&seen.value)) {
-                    forget(fresh.observe_within(&seen.value, seen.last_seen, super::MAX_USERS));
+                    forget(fresh.observe_within(&seen.value, at, capacity), cluster);
                 }
             }
-            now = fresh;
-        }
-        super::save_users(&mut now, k, cluster);
+        });
+        super::save_users(&mut merged, k, cluster);
     }
+
+    fn forget(gone: Option<String>, cluster: &str) {
+        if let Some(name) = gone {
+            super::forget_user(cluster, &name);
+        }
+    }
+}
+
+/// Forgets a user's profiles, once the user is off the cluster's user list.
+fn forget_user(cluster: &str, name: &str) {
+    batch::delete(&key(&["user", cluster, name]));
+    batch::delete(&key(&["pending", cluster, name]));
 }
 
 /// Stores the user list, keeping it within what a state value holds: long names can make
@@ -698,9 +702,8 @@ fn save_users(users: &mut Frequencies, users_key: &str, cluster: &str) {
     while bytes.len() > MAX_PROFILE_BYTES {
         let before: Vec<String> = users.values.iter().map(|s| s.value.clone()).collect();
         users.keep_most_frequent(users.values.len() * 3 / 4);
-        for name in before.iter().filter(|n| users.count(n) == 0) {
-            batch::delete(&key(&["user", cluster, name]));
-            batch::delete(&key(&["pending", cluster, name]));
+        for name in before.iter().filter(|n| !users.contains(n)) {
+            forget_user(cluster, name);
         }
         bytes = users.encode();
     }

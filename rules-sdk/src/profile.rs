@@ -57,6 +57,11 @@ impl Frequencies {
         state::set(key, &self.encode())
     }
 
+    /// Whether `value` is remembered (seen, or tracked).
+    pub fn contains(&self, value: &str) -> bool {
+        self.values.iter().any(|s| s.value == value)
+    }
+
     /// How often `value` was seen (0 if never, or forgotten).
     pub fn count(&self, value: &str) -> u64 {
         self.values
