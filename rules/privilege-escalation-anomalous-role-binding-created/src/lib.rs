@@ -216,30 +216,20 @@ mod tests {
         let mut calls = habits(96, team_edit);
         calls.push(role("reads-secrets", &["get", "list"]).at(97 * 3600));
         calls.push(role("reads-nothing", &[]).at(97 * 3600 + 1));
-        calls.push(
+        let bind = |role: &str| {
+            let to = ("Role", role);
             binding(
                 "alice",
                 "45.83.64.12",
                 "curl/8.5.0",
                 "RoleBinding",
                 Some("web"),
-                ("Role", "reads-nothing"),
+                to,
                 "x",
             )
-            .at(100 * 3600),
-        );
-        calls.push(
-            binding(
-                "alice",
-                "45.83.64.12",
-                "curl/8.5.0",
-                "RoleBinding",
-                Some("web"),
-                ("Role", "reads-secrets"),
-                "x",
-            )
-            .at(101 * 3600),
-        );
+        };
+        calls.push(bind("reads-nothing").at(100 * 3600));
+        calls.push(bind("reads-secrets").at(101 * 3600));
         let found = run_calls::<RoleBindingCreated>(&calls);
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(found[0].0, calls.len() - 1);
