@@ -18,11 +18,11 @@ use crate::scan::{self, Notice, ScanError, ScanOptions};
 use crate::simulate::{self, SimulationConfig};
 use crate::store::Checkpoint;
 
-/// The anomaly finding types, in the order the report lists them.
 /// The simulator seeds the anomaly rules were tuned on: a report on any of them is not a
 /// held-out measurement, and says so.
 pub const TUNING_SEEDS: [std::ops::RangeInclusive<u64>; 2] = [1..=13, 101..=105];
 
+/// The anomaly finding types, in the order the report lists them.
 pub const ANOMALY_TYPES: [&str; 8] = [
     "CredentialAccess:Kubernetes/AnomalousBehavior.SecretsAccessed",
     "PrivilegeEscalation:Kubernetes/AnomalousBehavior.RoleBindingCreated",
@@ -196,10 +196,7 @@ fn run_seed(
         .iter()
         .map(|l| (label(l, "auditId"), label(l, "findingType")))
         .collect();
-    let techniques: BTreeMap<String, String> = labels
-        .iter()
-        .map(|l| (label(l, "auditId"), label(l, "attack")))
-        .collect();
+    // Audit ID → the technique and the stolen credential.
     let attacks: BTreeMap<String, (String, String)> = labels
         .iter()
         .map(|l| {
@@ -252,7 +249,7 @@ fn run_seed(
         .iter()
         .filter(|((t, _), _)| ANOMALY_TYPES.contains(&t.as_str()))
         .map(|((t, id), score)| {
-            let technique = techniques.get(id).cloned().unwrap_or_default();
+            let technique = attacks.get(id).map(|a| a.0.clone()).unwrap_or_default();
             (t.clone(), id.clone(), technique, *score)
         })
         .collect();
@@ -303,14 +300,19 @@ pub fn render_markdown(report: &AccuracyReport, command: &str, settings: &RuleSe
         .filter(|s| TUNING_SEEDS.iter().any(|r| r.contains(&s.seed)))
         .map(|s| s.seed.to_string())
         .collect();
+    let tuning: Vec<String> = TUNING_SEEDS
+        .iter()
+        .map(|r| format!("{}–{}", r.start(), r.end()))
+        .collect();
+    let tuning = tuning.join(" and ");
     let provenance = if tuned.is_empty() {
-        "The rules were tuned on other seeds (1–13 and 101–105); these were not looked at \
-         while tuning."
-            .to_string()
+        format!(
+            "The rules were tuned on other seeds ({tuning}); these were not looked at while \
+             tuning."
+        )
     } else {
         format!(
-            "Not a held-out measurement: the rules were tuned on seeds 1–13 and 101–105, \
-             among them {}.",
+            "Not a held-out measurement: the rules were tuned on seeds {tuning}, among them {}.",
             tuned.join(", ")
         )
     };
