@@ -254,23 +254,32 @@ const CSV_IP_COLUMNS: &[&str] = &[
     "ip address",
 ];
 
-fn csv_fields(line: &str) -> Vec<&str> {
-    line.split(',')
-        .map(|f| f.trim().trim_matches('"').trim())
-        .collect()
-}
-
 fn parse_csv(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> {
+    // Vendor feeds quote free-text fields that hold commas, and rows differ in length.
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
     let mut networks = Vec::new();
     let mut column: Option<usize> = None;
-    for (index, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+    for record in reader.records() {
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                warn(line, format!("not a CSV row: {e}"));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        if record.iter().all(str::is_empty) {
             continue;
         }
-        let fields = csv_fields(line);
-        if index == 0 || (column.is_none() && networks.is_empty()) {
-            let header = fields
+        // A header names the IP column; it may follow comments, never addresses.
+        if column.is_none() && networks.is_empty() {
+            let header = record
                 .iter()
                 .position(|f| CSV_IP_COLUMNS.contains(&f.to_ascii_lowercase().as_str()));
             if header.is_some() {
@@ -279,19 +288,19 @@ fn parse_csv(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> 
             }
         }
         let found = match column {
-            Some(c) => fields.get(c).map(|f| {
+            Some(c) => record.get(c).filter(|f| !f.is_empty()).map(|f| {
                 f.parse::<IpNetwork>()
                     .map_err(|_| format!("not an IP address or CIDR: {f:?}"))
             }),
-            None => fields
+            None => record
                 .iter()
                 .find_map(|f| f.parse::<IpNetwork>().ok())
                 .map(Ok),
         };
         match found {
             Some(Ok(network)) => networks.push(network),
-            Some(Err(message)) => warn(index + 1, message),
-            None => warn(index + 1, "no IP address in this row".into()),
+            Some(Err(message)) => warn(line, message),
+            None => warn(line, "no IP address in this row".into()),
         }
     }
     networks
@@ -531,6 +540,37 @@ mod tests {
         );
         assert_eq!(warnings.len(), 1);
         assert_eq!(collect(parse_stix, "not json").0.len(), 0);
+    }
+
+    #[test]
+    fn csv_quoted_fields_with_commas_keep_the_ip_column() {
+        let (ips, warnings) = collect(
+            parse_csv,
+            "# vendor feed\n\nfirst_seen,description,ip,tags\n\
+             2024-01-01,\"scanner, aggressive\",203.0.113.5,\"a,b\"\n\
+             2024-01-02,short row,198.51.100.7\n\
+             2024-01-03,\"spans\ntwo lines\",192.0.2.44,x,extra\n\
+             2024-01-04,\"no, address\",,x\n\
+             2024-01-05,\"bad\",300.1.1.1,x\n",
+        );
+        assert_eq!(ips, ["203.0.113.5/32", "198.51.100.7/32", "192.0.2.44/32"]);
+        assert_eq!(
+            warnings,
+            vec![
+                (8, "no IP address in this row".to_string()),
+                (9, "not an IP address or CIDR: \"300.1.1.1\"".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn csv_without_a_header_takes_the_first_address_of_a_row() {
+        let (ips, warnings) = collect(
+            parse_csv,
+            "\"Example, Inc.\",203.0.113.9,botnet\n\"2001:db8::9\"\n\"no, address\",here\n",
+        );
+        assert_eq!(ips, ["203.0.113.9/32", "2001:db8::9/128"]);
+        assert_eq!(warnings, vec![(3, "no IP address in this row".to_string())]);
     }
 
     #[test]
