@@ -691,7 +691,7 @@ fn update_intel(
         Ok(updated) => {
             for u in updated {
                 let skipped = if u.warnings > 0 {
-                    format!(" ({} malformed entries skipped)", u.warnings)
+                    format!(" ({} entries skipped)", u.warnings)
                 } else {
                     String::new()
                 };

@@ -10,7 +10,8 @@
 //! Formats, by extension: `.csv` is CSV with an IP column (a header naming `ip`, `ip_address`,
 //! `address`, `indicator` or `value` picks it; without one, the first field that is an
 //! address); `.json` is a STIX 2.x bundle whose `ipv4-addr`/`ipv6-addr` objects and
-//! indicator patterns (`[ipv4-addr:value = '198.51.100.1']`) give the addresses; anything
+//! indicator patterns (`[ipv4-addr:value = '198.51.100.1']`, not `!=` or `NOT`) give the
+//! addresses, unless `revoked` or past their `valid_until`; anything
 //! else is plain text, one IPv4 or IPv6 address or CIDR per line (or Tor's exit-addresses
 //! format), `#` starting a comment. Malformed entries are reported by line and skipped. Lists are kept as sorted, merged ranges, so a lookup
 //! is a binary search however long the list. Only public addresses are looked up.
@@ -21,6 +22,8 @@ use std::path::{Path, PathBuf};
 use ipnetwork::IpNetwork;
 use peregrine_rules_sdk::normalize::is_public_ip;
 use peregrine_rules_sdk::{AuditEvent, ThreatListHit, ThreatListKind};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 pub const MALICIOUS_FILE: &str = "malicious.txt";
 pub const TOR_FILE: &str = "tor-exit-nodes.txt";
@@ -307,8 +310,16 @@ fn parse_csv(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> 
 }
 
 /// Addresses in a STIX 2.x bundle: `ipv4-addr`/`ipv6-addr` objects and the address
-/// comparisons of indicator patterns.
+/// comparisons of indicator patterns. Revoked and expired objects are skipped.
 fn parse_stix(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> {
+    parse_stix_at(text, OffsetDateTime::now_utc(), warn)
+}
+
+fn parse_stix_at(
+    text: &str,
+    now: OffsetDateTime,
+    warn: &mut dyn FnMut(usize, String),
+) -> Vec<IpNetwork> {
     let bundle: serde_json::Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
@@ -335,6 +346,10 @@ fn parse_stix(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork>
             }
             _ => continue,
         };
+        if let Some(reason) = stix_withdrawn(object, now) {
+            warn(index + 1, format!("object {index}: {reason}, skipped"));
+            continue;
+        }
         for value in values {
             match value.parse::<IpNetwork>() {
                 Ok(network) => networks.push(network),
@@ -348,17 +363,110 @@ fn parse_stix(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork>
     networks
 }
 
-/// `[ipv4-addr:value = '203.0.113.5'] OR [ipv6-addr:value = '2001:db8::1']` -> the two.
+/// Why an object no longer names malicious addresses: revoked by its producer, or past
+/// its `valid_until`.
+fn stix_withdrawn(object: &serde_json::Value, now: OffsetDateTime) -> Option<String> {
+    if object.get("revoked").and_then(|r| r.as_bool()) == Some(true) {
+        return Some("revoked".into());
+    }
+    let until = object.get("valid_until")?;
+    let parsed = until
+        .as_str()
+        .and_then(|u| OffsetDateTime::parse(u, &Rfc3339).ok());
+    match parsed {
+        Some(t) if t <= now => Some(format!("expired (valid_until {})", until.as_str()?)),
+        Some(_) => None,
+        None => Some(format!("valid_until is not a timestamp: {until}")),
+    }
+}
+
+/// A token of a STIX pattern: a quoted literal or any other word or operator.
+#[derive(Debug, PartialEq)]
+enum PatternToken<'a> {
+    Literal(String),
+    Word(&'a str),
+}
+
+fn pattern_tokens(pattern: &str) -> Vec<PatternToken<'_>> {
+    let mut tokens = Vec::new();
+    let mut chars = pattern.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {}
+            '\'' => {
+                let mut literal = String::new();
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '\\' => literal.extend(chars.next().map(|(_, c)| c)),
+                        '\'' => break,
+                        c => literal.push(c),
+                    }
+                }
+                tokens.push(PatternToken::Literal(literal));
+            }
+            '[' | ']' | '(' | ')' | ',' => {
+                tokens.push(PatternToken::Word(&pattern[start..start + 1]))
+            }
+            '!' | '<' | '>' | '=' => {
+                let end = match chars.peek() {
+                    Some(&(i, '=')) => {
+                        chars.next();
+                        i + 1
+                    }
+                    _ => start + 1,
+                };
+                tokens.push(PatternToken::Word(&pattern[start..end]));
+            }
+            _ => {
+                let mut end = pattern.len();
+                while let Some(&(i, c)) = chars.peek() {
+                    if c.is_whitespace() || "'[](),!<>=".contains(c) {
+                        end = i;
+                        break;
+                    }
+                    chars.next();
+                }
+                tokens.push(PatternToken::Word(&pattern[start..end]));
+            }
+        }
+    }
+    tokens
+}
+
+/// The addresses a pattern says are malicious: `ipv4-addr:value` / `ipv6-addr:value`
+/// compared with `=`, `IN (...)` or `ISSUBSET`. Negated tests (`!=`, `NOT =`, `NOT IN`)
+/// and other operators name addresses that are not, or not only, the ones meant.
 fn pattern_addresses(pattern: &str) -> Vec<String> {
+    use PatternToken::{Literal, Word};
+    let tokens = pattern_tokens(pattern);
     let mut found = Vec::new();
-    let mut rest = pattern;
-    while let Some(at) = rest.find("-addr:value") {
-        rest = &rest[at + "-addr:value".len()..];
-        let Some(open) = rest.find('\'') else { break };
-        let value = &rest[open + 1..];
-        let Some(close) = value.find('\'') else { break };
-        found.push(value[..close].to_string());
-        rest = &value[close + 1..];
+    let mut i = 0;
+    while i < tokens.len() {
+        let is_address = matches!(tokens[i], Word(path) if path == "ipv4-addr:value" || path == "ipv6-addr:value");
+        i += 1;
+        if !is_address {
+            continue;
+        }
+        if matches!(tokens.get(i), Some(Word(w)) if w.eq_ignore_ascii_case("NOT")) {
+            continue;
+        }
+        match tokens.get(i) {
+            Some(Word(op)) if *op == "=" || op.eq_ignore_ascii_case("ISSUBSET") => {
+                if let Some(Literal(value)) = tokens.get(i + 1) {
+                    found.push(value.clone());
+                }
+            }
+            Some(Word(op)) if op.eq_ignore_ascii_case("IN") => {
+                for token in tokens[i + 1..].iter().skip(1) {
+                    match token {
+                        Literal(value) => found.push(value.clone()),
+                        Word(",") => {}
+                        Word(_) => break,
+                    }
+                }
+            }
+            _ => {}
+        }
     }
     found
 }
@@ -571,6 +679,77 @@ mod tests {
         );
         assert_eq!(ips, ["203.0.113.9/32", "2001:db8::9/128"]);
         assert_eq!(warnings, vec![(3, "no IP address in this row".to_string())]);
+    }
+
+    fn indicator(pattern: &str) -> String {
+        format!(
+            r#"{{"type":"bundle","id":"bundle--1","objects":[{{"type":"indicator","pattern":{pattern:?},"pattern_type":"stix"}}]}}"#
+        )
+    }
+
+    #[test]
+    fn stix_negated_comparisons_name_no_address() {
+        for pattern in [
+            "[ipv4-addr:value != '198.51.100.9']",
+            "[ipv4-addr:value NOT = '198.51.100.9']",
+            "[ipv6-addr:value NOT IN ('2001:db8::9')]",
+            "[ipv4-addr:value NOT ISSUBSET '198.51.100.0/24']",
+            "[ipv4-addr:value MATCHES '^198\\.51\\.']",
+            "[file:name = 'ipv4-addr:value = \\'198.51.100.9\\'']",
+        ] {
+            let (ips, warnings) = collect(parse_stix, &indicator(pattern));
+            assert_eq!((ips, warnings), (vec![], vec![]), "{pattern}");
+        }
+        let (ips, _) = collect(
+            parse_stix,
+            &indicator(
+                "[ipv4-addr:value != '192.0.2.1' AND ipv4-addr:value = '203.0.113.77'] \
+                 OR [ipv4-addr:value IN ('198.51.100.12', '198.51.100.13')] \
+                 OR [ipv4-addr:value ISSUBSET '192.0.2.128/25'] \
+                 OR [ipv6-addr:value NOT = '2001:db8::1' AND network-traffic:dst_port = 443]",
+            ),
+        );
+        assert_eq!(
+            ips,
+            [
+                "203.0.113.77/32",
+                "198.51.100.12/32",
+                "198.51.100.13/32",
+                "192.0.2.128/25"
+            ]
+        );
+    }
+
+    #[test]
+    fn stix_revoked_and_expired_indicators_are_skipped() {
+        let bundle = r#"{"type":"bundle","id":"bundle--2","objects":[
+            {"type":"indicator","pattern":"[ipv4-addr:value = '198.51.100.1']","revoked":true},
+            {"type":"indicator","pattern":"[ipv4-addr:value = '198.51.100.2']","revoked":false},
+            {"type":"indicator","pattern":"[ipv4-addr:value = '198.51.100.3']","valid_until":"2001-01-01T00:00:00Z"},
+            {"type":"indicator","pattern":"[ipv4-addr:value = '198.51.100.4']","valid_until":"2999-01-01T00:00:00Z"},
+            {"type":"indicator","pattern":"[ipv4-addr:value = '198.51.100.5']","valid_until":"someday"}]}"#;
+        let (ips, warnings) = collect(parse_stix, bundle);
+        assert_eq!(ips, ["198.51.100.2/32", "198.51.100.4/32"]);
+        assert_eq!(
+            warnings,
+            vec![
+                (1, "object 0: revoked, skipped".to_string()),
+                (
+                    3,
+                    "object 2: expired (valid_until 2001-01-01T00:00:00Z), skipped".to_string()
+                ),
+                (
+                    5,
+                    "object 4: valid_until is not a timestamp: \"someday\", skipped".to_string()
+                ),
+            ]
+        );
+        // "Now" is the time of reading: the same bundle read in 2000 keeps the third.
+        let mut skipped = 0;
+        let then = time::macros::datetime!(2000-06-01 0:00 UTC);
+        let ips = parse_stix_at(bundle, then, &mut |_, _| skipped += 1);
+        assert_eq!(ips.len(), 3);
+        assert_eq!(skipped, 2);
     }
 
     #[test]

@@ -76,7 +76,7 @@ fn feeds_download_into_the_intel_directory_and_reach_the_rules() {
     assert!(stdout.contains("tor-exit-nodes.txt: 1 entries"), "{stdout}");
     assert!(stdout.contains("malicious.txt: 1 entries"), "{stdout}");
     assert!(
-        stdout.contains("custom/scanners.csv: 1 entries (1 malformed entries skipped)"),
+        stdout.contains("custom/scanners.csv: 1 entries (1 entries skipped)"),
         "{stdout}"
     );
 
