@@ -198,3 +198,58 @@ fn stdin_is_read_with_dash() {
     assert!(out.status.success());
     assert_eq!(text(&out.stdout).lines().count(), 2);
 }
+
+/// `(severity, type, count)` rows of the README's quick-start summary: the code block after
+/// "for a summary:".
+fn readme_summary() -> Vec<(String, String, u64)> {
+    let readme = std::fs::read_to_string(workspace_path("README.md")).unwrap();
+    let after = readme
+        .split_once("for a summary:")
+        .expect("the README has a quick-start summary")
+        .1;
+    let block = after
+        .split("```")
+        .nth(1)
+        .expect("the summary is a code block");
+    block
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
+            [severity, kind, count] => (severity.into(), kind.into(), count.parse().unwrap()),
+            _ => panic!("not a summary row: {l:?}"),
+        })
+        .collect()
+}
+
+/// The README's quick start, as `scan` (the same path as `serve --replay`): the sample
+/// through the shipped rules with the sample threat lists gives the findings it lists.
+#[test]
+fn the_readme_quick_start_gives_the_findings_it_lists() {
+    let rules = shipped_rules_dir().display().to_string();
+    let intel = workspace_path("samples/intel").display().to_string();
+    let sample = workspace_path("samples/attack-scenario.jsonl")
+        .display()
+        .to_string();
+    let out = peregrine(&["scan", "--rules", &rules, "--intel", &intel, &sample]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // As the README's jq prints them: `.severity`, `.type`, `.service.count`.
+    let mut found: Vec<(String, String, u64)> = text(&out.stdout)
+        .lines()
+        .map(|l| {
+            let f: serde_json::Value = serde_json::from_str(l).unwrap();
+            let severity = f["severity"].as_f64().unwrap();
+            (
+                format!("{severity}"),
+                f["type"].as_str().unwrap().to_string(),
+                f["service"]["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut listed = readme_summary();
+    found.sort();
+    listed.sort();
+    assert_eq!(
+        found, listed,
+        "README.md's quick-start summary is not what the sample gives"
+    );
+}
