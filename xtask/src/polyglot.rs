@@ -1,8 +1,10 @@
 //! Rules in Python (componentize-py, from PyPI) and JavaScript (componentize-js, from npm),
 //! built against the same `wit/` world as the Rust rules.
 //!
-//! `cargo xtask toolchains` installs both, pinned, under `target/toolchains/`; a
-//! `componentize-py` or `componentize-js` on `PATH` is used when there is none there.
+//! `cargo xtask toolchains` installs both, pinned, under `target/toolchains/`, with a
+//! `componentize-py` and a `componentize-js` in `target/toolchains/bin` that run as they
+//! are (put that folder on `PATH`); a `componentize-py` or `componentize-js` on `PATH` is
+//! used when there is none there.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,6 +46,11 @@ fn toolchains() -> PathBuf {
     workspace_root().join("target/toolchains")
 }
 
+/// The folder of the commands `install` writes, for `PATH`.
+pub fn toolchains_bin() -> PathBuf {
+    toolchains().join("bin")
+}
+
 fn on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -60,40 +67,55 @@ pub fn componentizer(language: Language) -> Result<Command> {
             language.install_hint()
         ))
     };
-    match language {
-        Language::Python => {
-            let local = toolchains().join("python");
-            let program = local.join("bin/componentize-py");
-            if program.is_file() {
-                let mut c = Command::new(program);
-                c.env("PYTHONPATH", &local);
-                return Ok(c);
-            }
-            match on_path("componentize-py") {
-                Some(p) => Ok(Command::new(p)),
-                None => missing("componentize-py"),
-            }
-        }
+    let program = match language {
+        Language::Python => "componentize-py",
         Language::JavaScript => {
             if on_path("node").is_none() {
                 return missing("Node.js");
             }
-            let program = toolchains().join("js/node_modules/.bin/componentize-js");
-            if program.is_file() {
-                return Ok(Command::new(program));
-            }
-            match on_path("componentize-js") {
-                Some(p) => Ok(Command::new(p)),
-                None => missing("componentize-js"),
-            }
+            "componentize-js"
         }
+    };
+    // The same command an author runs with `target/toolchains/bin` on PATH.
+    let local = toolchains_bin().join(program);
+    if local.is_file() {
+        return Ok(Command::new(local));
+    }
+    match on_path(program) {
+        Some(p) => Ok(Command::new(p)),
+        None => missing(program),
     }
 }
 
-/// Installs the pinned toolchains under `target/toolchains/`.
+/// `'text'` for a POSIX shell.
+fn shell_quote(text: &Path) -> String {
+    format!("'{}'", text.display().to_string().replace('\'', r"'\''"))
+}
+
+/// Writes `bin/<name>`: a script that sets `env` and runs `program`.
+fn write_launcher(bin: &Path, name: &str, env: &[(&str, &Path)], program: &Path) -> Result<()> {
+    let mut script = String::from("#!/bin/sh\n# Written by `cargo xtask toolchains`.\n");
+    for (var, value) in env {
+        script += &format!(
+            "{var}={}${{{var}:+:${var}}}\nexport {var}\n",
+            shell_quote(value)
+        );
+    }
+    script += &format!("exec {} \"$@\"\n", shell_quote(program));
+    let path = bin.join(name);
+    std::fs::write(&path, script).map_err(|e| format!("{}: {e}", path.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Installs the pinned toolchains under `target/toolchains/`, and in `bin/` the commands
+/// that run them: pip's `--target` install finds its modules only through `PYTHONPATH`.
 pub fn install() -> Result<()> {
     let dir = toolchains();
+    let bin = toolchains_bin();
     std::fs::create_dir_all(dir.join("js")).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
     run(Command::new("python3")
         .args([
             "-m",
@@ -105,10 +127,27 @@ pub fn install() -> Result<()> {
         ])
         .arg(dir.join("python"))
         .args(["--upgrade", COMPONENTIZE_PY]))?;
+    write_launcher(
+        &bin,
+        "componentize-py",
+        &[("PYTHONPATH", &dir.join("python"))],
+        &dir.join("python/bin/componentize-py"),
+    )?;
     run(Command::new("npm")
         .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
         .arg(dir.join("js"))
-        .arg(COMPONENTIZE_JS))
+        .arg(COMPONENTIZE_JS))?;
+    write_launcher(
+        &bin,
+        "componentize-js",
+        &[],
+        &dir.join("js/node_modules/.bin/componentize-js"),
+    )?;
+    println!(
+        "installed; to run componentize-py and componentize-js as the guides do:\n  export PATH={}:\"$PATH\"",
+        shell_quote(&bin)
+    );
+    Ok(())
 }
 
 /// Builds the rule in `project` (a folder with `app.py` or `rule.js`) into `out`, against
