@@ -205,8 +205,9 @@ cp {wasm} /path/to/rules/{name}.wasm                # deploy: a running `peregri
         ),
     )?;
     Ok(format!(
-        "next:\n  cd {dir}\n  cargo test\n  cargo build --release --target wasm32-wasip2\n  peregrine rules test {wasm} fixtures/rule.test.json",
-        dir = dir.display()
+        "next:\n  cd {dir}\n  cargo test\n  cargo build --release --target wasm32-wasip2\n  {peregrine} rules test {wasm} fixtures/rule.test.json",
+        dir = dir.display(),
+        peregrine = peregrine_command()
     ))
 }
 
@@ -283,11 +284,50 @@ cp rule.wasm /path/to/rules/{name}.wasm                   # deploy: a running `p
     )
 }
 
-fn next_steps(dir: &Path, build: &str) -> String {
+fn next_steps(dir: &Path, build: &str, program: &str, install: &str) -> String {
+    let setup = toolchain_step(program, install)
+        .map(|step| format!("\n  {step}"))
+        .unwrap_or_default();
     format!(
-        "next:\n  cd {}\n  {build}\n  peregrine rules test rule.wasm fixtures/rule.test.json",
-        dir.display()
+        "next:{setup}\n  cd {}\n  {build}\n  {} rules test rule.wasm fixtures/rule.test.json",
+        dir.display(),
+        peregrine_command()
     )
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+/// What to run first when `program` is not on `PATH`: put the toolchains that `cargo xtask
+/// toolchains` installed in the checkout this binary was built from on it, or install it.
+fn toolchain_step(program: &str, install: &str) -> Option<String> {
+    if on_path(program).is_some() {
+        return None;
+    }
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/toolchains/bin");
+    match std::fs::canonicalize(&bin) {
+        Ok(bin) if bin.join(program).is_file() => {
+            Some(format!("export PATH=\"{}:$PATH\"", bin.display()))
+        }
+        _ => Some(install.to_string()),
+    }
+}
+
+/// `peregrine` when that is this binary, else this binary's path (e.g. `dist/peregrine`,
+/// which would not be found from the project's folder).
+fn peregrine_command() -> String {
+    let Ok(exe) = std::env::current_exe().and_then(std::fs::canonicalize) else {
+        return "peregrine".into();
+    };
+    let found = on_path("peregrine").and_then(|p| std::fs::canonicalize(p).ok());
+    if found.as_ref() == Some(&exe) {
+        "peregrine".into()
+    } else {
+        exe.display().to_string()
+    }
 }
 
 fn python(name: &str, dir: &Path) -> Result<String, ScaffoldError> {
@@ -351,6 +391,7 @@ class WitWorld(wit_world.WitWorld):
     fixtures(dir, &finding_type)?;
     write(dir, ".gitignore", "/rule.wasm\n")?;
     let build = "componentize-py -d wit -w rule componentize app -o rule.wasm";
+    let install = "pip install componentize-py==0.25.1";
     write(
         dir,
         "README.md",
@@ -358,11 +399,11 @@ class WitWorld(wit_world.WitWorld):
             name,
             "Python",
             &finding_type,
-            "pip install componentize-py==0.25.1   # once",
+            &format!("{install}   # once"),
             build,
         ),
     )?;
-    Ok(next_steps(dir, build))
+    Ok(next_steps(dir, build, "componentize-py", install))
 }
 
 fn js(name: &str, dir: &Path) -> Result<String, ScaffoldError> {
@@ -418,6 +459,7 @@ export function evaluateAudit(events) {{
     write(dir, ".gitignore", "/rule.wasm\n")?;
     // The sandbox offers no HTTP: leave those interfaces out.
     let build = "componentize-js rule.js --wit wit -n rule -d http fetch-event -o rule.wasm";
+    let install = "npm install -g @bytecodealliance/componentize-js@0.23.0";
     write(
         dir,
         "README.md",
@@ -425,9 +467,9 @@ export function evaluateAudit(events) {{
             name,
             "JavaScript",
             &finding_type,
-            "npm install -g @bytecodealliance/componentize-js@0.23.0   # once (Node.js 18+)",
+            &format!("{install}   # once (Node.js 18+)"),
             build,
         ),
     )?;
-    Ok(next_steps(dir, build))
+    Ok(next_steps(dir, build, "componentize-js", install))
 }

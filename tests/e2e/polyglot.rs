@@ -91,10 +91,20 @@ fn rules_new_in_python_and_javascript_builds_and_passes_unchanged() {
             "token-by-human",
         ]);
         assert!(out.status.success(), "{}", text(&out));
-        let module = dir.join("rule.wasm");
-        polyglot::build(language, &dir, &dir.join("wit"), &module)
-            .unwrap_or_else(|e| panic!("{flag}: {e}"));
-        test_module(&module, &dir.join("fixtures/rule.test.json"));
+        // The steps it prints work as printed, from where it ran, in a plain shell.
+        let printed = text(&out);
+        let steps = printed
+            .split_once("next:\n")
+            .unwrap_or_else(|| panic!("no next steps: {printed}"))
+            .1;
+        let ran = std::process::Command::new("sh")
+            .args(["-e", "-c", steps])
+            .current_dir(parent.path())
+            .output()
+            .unwrap();
+        assert!(ran.status.success(), "{steps}\n{}", text(&ran));
+        assert!(text(&ran).contains("1 passed, 0 failed"), "{}", text(&ran));
+        test_module(&dir.join("rule.wasm"), &dir.join("fixtures/rule.test.json"));
     }
 }
 
