@@ -76,7 +76,7 @@ fn judge_and_enrich(c: &mut Criterion) {
             |mut batch| {
                 let mut judge = JudgeOnce::default();
                 for e in &mut batch {
-                    if judge.admit(e) {
+                    if judge.admit(e).judged().is_some() {
                         intel.enrich(e);
                     }
                 }

@@ -11,12 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use crate::engine::{RuleSettings, StateChange};
-use crate::finding::Finding;
-use crate::pipeline::Sink;
+use crate::engine::RuleSettings;
+use crate::pipeline::{CommitError, Sink};
 use crate::scan::{self, Notice, ScanError, ScanOptions};
 use crate::simulate::{self, SimulationConfig};
-use crate::store::Checkpoint;
+use crate::store::{Commit, Rejected};
 
 /// The simulator seeds the anomaly rules were tuned on: a report on any of them is not a
 /// held-out measurement, and says so.
@@ -131,14 +130,9 @@ impl AccuracyReport {
 struct Occurrences(Arc<Mutex<BTreeMap<(String, String), f64>>>);
 
 impl Sink for Occurrences {
-    fn commit(
-        &mut self,
-        findings: Vec<Finding>,
-        _: Vec<Checkpoint>,
-        _: Vec<StateChange>,
-    ) -> Result<(), String> {
+    fn commit(&mut self, commit: &Commit, _: bool) -> Result<Rejected, CommitError> {
         let mut seen = self.0.lock().unwrap();
-        for f in findings {
+        for f in &commit.findings {
             let info = &f.service.additional_info;
             if let Some(id) = info.get("auditId").and_then(|v| v.as_str()) {
                 let score = info
@@ -149,7 +143,7 @@ impl Sink for Occurrences {
                 seen.insert((f.finding_type.clone(), id.to_string()), score);
             }
         }
-        Ok(())
+        Ok(Rejected::default())
     }
 }
 

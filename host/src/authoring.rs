@@ -296,7 +296,7 @@ fn run_fixture(
     let read = events.len();
     // As the host does: each audit ID judged once, never at `RequestReceived`.
     let mut judge = JudgeOnce::default();
-    events.retain(|e| judge.admit(e));
+    events.retain(|e| judge.admit(e).judged().is_some());
     events.iter_mut().for_each(|e| intel.enrich(e));
 
     let mut evaluator = Evaluator::new(engine, vec![Arc::clone(rule)]);

@@ -91,6 +91,11 @@ pub struct Metrics {
     pub ingest_lag_millis: AtomicI64,
     /// Failed attempts to commit findings to the store.
     pub commit_failures: AtomicU64,
+    /// Findings and rule state values the store refused (left out of their commit).
+    pub findings_rejected: AtomicU64,
+    pub state_rejected: AtomicU64,
+    /// Requests judged whose audit ID a different request had already used.
+    pub audit_ids_reused: AtomicU64,
     /// 1 while the last commit succeeded.
     pub store_up: AtomicI64,
     /// Webhook responses, by status code.
@@ -168,6 +173,31 @@ impl Metrics {
             "Failed attempts to commit findings to the store.",
             self.commit_failures.load(Ordering::Relaxed) as f64,
         );
+        for (name, help, value) in [
+            (
+                "peregrine_findings_rejected_total",
+                "Findings the store refused to hold, left out of their commit (see the log).",
+                &self.findings_rejected,
+            ),
+            (
+                "peregrine_rule_state_rejected_total",
+                "Rule state values the store refused to hold, left out of their commit.",
+                &self.state_rejected,
+            ),
+            (
+                "peregrine_audit_ids_reused_total",
+                "Requests judged whose audit ID a different request had already used.",
+                &self.audit_ids_reused,
+            ),
+        ] {
+            gauge(
+                &mut out,
+                name,
+                "counter",
+                help,
+                value.load(Ordering::Relaxed) as f64,
+            );
+        }
         gauge(
             &mut out,
             "peregrine_store_up",

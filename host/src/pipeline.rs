@@ -22,25 +22,36 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use peregrine_rules_sdk::AuditEvent;
-use peregrine_rules_sdk::normalize::JudgeOnce;
+use peregrine_rules_sdk::normalize::{Admission, JudgeOnce};
 
 use crate::aggregate::Aggregator;
-use crate::engine::{Evaluator, StateChange, StateStores};
+use crate::engine::{Evaluator, StateStores};
 use crate::finding::{self, Finding, FindingContext};
 use crate::intel::LiveIntel;
 use crate::metrics::Metrics;
 use crate::ruleset::{RuleSet, RuleSnapshot};
-use crate::store::Checkpoint;
+use crate::store::{Checkpoint, Commit, Rejected, RequestKey};
 
 /// Where committed findings go.
 pub trait Sink: Send + 'static {
-    /// Stores findings, checkpoints and rule state changes together, or none of them.
-    fn commit(
-        &mut self,
-        findings: Vec<Finding>,
-        checkpoints: Vec<Checkpoint>,
-        state: Vec<StateChange>,
-    ) -> Result<(), String>;
+    /// Stores findings, checkpoints, rule state changes and the keys of judged webhook
+    /// events together, or none of them. `careful`: leave out, and count, what the store
+    /// refuses, instead of failing the whole commit.
+    fn commit(&mut self, commit: &Commit, careful: bool) -> Result<Rejected, CommitError>;
+
+    /// The keys of webhook events an earlier run judged that a sender may still resend.
+    fn recall(&mut self) -> Vec<RequestKey> {
+        Vec::new()
+    }
+}
+
+/// Why a commit failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CommitError {
+    pub message: String,
+    /// The store refused the data itself: the same commit will never succeed.
+    pub permanent: bool,
 }
 
 /// Keeps findings in memory, aggregated (for `scan`).
@@ -48,15 +59,13 @@ pub trait Sink: Send + 'static {
 pub struct CollectSink(pub Arc<Mutex<Aggregator>>);
 
 impl Sink for CollectSink {
-    fn commit(
-        &mut self,
-        findings: Vec<Finding>,
-        _: Vec<Checkpoint>,
-        _: Vec<StateChange>,
-    ) -> Result<(), String> {
+    fn commit(&mut self, commit: &Commit, _: bool) -> Result<Rejected, CommitError> {
         let mut aggregator = self.0.lock().unwrap();
-        findings.into_iter().for_each(|f| aggregator.add(f));
-        Ok(())
+        commit
+            .findings
+            .iter()
+            .for_each(|f| aggregator.add(f.clone()));
+        Ok(Rejected::default())
     }
 }
 
@@ -67,15 +76,25 @@ pub struct StoreSink {
 }
 
 impl Sink for StoreSink {
-    fn commit(
-        &mut self,
-        findings: Vec<Finding>,
-        checkpoints: Vec<Checkpoint>,
-        state: Vec<StateChange>,
-    ) -> Result<(), String> {
+    fn commit(&mut self, commit: &Commit, careful: bool) -> Result<Rejected, CommitError> {
         self.runtime
-            .block_on(self.store.commit(&findings, &checkpoints, &state))
-            .map_err(|e| e.to_string())
+            .block_on(self.store.commit(commit, careful))
+            .map_err(|e| CommitError {
+                permanent: e.is_permanent(),
+                message: e.to_string(),
+            })
+    }
+
+    fn recall(&mut self) -> Vec<RequestKey> {
+        match self.runtime.block_on(self.store.received_events()) {
+            Ok(keys) => keys,
+            Err(e) => {
+                tracing::warn!(
+                    "cannot read the recently received webhook events: {e}; a sender's retry of a batch committed before this start may be judged again"
+                );
+                Vec::new()
+            }
+        }
     }
 }
 
@@ -162,6 +181,7 @@ struct Pending {
     newest_event_micros: Option<i64>,
     findings: usize,
     checkpoint: Option<Checkpoint>,
+    received: Vec<RequestKey>,
     ack: Option<tokio::sync::oneshot::Sender<Outcome>>,
     arrived: Instant,
     judged_rx: Receiver<Vec<Finding>>,
@@ -214,9 +234,10 @@ impl Pipeline {
         rules: Arc<RuleSet>,
         intel: Arc<LiveIntel>,
         context: FindingContext,
-        sink: Box<dyn Sink>,
+        mut sink: Box<dyn Sink>,
         metrics: Arc<Metrics>,
     ) -> Pipeline {
+        let recalled = sink.recall();
         let workers = config.workers.max(1);
         let shared = Arc::new(Shared {
             metrics,
@@ -244,8 +265,10 @@ impl Pipeline {
         {
             let (shared, remembered) = (Arc::clone(&shared), config.remembered_ids);
             threads.push(spawn("dispatcher", move || {
+                let mut judge = JudgeOnce::with_capacity(remembered);
+                recalled.into_iter().for_each(|key| judge.remember(key));
                 dispatch(
-                    input_rx, part_txs, commit_tx, &rules, &intel, &shared, remembered,
+                    input_rx, part_txs, commit_tx, &rules, &intel, &shared, judge,
                 )
             }));
         }
@@ -398,9 +421,8 @@ fn dispatch(
     rules: &RuleSet,
     intel: &LiveIntel,
     shared: &Shared,
-    remembered_ids: usize,
+    mut judge: JudgeOnce,
 ) {
-    let mut judge = JudgeOnce::with_capacity(remembered_ids);
     for (batch, ack) in input {
         let arrived = Instant::now();
         let events = batch.events.len();
@@ -409,9 +431,22 @@ fn dispatch(
         let mut split: Vec<Vec<AuditEvent>> = vec![Vec::new(); parts.len()];
         let mut judged = 0;
         let mut newest_event_micros = None;
+        // Webhook batches (no checkpoint) remember what they judged in the store, so a
+        // sender's retry after a restart is still recognised; files resume from their
+        // checkpoint instead.
+        let remember = batch.checkpoint.is_none();
+        let mut received = Vec::new();
         for mut event in batch.events {
-            if !judge.admit(&event) {
-                continue;
+            let key = match judge.admit(&event) {
+                Admission::Skip => continue,
+                Admission::Judge(key) => key,
+                Admission::JudgeReusedId(key) => {
+                    reused_audit_id(shared, &event);
+                    key
+                }
+            };
+            if remember {
+                received.push(key);
             }
             judged += 1;
             newest_event_micros = newest_event_micros.max(event.stage_at);
@@ -443,6 +478,7 @@ fn dispatch(
             newest_event_micros,
             findings: 0,
             checkpoint: batch.checkpoint,
+            received,
             ack,
             arrived,
             judged_rx,
@@ -463,6 +499,24 @@ fn dispatch(
                 return;
             }
         }
+    }
+}
+
+/// A different request under an audit ID already used: judged like any other, and
+/// reported, since a client chose the ID (kube-apiserver takes it from `Audit-ID`).
+fn reused_audit_id(shared: &Shared, event: &AuditEvent) {
+    let n = shared
+        .metrics
+        .audit_ids_reused
+        .fetch_add(1, Ordering::Relaxed);
+    // The first few, then every thousandth: a flood must not flood the log.
+    if n < 10 || n % 1000 == 0 {
+        tracing::warn!(
+            cluster = %event.cluster, audit_id = %event.audit_id.escape_debug(),
+            user = %event.user.username.escape_debug(), verb = %event.verb,
+            "an audit ID was reused by a different request ({} so far); both are judged",
+            n + 1
+        );
     }
 }
 
@@ -534,7 +588,9 @@ fn commit(
         let mut aggregator = Aggregator::default();
         let mut checkpoints: BTreeMap<String, Checkpoint> = BTreeMap::new();
         let mut by_type: BTreeMap<String, u64> = BTreeMap::new();
+        let mut received = Vec::new();
         for (pending, findings) in &mut group {
+            received.append(&mut pending.received);
             pending.findings = findings.len();
             for f in findings.drain(..) {
                 *by_type.entry(f.finding_type.clone()).or_default() += 1;
@@ -548,7 +604,13 @@ fn commit(
         let checkpoints: Vec<Checkpoint> = checkpoints.into_values().collect();
         // Rule state as it is now: at least as new as these batches left it.
         let state = states.take_changes();
-        if !store_with_retry(&mut *sink, (findings, checkpoints, state), shared, drain) {
+        let commit = Commit {
+            findings,
+            checkpoints,
+            state,
+            received,
+        };
+        if !store_with_retry(&mut *sink, &commit, shared, drain) {
             // Shutting down with the store unreachable: nothing of these batches is
             // acknowledged, so their senders will send them again.
             return;
@@ -580,24 +642,40 @@ fn commit(
     }
 }
 
-/// Commits, retrying with backoff while the store is down. False if the pipeline is
-/// shutting down and the store stayed down for the whole drain timeout.
+/// Commits, retrying with backoff while the store is down. A commit the store refuses
+/// for its content is made again carefully, leaving out (and counting) only what was
+/// refused. False if the pipeline is shutting down and the store stayed down for the
+/// whole drain timeout.
 fn store_with_retry(
     sink: &mut dyn Sink,
-    (findings, checkpoints, state): (Vec<Finding>, Vec<Checkpoint>, Vec<StateChange>),
+    commit: &Commit,
     shared: &Shared,
     drain: Duration,
 ) -> bool {
     let mut backoff = Duration::from_millis(100);
     let mut given_up_at: Option<Instant> = None;
+    let mut careful = false;
     loop {
-        match sink.commit(findings.clone(), checkpoints.clone(), state.clone()) {
-            Ok(()) => {
+        match sink.commit(commit, careful) {
+            Ok(rejected) => {
                 if !shared.store_up.swap(true, Ordering::Relaxed) {
                     tracing::info!("findings store reachable again; commits resumed");
                 }
                 shared.metrics.store_up.store(1, Ordering::Relaxed);
+                let metrics = &shared.metrics;
+                metrics
+                    .findings_rejected
+                    .fetch_add(rejected.findings as u64, Ordering::Relaxed);
+                metrics
+                    .state_rejected
+                    .fetch_add(rejected.state as u64, Ordering::Relaxed);
                 return true;
+            }
+            Err(e) if e.permanent && !careful => {
+                tracing::warn!(
+                    "the findings store refused a commit: {e}; committing what it can hold"
+                );
+                careful = true;
             }
             Err(e) => {
                 shared
@@ -608,7 +686,7 @@ fn store_with_retry(
                 if shared.store_up.swap(false, Ordering::Relaxed) {
                     tracing::error!(
                         "cannot commit findings: {e}; holding {} findings and refusing new events until the store is back",
-                        findings.len()
+                        commit.findings.len()
                     );
                 }
                 if shared.stopping.load(Ordering::Relaxed) {
@@ -616,7 +694,7 @@ fn store_with_retry(
                     if since.elapsed() >= drain {
                         tracing::error!(
                             "shutting down with the store unreachable: {} findings of unacknowledged events not stored",
-                            findings.len()
+                            commit.findings.len()
                         );
                         return false;
                     }
@@ -641,17 +719,16 @@ mod tests {
     }
 
     impl Sink for Gated {
-        fn commit(
-            &mut self,
-            _: Vec<Finding>,
-            _: Vec<Checkpoint>,
-            _: Vec<StateChange>,
-        ) -> Result<(), String> {
-            self.permits.recv().map_err(|e| e.to_string())?;
+        fn commit(&mut self, _: &Commit, _: bool) -> Result<Rejected, CommitError> {
+            let down = |message: String| CommitError {
+                message,
+                permanent: false,
+            };
+            self.permits.recv().map_err(|e| down(e.to_string()))?;
             if self.failing.load(Ordering::Relaxed) {
-                Err("the store is down".into())
+                Err(down("the store is down".into()))
             } else {
-                Ok(())
+                Ok(Rejected::default())
             }
         }
     }

@@ -67,6 +67,31 @@ pub enum StoreError {
     TooManyFilters,
 }
 
+impl StoreError {
+    /// Whether the database refused the data itself (a value it cannot hold, a broken
+    /// constraint): retrying the same write can never succeed.
+    pub fn is_permanent(&self) -> bool {
+        let StoreError::Query(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Encode(_) => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                // PostgreSQL's SQLSTATE classes: data exception, integrity constraint
+                // violation, program limit exceeded. SQLite's (extended) result codes:
+                // too big, constraint, mismatch, range.
+                code.starts_with("22")
+                    || code.starts_with("23")
+                    || code.starts_with("54")
+                    || code
+                        .parse::<u32>()
+                        .is_ok_and(|n| matches!(n & 0xff, 18 | 19 | 20 | 25))
+            }),
+            _ => false,
+        }
+    }
+}
+
 /// A URL with its password hidden, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -200,6 +225,31 @@ pub struct Checkpoint {
     pub position: u64,
 }
 
+/// Identifies a received request across its stages and resends (see
+/// `peregrine_rules_sdk::normalize::request_key`).
+pub use peregrine_rules_sdk::normalize::RequestKey;
+
+/// How long the keys of judged webhook events are kept, so that a sender retrying after a
+/// restart is still recognised (kube-apiserver gives up on a batch well within it).
+pub const RESEND_WINDOW: Duration = Duration::from_secs(3600);
+
+/// What one transaction stores.
+#[derive(Clone, Debug, Default)]
+pub struct Commit {
+    pub findings: Vec<Finding>,
+    pub checkpoints: Vec<Checkpoint>,
+    pub state: Vec<StateChange>,
+    /// Keys of the webhook events judged, remembered across restarts.
+    pub received: Vec<RequestKey>,
+}
+
+/// What a careful commit left out because the database refused it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rejected {
+    pub findings: usize,
+    pub state: usize,
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -242,18 +292,22 @@ impl Store {
 
     /// Records one occurrence (or an already-aggregated batch of occurrences) of a finding.
     pub async fn upsert(&self, finding: &Finding) -> Result<(), StoreError> {
-        self.commit(std::slice::from_ref(finding), &[], &[]).await
+        let commit = Commit {
+            findings: vec![finding.clone()],
+            ..Commit::default()
+        };
+        self.commit(&commit, false).await.map(drop)
     }
 
-    /// Records findings, moves read positions forward and saves rule state in one
-    /// transaction: either all of it is stored or none of it.
-    pub async fn commit(
-        &self,
-        findings: &[Finding],
-        checkpoints: &[Checkpoint],
-        state: &[StateChange],
-    ) -> Result<(), StoreError> {
-        let suppression: Vec<Filter> = if findings.is_empty() {
+    /// Records findings, moves read positions forward, saves rule state and remembers the
+    /// judged webhook events in one transaction: either all of it is stored or none of it.
+    ///
+    /// With `careful`, each finding and each state change is written under its own
+    /// savepoint, and one the database refuses (a value it cannot hold) is left out and
+    /// reported instead of failing the rest: what a plain retry can never fix must not
+    /// block everything behind it.
+    pub async fn commit(&self, commit: &Commit, careful: bool) -> Result<Rejected, StoreError> {
+        let suppression: Vec<Filter> = if commit.findings.is_empty() {
             Vec::new()
         } else {
             self.filters()
@@ -262,41 +316,100 @@ impl Store {
                 .filter(|f| f.action == FilterAction::Archive)
                 .collect()
         };
+        let mut rejected = Rejected::default();
         let mut tx = self.pool.begin().await?;
-        for finding in findings {
-            upsert_in(&mut tx, finding, &suppression).await?;
+        for finding in &commit.findings {
+            if careful {
+                let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
+                match upsert_in(&mut savepoint, finding, &suppression).await {
+                    Ok(()) => savepoint.commit().await?,
+                    Err(e) if e.is_permanent() => {
+                        savepoint.rollback().await?;
+                        tracing::error!(
+                            finding = %finding.id, r#type = %finding.finding_type,
+                            "the findings store refused a finding, which is left out: {e}"
+                        );
+                        rejected.findings += 1;
+                    }
+                    Err(e) => return Err(e),
+                }
+            } else {
+                upsert_in(&mut tx, finding, &suppression).await?;
+            }
         }
-        for checkpoint in checkpoints {
+        for checkpoint in &commit.checkpoints {
             sqlx::query(
                 "INSERT INTO checkpoints (source, file_id, position, updated_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (source) DO UPDATE SET file_id = excluded.file_id, \
                      position = excluded.position, updated_at = excluded.updated_at",
             )
-            .bind(&checkpoint.source)
-            .bind(&checkpoint.file_id)
+            .bind(storable(&checkpoint.source).into_owned())
+            .bind(storable(&checkpoint.file_id).into_owned())
             .bind(checkpoint.position as i64)
             .bind(crate::finding::now_micros() / 1000)
             .execute(&mut *tx)
             .await?;
         }
-        for change in state {
-            match &change.value {
-                Some(value) => sqlx::query(
-                    "INSERT INTO rule_state (finding_type, key, value) VALUES ($1, $2, $3) \
-                     ON CONFLICT (finding_type, key) DO UPDATE SET value = excluded.value",
-                )
-                .bind(&change.finding_type)
-                .bind(&change.key)
-                .bind(value.clone()),
-                None => sqlx::query("DELETE FROM rule_state WHERE finding_type = $1 AND key = $2")
-                    .bind(&change.finding_type)
-                    .bind(&change.key),
+        for change in &commit.state {
+            if careful {
+                let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
+                match save_state_in(&mut savepoint, change).await {
+                    Ok(()) => savepoint.commit().await?,
+                    Err(e) if e.is_permanent() => {
+                        savepoint.rollback().await?;
+                        tracing::error!(
+                            r#type = %change.finding_type,
+                            "the findings store refused a rule's state value, which is left out: {e}"
+                        );
+                        rejected.state += 1;
+                    }
+                    Err(e) => return Err(e),
+                }
+            } else {
+                save_state_in(&mut tx, change).await?;
             }
-            .execute(&mut *tx)
-            .await?;
+        }
+        if !commit.received.is_empty() {
+            let mut keys = Vec::with_capacity(commit.received.len() * 16);
+            commit
+                .received
+                .iter()
+                .for_each(|k| keys.extend_from_slice(k));
+            let now = crate::finding::now_micros() / 1000;
+            sqlx::query("INSERT INTO received_events (committed_at, request_keys) VALUES ($1, $2)")
+                .bind(now)
+                .bind(keys)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM received_events WHERE committed_at < $1")
+                .bind(now - RESEND_WINDOW.as_millis() as i64)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(rejected)
+    }
+
+    /// The request keys of webhook events committed within the resend window, oldest
+    /// first: a sender may still retry them after a restart.
+    pub async fn received_events(&self) -> Result<Vec<RequestKey>, StoreError> {
+        let since = crate::finding::now_micros() / 1000 - RESEND_WINDOW.as_millis() as i64;
+        let rows = sqlx::query(
+            "SELECT request_keys FROM received_events WHERE committed_at >= $1 ORDER BY committed_at, id",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut keys = Vec::new();
+        for row in rows {
+            let packed: Vec<u8> = row.try_get("request_keys")?;
+            keys.extend(packed.chunks_exact(16).map(|c| {
+                let mut key = [0u8; 16];
+                key.copy_from_slice(c);
+                key
+            }));
+        }
+        Ok(keys)
     }
 
     /// Every rule's saved state: `(finding type, key, value)`.
@@ -661,6 +774,7 @@ async fn upsert_in(
         json["service"]["archived"] = Value::Bool(true);
         json["service"]["additionalInfo"]["suppressedBy"] = Value::String(rule.clone());
     }
+    // JSON escapes control characters, so the body needs no cleaning.
     let body = json.to_string();
     let action = &finding.service.action.kubernetes_api_call_action;
     let namespace = finding
@@ -689,13 +803,13 @@ async fn upsert_in(
              body = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.body ELSE findings.body END, \
              last_seen = CASE WHEN excluded.last_seen > findings.last_seen THEN excluded.last_seen ELSE findings.last_seen END",
     )
-    .bind(&finding.id)
-    .bind(&finding.finding_type)
+    .bind(storable(&finding.id).into_owned())
+    .bind(storable(&finding.finding_type).into_owned())
     .bind(finding.severity)
-    .bind(&finding.resource.eks_cluster_details.name)
-    .bind(namespace)
-    .bind(&finding.resource.kubernetes_details.kubernetes_user_details.username)
-    .bind(source_ip)
+    .bind(storable(&finding.resource.eks_cluster_details.name).into_owned())
+    .bind(namespace.map(|n| storable(&n).into_owned()))
+    .bind(storable(&finding.resource.kubernetes_details.kubernetes_user_details.username).into_owned())
+    .bind(source_ip.map(|ip| storable(&ip).into_owned()))
     .bind(finding.service.count as i64)
     .bind(millis(&finding.created_at))
     .bind(millis(&finding.updated_at))
@@ -706,4 +820,38 @@ async fn upsert_in(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+async fn save_state_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    change: &StateChange,
+) -> Result<(), StoreError> {
+    let finding_type = storable(&change.finding_type).into_owned();
+    let key = storable(&change.key).into_owned();
+    match &change.value {
+        Some(value) => sqlx::query(
+            "INSERT INTO rule_state (finding_type, key, value) VALUES ($1, $2, $3) \
+             ON CONFLICT (finding_type, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(finding_type)
+        .bind(key)
+        .bind(value.clone()),
+        None => sqlx::query("DELETE FROM rule_state WHERE finding_type = $1 AND key = $2")
+            .bind(finding_type)
+            .bind(key),
+    }
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Text as both databases can hold it: PostgreSQL refuses NUL in text, so NUL becomes
+/// U+FFFD (an attacker chooses names, namespaces and paths; one NUL must not stop the
+/// store). Everywhere the same, so SQLite and PostgreSQL store the same values.
+pub fn storable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}").into()
+    } else {
+        text.into()
+    }
 }

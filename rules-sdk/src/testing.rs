@@ -57,7 +57,7 @@ fn unmarked_events_from_file(path: impl AsRef<Path>) -> Vec<AuditEvent> {
                 .event_from_value(v)
                 .unwrap_or_else(|e| panic!("{}: not an audit event: {e}", path.display()))
         })
-        .filter(|e| judge.admit(e))
+        .filter(|e| judge.admit(e).judged().is_some())
         .collect()
 }
 

@@ -196,38 +196,119 @@ fn exec_request(request_uri: &str) -> ExecRequest {
     exec
 }
 
-/// Which stage of an audit ID to judge: each ID exactly once, at `ResponseStarted` or
-/// `ResponseComplete` (or `Panic`), whichever arrives first. `RequestReceived` has no
-/// outcome yet and is never judged. Seen IDs are remembered in two generations of at
-/// most `capacity` IDs each, so memory stays bounded on endless streams. An ID is kept as
-/// a 64-bit SipHash of its text: no allocation per event, and with the at most 2 x
-/// `capacity` IDs remembered, the chance that two ever collide is below one in ten million.
-pub struct JudgeOnce {
-    current: HashSet<u64, IdHasher>,
-    previous: HashSet<u64, IdHasher>,
-    capacity: usize,
-    keys: std::collections::hash_map::RandomState,
+/// What identifies one request across its stages and resends: the cluster, the audit ID
+/// and what the request itself was (verb, URI, user, impersonation, source addresses,
+/// user agent, object, time received), but not the stage or the response. A client can
+/// choose its audit ID (kube-apiserver takes it from the `Audit-ID` header), so the ID
+/// alone must not decide that two events are one. 128 bits of SHA-256: stable across
+/// restarts, and no collision can be crafted to hide an event behind another.
+pub type RequestKey = [u8; 16];
+
+pub fn request_key(event: &AuditEvent) -> RequestKey {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(bytes);
+    };
+    let user = |field: &mut dyn FnMut(&[u8]), user: &UserInfo| {
+        field(user.username.as_bytes());
+        field(user.uid.as_deref().unwrap_or_default().as_bytes());
+        field(&(user.groups.len() as u64).to_le_bytes());
+        user.groups.iter().for_each(|g| field(g.as_bytes()));
+    };
+    field(event.cluster.as_bytes());
+    field(event.audit_id.as_bytes());
+    field(event.verb.as_bytes());
+    field(event.request_uri.as_bytes());
+    user(&mut field, &event.user);
+    match &event.impersonated_user {
+        Some(impersonated) => user(&mut field, impersonated),
+        None => field(b"-"),
+    }
+    field(&(event.source_ips.len() as u64).to_le_bytes());
+    event
+        .source_ips
+        .iter()
+        .for_each(|ip| field(ip.address.as_bytes()));
+    field(event.user_agent.as_deref().unwrap_or_default().as_bytes());
+    match &event.object_ref {
+        Some(o) => {
+            for part in [
+                &o.subresource,
+                &o.namespace,
+                &o.name,
+                &o.uid,
+                &o.api_group,
+                &o.api_version,
+            ] {
+                field(part.as_deref().unwrap_or_default().as_bytes());
+            }
+            field(o.resource.as_bytes());
+        }
+        None => field(b"-"),
+    }
+    field(&event.request_received_at.unwrap_or_default().to_le_bytes());
+    let digest = hash.finalize();
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
 }
 
-/// The keys are already hashes: use them as they are.
-#[derive(Clone, Copy, Default)]
-struct IdHasher;
+/// Which stage of a request to judge: each request exactly once, at `ResponseStarted` or
+/// `ResponseComplete` (or `Panic`), whichever arrives first, and a resend not again.
+/// `RequestReceived` has no outcome yet and is never judged. Requests are told apart by
+/// [`request_key`], so a different request under a reused audit ID is judged (and
+/// reported as a reuse). Keys are remembered in two bounded generations.
+pub struct JudgeOnce {
+    current: HashSet<RequestKey, KeyHasher>,
+    previous: HashSet<RequestKey, KeyHasher>,
+    /// Audit IDs (keyed hashes of cluster and ID) of the requests remembered.
+    ids: HashSet<u64, KeyHasher>,
+    previous_ids: HashSet<u64, KeyHasher>,
+    capacity: usize,
+    id_keys: std::collections::hash_map::RandomState,
+}
 
-impl std::hash::BuildHasher for IdHasher {
-    type Hasher = IdHash;
-    fn build_hasher(&self) -> IdHash {
-        IdHash(0)
+/// What [`JudgeOnce::admit`] decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Judge it: the first outcome stage of a request not seen before.
+    Judge(RequestKey),
+    /// Judge it, but its audit ID was used before by a different request.
+    JudgeReusedId(RequestKey),
+    /// Another stage or a resend of a request already judged, or `RequestReceived`.
+    Skip,
+}
+
+impl Admission {
+    pub fn judged(self) -> Option<RequestKey> {
+        match self {
+            Admission::Judge(key) | Admission::JudgeReusedId(key) => Some(key),
+            Admission::Skip => None,
+        }
     }
 }
 
-struct IdHash(u64);
+/// The keys are already hashes: use their first bytes as they are.
+#[derive(Clone, Copy, Default)]
+struct KeyHasher;
 
-impl std::hash::Hasher for IdHash {
+impl std::hash::BuildHasher for KeyHasher {
+    type Hasher = KeyHash;
+    fn build_hasher(&self) -> KeyHash {
+        KeyHash(0)
+    }
+}
+
+struct KeyHash(u64);
+
+impl std::hash::Hasher for KeyHash {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
+        for &b in bytes.iter().take(8) {
             self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
     }
@@ -247,29 +328,52 @@ impl JudgeOnce {
         JudgeOnce {
             current: HashSet::default(),
             previous: HashSet::default(),
+            ids: HashSet::default(),
+            previous_ids: HashSet::default(),
             capacity: capacity.max(1),
-            keys: Default::default(),
+            id_keys: Default::default(),
         }
     }
 
-    /// True if this event should be judged now.
-    pub fn admit(&mut self, event: &AuditEvent) -> bool {
+    /// Whether, and how, this event is to be judged now.
+    pub fn admit(&mut self, event: &AuditEvent) -> Admission {
         use std::hash::BuildHasher;
         if event.stage == "RequestReceived" {
-            return false;
+            return Admission::Skip;
         }
+        let key = request_key(event);
         if event.audit_id.is_empty() {
-            return true;
+            return Admission::Judge(key);
         }
-        let id = self.keys.hash_one(&event.audit_id);
-        if self.current.contains(&id) || self.previous.contains(&id) {
-            return false;
+        if self.current.contains(&key) || self.previous.contains(&key) {
+            return Admission::Skip;
         }
+        let id = self.id_keys.hash_one((&event.cluster, &event.audit_id));
+        let reused = self.ids.contains(&id) || self.previous_ids.contains(&id);
+        self.insert(key, Some(id));
+        if reused {
+            Admission::JudgeReusedId(key)
+        } else {
+            Admission::Judge(key)
+        }
+    }
+
+    /// Remembers a request judged earlier (by a previous run), so its resend is skipped.
+    pub fn remember(&mut self, key: RequestKey) {
+        if !self.current.contains(&key) && !self.previous.contains(&key) {
+            self.insert(key, None);
+        }
+    }
+
+    fn insert(&mut self, key: RequestKey, id: Option<u64>) {
         if self.current.len() >= self.capacity {
             self.previous = std::mem::take(&mut self.current);
+            self.previous_ids = std::mem::take(&mut self.ids);
         }
-        self.current.insert(id);
-        true
+        self.current.insert(key);
+        if let Some(id) = id {
+            self.ids.insert(id);
+        }
     }
 }
 

@@ -141,16 +141,61 @@ fn each_audit_id_is_judged_once_at_its_first_outcome() {
         ))
     };
     let mut judge = JudgeOnce::with_capacity(2);
-    assert!(!judge.admit(&stage("a", "RequestReceived")));
-    assert!(judge.admit(&stage("a", "ResponseStarted")));
-    assert!(!judge.admit(&stage("a", "ResponseComplete")));
-    assert!(judge.admit(&stage("b", "ResponseComplete")));
-    assert!(judge.admit(&stage("c", "ResponseComplete")));
+    assert!(
+        judge
+            .admit(&stage("a", "RequestReceived"))
+            .judged()
+            .is_none()
+    );
+    assert!(
+        judge
+            .admit(&stage("a", "ResponseStarted"))
+            .judged()
+            .is_some()
+    );
+    assert!(
+        judge
+            .admit(&stage("a", "ResponseComplete"))
+            .judged()
+            .is_none()
+    );
+    assert!(
+        judge
+            .admit(&stage("b", "ResponseComplete"))
+            .judged()
+            .is_some()
+    );
+    assert!(
+        judge
+            .admit(&stage("c", "ResponseComplete"))
+            .judged()
+            .is_some()
+    );
     // Two generations of two: "a" is still remembered, then forgotten.
-    assert!(!judge.admit(&stage("a", "ResponseComplete")));
-    assert!(judge.admit(&stage("d", "ResponseComplete")));
-    assert!(judge.admit(&stage("e", "ResponseComplete")));
-    assert!(judge.admit(&stage("a", "ResponseComplete")));
+    assert!(
+        judge
+            .admit(&stage("a", "ResponseComplete"))
+            .judged()
+            .is_none()
+    );
+    assert!(
+        judge
+            .admit(&stage("d", "ResponseComplete"))
+            .judged()
+            .is_some()
+    );
+    assert!(
+        judge
+            .admit(&stage("e", "ResponseComplete"))
+            .judged()
+            .is_some()
+    );
+    assert!(
+        judge
+            .admit(&stage("a", "ResponseComplete"))
+            .judged()
+            .is_some()
+    );
 }
 
 #[test]
@@ -171,4 +216,45 @@ fn public_addresses() {
     ] {
         assert!(!public(private), "{private}");
     }
+}
+
+#[test]
+fn a_reused_audit_id_does_not_hide_a_different_request() {
+    let event = |verb: &str, uri: &str, stage: &str| {
+        normalize(&format!(
+            r#"{{"auditID":"same","stage":"{stage}","verb":"{verb}","requestURI":"{uri}","user":{{"username":"u"}},
+            "requestReceivedTimestamp":"2026-01-01T00:00:00.000000Z","stageTimestamp":"2026-01-01T00:00:0{}.000000Z"}}"#,
+            if stage == "ResponseStarted" { 0 } else { 1 }
+        ))
+    };
+    let mut judge = JudgeOnce::default();
+    let list = event(
+        "list",
+        "/api/v1/namespaces/kube-system/pods",
+        "ResponseComplete",
+    );
+    let exec = event(
+        "create",
+        "/api/v1/namespaces/kube-system/pods/p/exec?command=sh",
+        "ResponseStarted",
+    );
+    assert!(matches!(judge.admit(&list), Admission::Judge(_)));
+    // Another stage and a resend of the list are the same request.
+    assert_eq!(judge.admit(&list), Admission::Skip);
+    // The exec under the list's audit ID is judged, and reported as a reuse.
+    assert!(matches!(judge.admit(&exec), Admission::JudgeReusedId(_)));
+    let exec_complete = event(
+        "create",
+        "/api/v1/namespaces/kube-system/pods/p/exec?command=sh",
+        "ResponseComplete",
+    );
+    assert_eq!(judge.admit(&exec_complete), Admission::Skip);
+    // The same ID in another cluster is another request.
+    let mut other = exec.clone();
+    other.cluster = "other".into();
+    assert!(matches!(judge.admit(&other), Admission::Judge(_)));
+    // A key remembered from an earlier run is skipped.
+    let mut restarted = JudgeOnce::default();
+    restarted.remember(request_key(&list));
+    assert_eq!(restarted.admit(&list), Admission::Skip);
 }
