@@ -140,10 +140,11 @@ fn time_values(value: &str) -> Vec<i64> {
             ms.push(at);
         }
     }
-    if let Ok(n) = value.parse::<f64>() {
-        if n.fract() == 0.0 && n.abs() < 9.0e15 {
-            ms.push(n as i64);
-        }
+    if let Ok(n) = value.parse::<f64>()
+        && n.fract() == 0.0
+        && n.abs() < 9.0e15
+    {
+        ms.push(n as i64);
     }
     ms
 }
