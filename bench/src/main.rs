@@ -2,6 +2,7 @@
 //! dispatch efficiency, the webhook under load with PostgreSQL, hot-reload latency and
 //! peak memory. Prints every figure; asserts nothing. `cargo xtask bench` runs it.
 
+mod search;
 mod workload;
 
 // The allocator the `peregrine` binary uses, so in-process figures match it.
@@ -28,6 +29,8 @@ struct Args {
     webhook_seconds: u64,
     webhook_clients: usize,
     skip_webhook: bool,
+    search_findings: usize,
+    only_search: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -41,6 +44,8 @@ fn parse_args() -> Result<Args, String> {
         webhook_seconds: 10,
         webhook_clients: 4,
         skip_webhook: false,
+        search_findings: 100_000,
+        only_search: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -58,10 +63,15 @@ fn parse_args() -> Result<Args, String> {
                 args.webhook_clients = value()?.parse().map_err(|e| format!("{flag}: {e}"))?
             }
             "--skip-webhook" => args.skip_webhook = true,
+            "--search-findings" => {
+                args.search_findings = value()?.parse().map_err(|e| format!("{flag}: {e}"))?
+            }
+            "--only-search" => args.only_search = true,
             other => {
                 return Err(format!(
                     "unknown argument {other}\nusage: peregrine-bench [--events N] [--rules DIR] [--intel DIR] \
-                 [--peregrine BIN] [--postgres URL] [--webhook-seconds S] [--webhook-clients N] [--skip-webhook]"
+                 [--peregrine BIN] [--postgres URL] [--webhook-seconds S] [--webhook-clients N] [--skip-webhook] \
+                 [--search-findings N] [--only-search]"
                 ));
             }
         }
@@ -89,6 +99,17 @@ fn run(args: &Args) -> Result<(), String> {
     println!("machine: {cores} cores, {}", cpu_model());
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let log = dir.path().join("audit.jsonl");
+    if args.only_search {
+        // Templates for the stored findings, from a short workload.
+        write_workload(&log, 50_000)?;
+        let report = scan::run(
+            &ScanOptions::new(&args.rules),
+            std::slice::from_ref(&log),
+            &mut |_| {},
+        )
+        .map_err(|e| e.to_string())?;
+        return search_both(args, dir.path(), &report.findings);
+    }
     let bytes = write_workload(&log, args.events)?;
     println!(
         "workload: {} events, {:.0} MiB, {} bytes per event on average (seeded generator, bench/src/workload.rs)",
@@ -144,7 +165,54 @@ fn run(args: &Args) -> Result<(), String> {
     } else {
         webhook_and_reload(args, dir.path())?;
     }
-    Ok(())
+    search_both(
+        args,
+        dir.path(),
+        &reports.last().expect("a scan ran").findings,
+    )
+}
+
+/// The search benchmark on SQLite, then on PostgreSQL unless `--skip-webhook`.
+fn search_both(
+    args: &Args,
+    dir: &Path,
+    templates: &[peregrine::finding::Finding],
+) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    println!(
+        "\n## Search over {} stored findings (first page of 50, best of 3)",
+        args.search_findings
+    );
+    let sqlite = format!("sqlite://{}?mode=rwc", dir.join("search.db").display());
+    println!("SQLite:");
+    runtime.block_on(search::search(&sqlite, templates, args.search_findings))?;
+    if args.skip_webhook {
+        return Ok(());
+    }
+    let name = format!("peregrine_bench_search_{}", std::process::id());
+    let admin = args.postgres.clone();
+    let admin_query = |sql: String| {
+        let admin = admin.clone();
+        async move {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(&admin)
+                .await
+                .map_err(|e| format!("PostgreSQL at {admin}: {e}"))?;
+            sqlx::query(&sql)
+                .execute(&mut c)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(())
+        }
+    };
+    runtime.block_on(admin_query(format!("CREATE DATABASE {name}")))?;
+    println!("PostgreSQL:");
+    let database = format!("{}/{name}", &admin[..admin.rfind('/').unwrap()]);
+    let result = runtime.block_on(search::search(&database, templates, args.search_findings));
+    let _ = runtime.block_on(admin_query(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )));
+    result
 }
 
 fn cpu_model() -> String {

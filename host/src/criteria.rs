@@ -6,7 +6,15 @@
 //! path crosses a list, a condition holds if it holds for any element (`not*` conditions:
 //! for every element). Times (`createdAt`, `updatedAt`, `service.eventFirstSeen`,
 //! `service.eventLastSeen`) compare as epoch milliseconds. `matches` takes `*` and `?`
-//! wildcards. The deprecated `eq`, `neq`, `gt`, `gte`, `lt` and `lte` are accepted.
+//! wildcards. A number equals a value that reads as the same number (`5.0` equals `5`), and
+//! so does a string written as a decimal number (at most 40 characters, an exponent of at
+//! most two digits: `2.0`, `-5`, `1e3`), which also compares with `greaterThan` and the
+//! like. The deprecated `eq`, `neq`, `gt`, `gte`, `lt` and `lte` are accepted.
+//!
+//! The store evaluates criteria in SQL ([`sql`]); [`FindingCriteria::matches`] evaluates them
+//! over one finding's JSON (suppression rules judge a finding before it is stored).
+
+pub mod sql;
 
 use std::collections::BTreeMap;
 
@@ -48,7 +56,7 @@ pub struct Condition {
 }
 
 /// Filter paths that GuardDuty spells unlike the wire format.
-fn wire_segment(segment: &str) -> &str {
+pub(crate) fn wire_segment(segment: &str) -> &str {
     match segment {
         "hostIpc" => "hostIPC",
         "hostPid" => "hostPID",
@@ -164,9 +172,32 @@ fn number(value: &Value, is_time: bool) -> Option<f64> {
                 .ok()
                 .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as f64)
         }
-        Value::String(s) => s.parse().ok(),
+        Value::String(s) => decimal(s),
         _ => None,
     }
+}
+
+/// The longest string that reads as a number; with exponents of two digits, every such
+/// string is well within the range of a double, in Rust and in both databases alike.
+pub(crate) const MAX_DECIMAL_LEN: usize = 40;
+
+/// A string written as a decimal number: `[+-]digits[.digits][e[+-]dd]`, `.5` and `5.` too.
+fn decimal(s: &str) -> Option<f64> {
+    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(at) => (&unsigned[..at], Some(&unsigned[at + 1..])),
+        None => (unsigned, None),
+    };
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mantissa_ok = digits(whole) && digits(fraction) && whole.len() + fraction.len() > 0;
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        (1..=2).contains(&e.len()) && digits(e)
+    });
+    (s.len() <= MAX_DECIMAL_LEN && mantissa_ok && exponent_ok)
+        .then(|| s.parse().ok())
+        .flatten()
 }
 
 /// Equal as text, or as numbers when both read as numbers (`5` equals `5.0`).
@@ -330,6 +361,37 @@ mod tests {
                 .contains("at most 5")
         );
         assert!(parse(json!({"criterion": {"severity": {"greaterThan": "high"}}})).is_err());
+    }
+
+    #[test]
+    fn strings_read_as_numbers_only_when_written_as_decimals() {
+        for (s, n) in [
+            ("5", 5.0),
+            ("-2.5", -2.5),
+            ("+5", 5.0),
+            (".5", 0.5),
+            ("5.", 5.0),
+            ("1e3", 1000.0),
+            ("1E-02", 0.01),
+        ] {
+            assert_eq!(decimal(s), Some(n), "{s}");
+        }
+        for s in [
+            "",
+            ".",
+            "e5",
+            "5e",
+            "1e100",
+            "1.2.3",
+            " 5",
+            "0x10",
+            "inf",
+            "NaN",
+            "1_000",
+            &"1".repeat(41),
+        ] {
+            assert_eq!(decimal(s), None, "{s}");
+        }
     }
 
     #[test]

@@ -13,6 +13,8 @@ use serde_json::Value;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
 
+use crate::criteria::FindingCriteria;
+use crate::criteria::sql::Arg;
 use crate::engine::StateChange;
 use crate::filters::{Filter, FilterAction, FilterSpec};
 use crate::finding::Finding;
@@ -471,6 +473,31 @@ impl Store {
         limit: i64,
         after: Option<Cursor>,
     ) -> Result<(Vec<Value>, Option<Cursor>), StoreError> {
+        self.page(filter, &FindingCriteria::default(), sort, limit, after)
+            .await
+    }
+
+    /// A page of findings meeting `criteria` (valid ones), evaluated by the database, and
+    /// the cursor of the next page if there may be one.
+    pub async fn search_page(
+        &self,
+        criteria: &FindingCriteria,
+        sort: Sort,
+        limit: i64,
+        after: Option<Cursor>,
+    ) -> Result<(Vec<Value>, Option<Cursor>), StoreError> {
+        self.page(&FindingFilter::default(), criteria, sort, limit, after)
+            .await
+    }
+
+    async fn page(
+        &self,
+        filter: &FindingFilter,
+        criteria: &FindingCriteria,
+        sort: Sort,
+        limit: i64,
+        after: Option<Cursor>,
+    ) -> Result<(Vec<Value>, Option<Cursor>), StoreError> {
         let column = sort.key.column();
         let (direction, beyond) = if sort.descending {
             ("DESC", "<")
@@ -480,14 +507,16 @@ impl Store {
         // The cursor value is a double; compare as doubles in both databases (PostgreSQL
         // would otherwise read the parameter as the column's integer type).
         let sorted = format!("CAST({column} AS DOUBLE PRECISION)");
+        let criteria = criteria.to_sql(self.backend, 9);
         // Keyset pagination: rows after the cursor's (value, id) in this order.
         let query = format!(
             "SELECT id, count, created_at, updated_at, first_seen, last_seen, {ARCHIVED}, feedback, body, \
                     CAST({column} AS DOUBLE PRECISION) AS sort_value \
              FROM findings \
-             WHERE ({sorted} {beyond} $1 OR ({sorted} = $1 AND id > $2)) AND {} \
+             WHERE ({sorted} {beyond} $1 OR ({sorted} = $1 AND id > $2)) AND {} AND {} \
              ORDER BY {column} {direction}, id ASC LIMIT $8",
-            FindingFilter::CLAUSE
+            FindingFilter::CLAUSE,
+            criteria.text,
         );
         // The first page starts beyond every value (a bound value, never NULL, keeps the
         // parameter's type the same on every call of the cached statement).
@@ -497,7 +526,15 @@ impl Store {
             None => (f64::MIN, String::new()),
         };
         let query = sqlx::query(&query).bind(value).bind(id);
-        let rows = filter.bind(query).bind(limit).fetch_all(&self.pool).await?;
+        let mut query = filter.bind(query).bind(limit);
+        for arg in criteria.args {
+            query = match arg {
+                Arg::Text(text) => query.bind(text),
+                Arg::Int(n) => query.bind(n),
+                Arg::Float(x) => query.bind(x),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         let next = match rows.last() {
             Some(last) if rows.len() as i64 == limit => Some(Cursor {
                 value: last.try_get("sort_value")?,

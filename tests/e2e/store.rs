@@ -4,10 +4,12 @@
 
 use std::process::Command;
 
+use peregrine::criteria::FindingCriteria;
 use peregrine::finding::Finding;
 use peregrine::store::{FindingFilter, Sort, Store, StoreError};
 use peregrine_e2e::db::on_both_backends;
 use peregrine_e2e::{scan, shipped_rules_dir, workspace_path};
+use serde_json::{Value, json};
 
 /// Real findings from a scan of the shipped fixtures.
 fn findings() -> Vec<Finding> {
@@ -226,4 +228,170 @@ fn scan_writes_its_findings_to_the_store() {
                 .all(|f| f["type"] == "Execution:Kubernetes/ExecInKubeSystemPod")
         );
     });
+}
+
+/// Findings whose fields exercise every corner the criteria have: lists (nested too),
+/// numbers as numbers and as strings, booleans, missing fields, wildcard characters.
+fn varied_findings() -> Vec<Finding> {
+    let base = findings().remove(0);
+    let extras = [
+        json!({"tags": ["a%b", "c_d"], "score": 5, "ratio": 2.5, "nested": [[1, "x"], [{"k": "v"}]]}),
+        json!({"tags": ["it's", "a*b?"], "score": "5.0", "ratio": "+2.5", "nested": [{"k": "w"}]}),
+        json!({"tags": [], "score": "1e3", "ratio": "1.2.3", "flag": true}),
+        json!({"tags": "[x]", "score": " 5", "flag": "true", "nested": {"k": ["v", "w"]}}),
+        json!({"score": null, "ratio": "inf"}),
+    ];
+    extras
+        .iter()
+        .enumerate()
+        .map(|(i, extra)| {
+            let mut f = base.clone();
+            f.id = format!("varied{i}");
+            f.severity = [2.0, 5.0, 8.0, 5.5, 8.0][i];
+            f.finding_type = format!("Type{i}:Kubernetes/x_{}", i % 2);
+            f.service.count = i as u64 + 1;
+            let seen = format!("2024-05-1{i}T10:00:00.00{i}Z");
+            f.created_at = seen.clone();
+            f.updated_at = seen.clone();
+            f.service.event_first_seen = seen.clone();
+            f.service.event_last_seen = seen;
+            f.service.additional_info = extra.as_object().unwrap().clone();
+            f
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn criteria_evaluated_in_sql_select_what_the_rust_evaluator_selects() {
+    let mut stored = varied_findings();
+    stored.extend(
+        scan(
+            shipped_rules_dir(),
+            &peregrine_e2e::rule_fixtures("positive"),
+        )
+        .report
+        .findings,
+    );
+    let cases: Vec<Value> = vec![
+        json!({}),
+        json!({"type": {"equals": ["Type1:Kubernetes/x_1", "nope"]}}),
+        json!({"type": {"notEquals": ["Type1:Kubernetes/x_1"]}}),
+        json!({"type": {"matches": ["Type?:*x\\_1"]}}),
+        json!({"type": {"matches": ["*x_1"]}, "severity": {"gte": 5}}),
+        json!({"severity": {"equals": ["5", "8.0"]}}),
+        json!({"severity": {"notEquals": ["5"]}, "service.count": {"gt": 1, "lte": 4}}),
+        json!({"severity": {"matches": ["5.?"]}}),
+        json!({"service.count": {"equals": ["3"]}}),
+        json!({"service.count": {"matches": ["1*"]}}),
+        json!({"service.archived": {"equals": ["true"]}}),
+        json!({"service.archived": {"notEquals": ["true"]}}),
+        json!({"service.archived": {"matches": ["f*"]}}),
+        json!({"service.userFeedback": {"equals": ["USEFUL"]}}),
+        json!({"service.userFeedback": {"notEquals": ["USEFUL"]}}),
+        json!({"service.userFeedback": {"matches": ["*"]}}),
+        json!({"createdAt": {"equals": ["2024-05-12T10:00:00.002Z"]}}),
+        json!({"createdAt": {"equals": ["2024-05-12T10:00:00.002+00:00", "1715594400002"]}}),
+        json!({"createdAt": {"gte": 1715594400002i64, "lt": 1715767200000i64}}),
+        json!({"service.eventLastSeen": {"matches": ["2024-05-1?T10:00:00.00[34]Z", "2024-05-10T*"]}}),
+        json!({"service.eventFirstSeen": {"notMatches": ["2024-05-1*"]}}),
+        json!({"updatedAt": {"notEquals": ["2024-05-11T10:00:00.001Z"]}}),
+        json!({"service.additionalInfo.tags": {"equals": ["a%b"]}}),
+        json!({"service.additionalInfo.tags": {"matches": ["a%*", "*'s"]}}),
+        json!({"service.additionalInfo.tags": {"matches": ["a_b", "c?d"]}}),
+        json!({"service.additionalInfo.tags": {"matches": ["a*b?"]}}),
+        json!({"service.additionalInfo.tags": {"matches": ["[x]"]}}),
+        json!({"service.additionalInfo.tags": {"notEquals": ["c_d", "[x]"]}}),
+        json!({"service.additionalInfo.tags": {"notMatches": ["*_*"]}}),
+        json!({"service.additionalInfo.score": {"equals": ["5"]}}),
+        json!({"service.additionalInfo.score": {"equals": ["1000"]}}),
+        json!({"service.additionalInfo.score": {"gt": 4, "lt": 6}}),
+        json!({"service.additionalInfo.score": {"notEquals": ["5"]}}),
+        json!({"service.additionalInfo.score": {"matches": ["5*"]}}),
+        json!({"service.additionalInfo.ratio": {"equals": ["2.5"]}}),
+        json!({"service.additionalInfo.ratio": {"gte": 2}}),
+        json!({"service.additionalInfo.ratio": {"lt": 3}}),
+        json!({"service.additionalInfo.nested.k": {"equals": ["v"]}}),
+        json!({"service.additionalInfo.nested.k": {"notEquals": ["w"]}}),
+        json!({"service.additionalInfo.nested": {"equals": ["1", "x"]}}),
+        json!({"service.additionalInfo.nested": {"gte": 1}}),
+        json!({"service.additionalInfo.flag": {"equals": ["true"]}}),
+        json!({"service.additionalInfo.flag": {"notMatches": ["t*"]}}),
+        json!({"service.additionalInfo": {"equals": ["x"]}}),
+        json!({"service.additionalInfo": {"notEquals": ["x"]}}),
+        json!({"service.missing.field": {"notMatches": ["*"]}}),
+        json!({"service.missing.field": {"matches": ["*"]}}),
+        json!({"resource.kubernetesDetails.kubernetesWorkloadDetails.containers.image": {"matches": ["*"]}}),
+        json!({"resource.kubernetesDetails.kubernetesWorkloadDetails.containers.imagePrefix": {"notEquals": [""]}}),
+        json!({"resource.kubernetesDetails.kubernetesWorkloadDetails.hostPid": {"equals": ["true"]}}),
+        json!({"resource.kubernetesDetails.kubernetesWorkloadDetails.containers.securityContext.privileged": {"eq": ["true"]}}),
+        json!({"resource.kubernetesDetails.kubernetesUserDetails.username": {"notEquals": ["system:anonymous"]}, "severity": {"gte": 7}}),
+        json!({"resource.kubernetesDetails.kubernetesUserDetails.groups": {"matches": ["system:*"]}}),
+        json!({"resource.eksClusterDetails.name": {"equals": ["default"]}}),
+        json!({"service.action.kubernetesApiCallAction.sourceIps": {"matches": ["203.*", "10.?.*"]}}),
+        json!({"service.action.kubernetesApiCallAction.remoteIpDetails.ipAddressV4": {"gt": 0}}),
+        json!({"service.action.kubernetesApiCallAction.statusCode": {"gte": 200, "lt": 300}}),
+        json!({"accountId": {"equals": ["0"]}, "schemaVersion": {"equals": ["2"]}}),
+    ];
+    on_both_backends(|url| {
+        let (stored, cases) = (stored.clone(), cases.clone());
+        async move {
+            let store = Store::connect(&url).await.unwrap();
+            for f in &stored {
+                store.upsert(f).await.unwrap();
+            }
+            store
+                .set_archived(&["varied1".into(), "varied3".into()], true)
+                .await
+                .unwrap();
+            store
+                .set_feedback(&["varied2".into()], "USEFUL")
+                .await
+                .unwrap();
+            let mut all = Vec::new();
+            let mut after = None;
+            loop {
+                let (page, next) = store
+                    .list_page(&FindingFilter::default(), Sort::default(), 50, after)
+                    .await
+                    .unwrap();
+                all.extend(page);
+                match next {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
+            assert_eq!(all.len(), stored.len());
+            // Cases that select some findings but not all, so that they tell something.
+            let mut discriminating = 0;
+            for case in &cases {
+                let criteria: FindingCriteria =
+                    serde_json::from_value(json!({ "criterion": case })).unwrap();
+                criteria.validate().unwrap();
+                // The reference: the Rust evaluator over every finding as the API shows it,
+                // in the store's order.
+                let want: Vec<&str> = all
+                    .iter()
+                    .filter(|f| criteria.matches(f))
+                    .map(|f| f["id"].as_str().unwrap())
+                    .collect();
+                let mut got = Vec::new();
+                let mut after = None;
+                loop {
+                    let (page, next) = store
+                        .search_page(&criteria, Sort::default(), 7, after)
+                        .await
+                        .unwrap();
+                    got.extend(page.iter().map(|f| f["id"].as_str().unwrap().to_string()));
+                    match next {
+                        Some(n) => after = Some(n),
+                        None => break,
+                    }
+                }
+                assert_eq!(got, want, "{url}: {case}");
+                discriminating += usize::from(!want.is_empty() && want.len() < all.len());
+            }
+            assert!(discriminating >= 40, "{discriminating} of {}", cases.len());
+        }
+    })
+    .await;
 }

@@ -109,25 +109,6 @@ fn decode_cursor(sort: Sort, token: &str) -> Result<Cursor, Problem> {
     })
 }
 
-/// A finding's value of the sort attribute, as the store orders it.
-fn sort_value(finding: &Value, key: SortKey) -> f64 {
-    let time = |v: &Value| {
-        v.as_str()
-            .and_then(|s| {
-                time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
-            })
-            .map_or(0.0, |t| (t.unix_timestamp_nanos() / 1_000_000) as f64)
-    };
-    match key {
-        SortKey::UpdatedAt => time(&finding["updatedAt"]),
-        SortKey::CreatedAt => time(&finding["createdAt"]),
-        SortKey::FirstSeen => time(&finding["service"]["eventFirstSeen"]),
-        SortKey::LastSeen => time(&finding["service"]["eventLastSeen"]),
-        SortKey::Severity => finding["severity"].as_f64().unwrap_or(0.0),
-        SortKey::Count => finding["service"]["count"].as_f64().unwrap_or(0.0),
-    }
-}
-
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
@@ -224,9 +205,8 @@ struct SearchBody {
     next_token: Option<String>,
 }
 
-/// GuardDuty's `ListFindings` with `findingCriteria` over any field path. Pages of the
-/// store are read in order and filtered, so `nextToken` resumes exactly where the last
-/// page's search stopped.
+/// GuardDuty's `ListFindings` with `findingCriteria` over any field path, evaluated by the
+/// store's database.
 pub async fn search(
     State(state): State<Arc<ApiState>>,
     body: Bytes,
@@ -243,37 +223,17 @@ pub async fn search(
         sort_criteria.order_by.as_deref(),
     )?;
     let limit = page_size(max_results)?;
-    let mut cursor = next_token
+    let after = next_token
         .as_deref()
         .map(|t| decode_cursor(sort, t))
         .transpose()?;
-    let mut found: Vec<Value> = Vec::new();
-    loop {
-        let (page, next) = state
-            .store
-            .list_page(&FindingFilter::default(), sort, 200, cursor.clone())
-            .await?;
-        for finding in page {
-            if found.len() as i64 == limit {
-                // Resume after the last finding returned.
-                let last = &found[found.len() - 1];
-                let resume = Cursor {
-                    value: sort_value(last, sort.key),
-                    id: last["id"].as_str().unwrap_or("").to_string(),
-                };
-                return Ok(Json(
-                    json!({ "findings": found, "nextToken": encode_cursor(sort, &resume) }),
-                ));
-            }
-            if finding_criteria.matches(&finding) {
-                found.push(finding);
-            }
-        }
-        match next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(Json(json!({ "findings": found, "nextToken": null }))),
-        }
-    }
+    let (findings, next) = state
+        .store
+        .search_page(&finding_criteria, sort, limit, after)
+        .await?;
+    Ok(Json(
+        json!({ "findings": findings, "nextToken": next.map(|c| encode_cursor(sort, &c)) }),
+    ))
 }
 
 pub async fn get_one(
