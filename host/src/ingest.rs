@@ -178,7 +178,15 @@ pub fn parse_document(
     } else {
         body
     };
-    let value: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(value) => value,
+        // Too deep for a tree: an EventList with one hostile entry costs only that entry.
+        Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
+            return parse_deep_event_list(body, location, normalizer, sink)
+                .ok_or(format!("not JSON: {e}"));
+        }
+        Err(e) => return Err(format!("not JSON: {e}")),
+    };
     if !value.is_object() {
         return Err(format!(
             "expected an EventList or an Event object, found {}",
@@ -187,6 +195,36 @@ pub fn parse_document(
     }
     expand(value, location, normalizer, None, sink);
     Ok(())
+}
+
+/// An `EventList` read entry by entry (each entry's text kept raw, so one entry nested
+/// beyond the parser's depth limit is reported alone); `None` if it is not one.
+fn parse_deep_event_list(
+    body: &[u8],
+    location: &Location,
+    normalizer: &Normalizer,
+    sink: &mut dyn FnMut(Item),
+) -> Option<()> {
+    #[derive(serde::Deserialize)]
+    struct Entries<'a> {
+        kind: Option<String>,
+        #[serde(borrow)]
+        items: Vec<&'a serde_json::value::RawValue>,
+    }
+    let list: Entries = serde_json::from_slice(body).ok()?;
+    if list.kind.as_deref() != Some("EventList") {
+        return None;
+    }
+    for entry in list.items {
+        match normalizer.event_from_json(entry.get()) {
+            Ok(e) => sink(Item::Event(e, location.clone())),
+            Err(e) => sink(Item::Malformed {
+                location: location.clone(),
+                reason: format!("not an audit event: {e}"),
+            }),
+        }
+    }
+    Some(())
 }
 
 /// Reads a line without its terminator; `Some(true)` if it was over [`MAX_LINE`] (and
@@ -297,12 +335,13 @@ fn expand(
     match &value {
         Value::Array(items) => items.iter().for_each(|v| event(v, normalizer, sink)),
         Value::Object(doc) if doc.get("kind").and_then(Value::as_str) == Some("EventList") => {
-            let items = doc
-                .get("items")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            items.iter().for_each(|v| event(v, normalizer, sink));
+            match doc.get("items").and_then(Value::as_array) {
+                Some(items) => items.iter().for_each(|v| event(v, normalizer, sink)),
+                None => sink(Item::Malformed {
+                    location: location.clone(),
+                    reason: "an EventList whose items is not a list".into(),
+                }),
+            }
         }
         // A CloudWatch Logs subscription payload.
         Value::Object(doc) if doc.get("logEvents").is_some_and(Value::is_array) => {
@@ -362,5 +401,49 @@ fn json_kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(body: &str) -> Result<(usize, usize), String> {
+        let location = Location {
+            file: Arc::from("test"),
+            line: 1,
+        };
+        let (mut events, mut malformed) = (0, 0);
+        parse_document(
+            body.as_bytes(),
+            &location,
+            &Normalizer::new("c"),
+            &mut |item| match item {
+                Item::Event(..) => events += 1,
+                Item::Malformed { .. } => malformed += 1,
+            },
+        )?;
+        Ok((events, malformed))
+    }
+
+    #[test]
+    fn one_deeply_nested_entry_costs_only_itself() {
+        let deep = format!(
+            r#"{{"kind":"Event","auditID":"deep","stage":"ResponseComplete","verb":"get","requestURI":"/","user":{}1{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let good = r#"{"kind":"Event","auditID":"good","stage":"ResponseComplete","verb":"get","requestURI":"/"}"#;
+        let body = format!(
+            r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{good},{deep},{good}]}}"#
+        );
+        assert_eq!(items(&body), Ok((2, 1)));
+    }
+
+    #[test]
+    fn an_event_list_without_a_list_of_items_is_malformed() {
+        assert_eq!(items(r#"{"kind":"EventList","items":{}}"#), Ok((0, 1)));
+        assert_eq!(items(r#"{"kind":"EventList"}"#), Ok((0, 1)));
+        assert_eq!(items(r#"{"kind":"EventList","items":[]}"#), Ok((0, 0)));
     }
 }

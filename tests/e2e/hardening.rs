@@ -195,3 +195,41 @@ fn a_resend_after_a_restart_is_not_judged_again() {
     drop(server);
     drop_database(db);
 }
+
+#[test]
+fn a_deeply_nested_entry_costs_only_itself_and_an_empty_list_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(&format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("p.db").display()
+    ));
+    let mut deep = list_pods("deep", "dev");
+    let mut nested = json!(1);
+    for _ in 0..200 {
+        nested = json!([nested]);
+    }
+    deep["user"]["extra"] = json!({ "x": nested });
+    let body = event_list(&[
+        exec_in_kube_system("ok-1", "p"),
+        deep,
+        list_pods("ok-2", "dev"),
+    ]);
+    let (status, body) = server.post_audit(&body);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["judged"].as_u64(), body["malformed"].as_u64()),
+        (Some(2), Some(1)),
+        "{body}"
+    );
+    for empty in [
+        r#"{"kind":"EventList","items":[]}"#,
+        r#"{"kind":"EventList","items":{}}"#,
+    ] {
+        let (status, body) = server.post_audit(empty);
+        assert_eq!(
+            (status, body["kind"].as_str()),
+            (400, Some("Status")),
+            "{body}"
+        );
+    }
+}

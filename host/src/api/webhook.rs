@@ -207,14 +207,17 @@ async fn handle(
         for reason in malformed.iter().take(3) {
             tracing::warn!(%cluster, "audit webhook entry skipped: {reason}");
         }
-        if events.is_empty() {
-            return status(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                &format!("no audit event in the request: {}", malformed[0]),
-                None,
-            );
-        }
+    }
+    if events.is_empty() {
+        let why = malformed
+            .first()
+            .map_or("the EventList has no items", String::as_str);
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("no audit event in the request: {why}"),
+            None,
+        );
     }
     let received = events.len();
     let ack = match ingest.pipeline.try_submit(Batch {
