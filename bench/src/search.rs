@@ -21,11 +21,14 @@ pub async fn search(url: &str, templates: &[Finding], n: usize) -> Result<(), St
             .insert("ticket".into(), json!(format!("T-{}", i % 10_000)));
         batch.push(f);
         if batch.len() == 1000 || i + 1 == n {
+            let commit = peregrine::store::Commit {
+                findings: std::mem::take(&mut batch),
+                ..Default::default()
+            };
             store
-                .commit(&batch, &[], &[])
+                .commit(&commit, false)
                 .await
                 .map_err(|e| e.to_string())?;
-            batch.clear();
         }
     }
     let cases = [
