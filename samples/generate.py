@@ -73,7 +73,11 @@ for stage in ["RequestReceived", "ResponseStarted", "ResponseComplete"]:
     e = event("create", exec_uri, resource="pods", subresource="exec", namespace="kube-system", name="kube-proxy-9xw4t",
               code=101, stage=stage, level="Request", ts=at(76, 2), **ADMIN)
     events.append(e)
-events[-1]["auditID"] = events[-2]["auditID"] = events[-3]["auditID"]
+# One request: every stage carries its auditID and requestReceivedTimestamp; only stageTimestamp moves.
+stamps = sorted(e["requestReceivedTimestamp"] for e in events[-3:])
+for e, stamp in zip(events[-3:], stamps):
+    e["stageTimestamp"] = stamp
+    e["auditID"], e["requestReceivedTimestamp"] = events[-3]["auditID"], stamps[0]
 
 # 4. Persistence on every node: a DaemonSet that mounts the host root writable.
 ds = {"apiVersion": "apps/v1", "kind": "DaemonSet",
