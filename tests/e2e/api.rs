@@ -755,11 +755,7 @@ async fn the_served_openapi_document_matches_real_responses() {
     api.app = router(Arc::new(ApiState {
         intel_dir: Some(intel.path().into()),
         rules: Some(rules),
-        ingest: Some(peregrine::api::Ingest {
-            pipeline,
-            cluster_tokens: Vec::new(),
-            ack_timeout: std::time::Duration::from_secs(30),
-        }),
+        ingest: Some(peregrine::api::Ingest::new(pipeline, Vec::new())),
         ..ApiState::new(store, tokens)
     }));
     let doc = api.get("/v1/openapi.json").await;
