@@ -7,8 +7,9 @@
 //! A file is known by its device and inode as well as its path, so rotation is followed:
 //! when the path names a new file, the old one is read to its end first, then the new one
 //! from its start. A checkpoint whose file was rotated away while Peregrine was down is
-//! found again among the files beside it. A file that shrinks was truncated and is read
-//! again from its start.
+//! found again among the files beside it. A file whose bytes before the read position are
+//! no longer the ones read there was truncated (and perhaps refilled past the position) and
+//! is read again from its start; the checkpoint keeps a hash of those bytes for restarts.
 
 use std::collections::VecDeque;
 use std::fs::File;
