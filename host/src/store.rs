@@ -225,6 +225,9 @@ pub struct Checkpoint {
     pub file_id: String,
     /// Bytes read and judged.
     pub position: u64,
+    /// A hash of the bytes just before `position`, to tell that the file still holds what
+    /// was read (`None` in checkpoints stored before fingerprints were).
+    pub fingerprint: Option<String>,
 }
 
 /// Identifies a received request across its stages and resends (see
@@ -341,14 +344,17 @@ impl Store {
         }
         for checkpoint in &commit.checkpoints {
             sqlx::query(
-                "INSERT INTO checkpoints (source, file_id, position, updated_at) VALUES ($1, $2, $3, $4) \
+                "INSERT INTO checkpoints (source, file_id, position, updated_at, fingerprint) \
+                 VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (source) DO UPDATE SET file_id = excluded.file_id, \
-                     position = excluded.position, updated_at = excluded.updated_at",
+                     position = excluded.position, updated_at = excluded.updated_at, \
+                     fingerprint = excluded.fingerprint",
             )
             .bind(storable(&checkpoint.source).into_owned())
             .bind(storable(&checkpoint.file_id).into_owned())
             .bind(checkpoint.position as i64)
             .bind(crate::finding::now_micros() / 1000)
+            .bind(checkpoint.fingerprint.clone())
             .execute(&mut *tx)
             .await?;
         }
@@ -432,16 +438,18 @@ impl Store {
 
     /// The read position last committed for a source.
     pub async fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, StoreError> {
-        let row =
-            sqlx::query("SELECT source, file_id, position FROM checkpoints WHERE source = $1")
-                .bind(source)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT source, file_id, position, fingerprint FROM checkpoints WHERE source = $1",
+        )
+        .bind(source)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|row| {
             Ok(Checkpoint {
                 source: row.try_get("source")?,
                 file_id: row.try_get("file_id")?,
                 position: row.try_get::<i64, _>("position")? as u64,
+                fingerprint: row.try_get("fingerprint")?,
             })
         })
         .transpose()

@@ -323,6 +323,11 @@ pub mod live {
             }
         }
 
+        /// The server's process id.
+        pub fn pid(&self) -> u32 {
+            self.child.id()
+        }
+
         /// What the server wrote to stderr so far.
         pub fn log(&self) -> String {
             self.log.lock().unwrap().clone()
