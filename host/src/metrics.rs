@@ -300,3 +300,12 @@ fn escape(label: &str) -> String {
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
+
+impl crate::ruleset::ReloadObserver for Metrics {
+    fn reloaded(&self, report: &crate::ruleset::SyncReport) {
+        self.rule_reloads.add("loaded", report.loaded.len() as u64);
+        self.rule_reloads
+            .add("removed", report.removed.len() as u64);
+        self.rule_reloads.add("failed", report.failed.len() as u64);
+    }
+}

@@ -81,7 +81,7 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         engine,
         states,
         config.rules_dir.clone(),
-        Some(Arc::clone(&metrics)),
+        Some(Arc::clone(&metrics) as _),
     ));
     match rules.sync() {
         Ok(_) => {

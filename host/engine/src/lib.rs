@@ -6,6 +6,9 @@
 //! caught, counted against the rule, and the instance is thrown away; a rule that fails
 //! [`EngineConfig::quarantine_after`] times in a row is quarantined. Nothing a rule does
 //! stops the host or other rules.
+//!
+//! This crate knows no HTTP and writes no store: the host feeds it events and keeps what
+//! it returns. [`ruleset`] holds the loaded modules of a directory and swaps them live.
 
 mod bindings;
 mod convert;
@@ -13,6 +16,7 @@ mod evaluator;
 mod host;
 mod instance;
 mod module;
+pub mod ruleset;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

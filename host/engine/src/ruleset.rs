@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
-use crate::engine::{LoadError, LoadedRule, RuleEngine, StateStores};
-use crate::metrics::Metrics;
+use crate::{LoadError, LoadedRule, RuleEngine, StateStores};
 
 /// One consistent set of loaded rules.
 pub struct RuleSnapshot {
@@ -66,6 +65,11 @@ pub struct SyncReport {
     pub failed: Vec<String>,
 }
 
+/// Told of every sync (the host counts reloads in its metrics).
+pub trait ReloadObserver: Send + Sync {
+    fn reloaded(&self, report: &SyncReport);
+}
+
 #[derive(Default)]
 struct Known {
     /// Modules loaded, by path, with the stamp of the file they were loaded from.
@@ -80,7 +84,7 @@ pub struct RuleSet {
     directory: PathBuf,
     current: RwLock<Arc<RuleSnapshot>>,
     known: Mutex<Known>,
-    metrics: Option<Arc<Metrics>>,
+    metrics: Option<Arc<dyn ReloadObserver>>,
 }
 
 impl RuleSet {
@@ -89,7 +93,7 @@ impl RuleSet {
         engine: Arc<RuleEngine>,
         states: Arc<StateStores>,
         directory: PathBuf,
-        metrics: Option<Arc<Metrics>>,
+        metrics: Option<Arc<dyn ReloadObserver>>,
     ) -> Self {
         RuleSet {
             engine,
@@ -229,15 +233,7 @@ impl RuleSet {
             });
         }
         if let Some(metrics) = &self.metrics {
-            metrics
-                .rule_reloads
-                .add("loaded", report.loaded.len() as u64);
-            metrics
-                .rule_reloads
-                .add("removed", report.removed.len() as u64);
-            metrics
-                .rule_reloads
-                .add("failed", report.failed.len() as u64);
+            metrics.reloaded(&report);
         }
         Ok(report)
     }

@@ -1,7 +1,7 @@
 //! Host-side bindings of the `peregrine:rules` world.
 
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "../../wit",
     world: "rule",
 });
 
