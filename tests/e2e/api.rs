@@ -75,6 +75,41 @@ impl Client {
         )
     }
 
+    /// The API as `serve` runs it: over the store, with rules, an intel directory and the
+    /// webhook (whose findings are kept in memory). The rules directory lives as long as
+    /// the returned guard.
+    async fn serving(url: &str, intel: &std::path::Path) -> (Client, tempfile::TempDir) {
+        let mut api = Client::new(url).await;
+        let store = Store::connect(url).await.unwrap();
+        let dir = peregrine_e2e::rules_dir(true, &[]);
+        let rules = peregrine_e2e::rule_set(dir.path());
+        let tokens = Tokens {
+            admin: vec![ADMIN.into()],
+            read: vec![READER.into()],
+        };
+        let metrics: Arc<peregrine::metrics::Metrics> = Arc::default();
+        let pipeline = Arc::new(peregrine::pipeline::Pipeline::start(
+            Default::default(),
+            Arc::clone(&rules),
+            Arc::new(peregrine::intel::LiveIntel::fixed(Default::default())),
+            Default::default(),
+            Box::new(peregrine::pipeline::CollectSink::default()),
+            Arc::clone(&metrics),
+        ));
+        api.app = router(Arc::new(ApiState {
+            intel_dir: Some(intel.into()),
+            rules: Some(rules),
+            ingest: Some(peregrine::api::Ingest {
+                pipeline,
+                cluster_tokens: Vec::new(),
+                ack_timeout: std::time::Duration::from_secs(30),
+            }),
+            metrics,
+            ..ApiState::new(store, tokens)
+        }));
+        (api, dir)
+    }
+
     async fn get(&self, uri: &str) -> Value {
         let (status, _, body) = self.send("GET", uri, Some(READER), None).await;
         assert_eq!(status, StatusCode::OK, "{uri}: {body}");
@@ -735,33 +770,7 @@ fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), 
 async fn the_served_openapi_document_matches_real_responses() {
     let db = peregrine_e2e::db::TestDatabase::sqlite();
     let intel = tempfile::tempdir().unwrap();
-    let mut api = Client::new(&db.url).await;
-    let store = Store::connect(&db.url).await.unwrap();
-    let dir = peregrine_e2e::rules_dir(true, &[]);
-    let rules = peregrine_e2e::rule_set(dir.path());
-    let tokens = Tokens {
-        admin: vec![ADMIN.into()],
-        read: vec![READER.into()],
-    };
-    // The webhook judges with the same rules and keeps its findings in memory.
-    let pipeline = Arc::new(peregrine::pipeline::Pipeline::start(
-        Default::default(),
-        Arc::clone(&rules),
-        Arc::new(peregrine::intel::LiveIntel::fixed(Default::default())),
-        Default::default(),
-        Box::new(peregrine::pipeline::CollectSink::default()),
-        Arc::default(),
-    ));
-    api.app = router(Arc::new(ApiState {
-        intel_dir: Some(intel.path().into()),
-        rules: Some(rules),
-        ingest: Some(peregrine::api::Ingest {
-            pipeline,
-            cluster_tokens: Vec::new(),
-            ack_timeout: std::time::Duration::from_secs(30),
-        }),
-        ..ApiState::new(store, tokens)
-    }));
+    let (api, _rules) = Client::serving(&db.url, intel.path()).await;
     let doc = api.get("/v1/openapi.json").await;
     assert_eq!(doc["openapi"], "3.1.0");
     // The checker does reject what the document does not allow.
@@ -899,4 +908,136 @@ async fn lists_and_searches_sort_and_page_in_any_supported_order() {
         }
     })
     .await;
+}
+
+/// Checks Prometheus text exposition format 0.0.4 as a scraper reads it: every sample
+/// belongs to a family announced by `# HELP` and `# TYPE` lines (once each, before its
+/// samples), names and labels are well formed, values are floats. Returns the samples.
+fn exposition(text: &str) -> Vec<(String, f64)> {
+    let valid_name = |n: &str| {
+        !n.is_empty()
+            && !n.starts_with(|c: char| c.is_ascii_digit())
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    };
+    let mut helped = std::collections::BTreeSet::new();
+    let mut typed = std::collections::BTreeMap::new();
+    let mut samples = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let name = rest.split(' ').next().unwrap();
+            assert!(valid_name(name), "{line}");
+            assert!(helped.insert(name.to_string()), "second HELP: {line}");
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            assert!(
+                ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
+                "{line}"
+            );
+            assert!(
+                typed.insert(name.to_string(), kind.to_string()).is_none(),
+                "second TYPE: {line}"
+            );
+        } else {
+            assert!(
+                !line.starts_with('#') && !line.is_empty(),
+                "stray line {line:?}"
+            );
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let name = series.split('{').next().unwrap();
+            assert!(valid_name(name), "{line}");
+            if let Some(labels) = series.strip_prefix(name).filter(|l| !l.is_empty()) {
+                let labels = labels.strip_prefix('{').and_then(|l| l.strip_suffix('}'));
+                for pair in labels.unwrap_or_else(|| panic!("{line}")).split("\",") {
+                    let (label, quoted) = pair.split_once('=').unwrap_or_else(|| panic!("{line}"));
+                    assert!(valid_name(label) && quoted.starts_with('"'), "{line}");
+                }
+            }
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| {
+                    name.strip_suffix(s)
+                        .filter(|f| typed.get(*f).is_some_and(|k| k == "histogram"))
+                })
+                .unwrap_or(name);
+            assert!(
+                helped.contains(family) && typed.contains_key(family),
+                "{name} has no HELP and TYPE before it"
+            );
+            let value: f64 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("not a float: {line}"));
+            samples.push((series.to_string(), value));
+        }
+    }
+    samples
+}
+
+#[tokio::test]
+async fn metrics_are_valid_exposition_in_base_units_with_kind_and_cluster_labels() {
+    let db = peregrine_e2e::db::TestDatabase::sqlite();
+    let intel = tempfile::tempdir().unwrap();
+    let (api, _rules) = Client::serving(&db.url, intel.path()).await;
+    let events = std::fs::read_to_string(peregrine_e2e::workspace_path(
+        "rules/execution-exec-in-kube-system-pod/fixtures/positive.jsonl",
+    ))
+    .unwrap();
+    let mut judged = 0;
+    for event in events.lines() {
+        let (status, _, receipt) = api
+            .send("POST", "/v1/audit/prod-eu", Some(ADMIN), Some(event))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{receipt}");
+        judged += receipt["judged"].as_u64().unwrap();
+    }
+    assert!(judged > 0);
+    let request = Request::builder()
+        .uri("/metrics")
+        .header("authorization", format!("Bearer {READER}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = api.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let text = std::str::from_utf8(&text).unwrap();
+    let samples = exposition(text);
+    let value = |series: &str| {
+        samples
+            .iter()
+            .find(|(s, _)| s == series)
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+            .1
+    };
+    assert_eq!(
+        value(&format!(
+            "peregrine_build_info{{version=\"{}\"}}",
+            env!("CARGO_PKG_VERSION")
+        )),
+        1.0
+    );
+    // Kind and cluster are two labels.
+    assert_eq!(
+        value("peregrine_events_received_total{kind=\"webhook\",cluster=\"prod-eu\"}"),
+        events.lines().count() as f64
+    );
+    assert!(!text.contains("source="), "{text}");
+    // Rule time is in seconds: one event through every rule takes well under a second
+    // each, yet some time, and a float.
+    assert!(!text.contains("nanoseconds"), "{text}");
+    let busy: Vec<f64> = samples
+        .iter()
+        .filter(|(s, _)| s.starts_with("peregrine_rule_busy_seconds_total{"))
+        .map(|(_, v)| *v)
+        .collect();
+    assert!(busy.len() >= 30, "{text}");
+    assert!(busy.iter().all(|&s| (0.0..1.0).contains(&s)), "{busy:?}");
+    assert!(busy.iter().sum::<f64>() > 0.0, "{busy:?}");
+    assert!(busy.iter().any(|s| s.fract() != 0.0), "{busy:?}");
+    db.cleanup().await;
 }
