@@ -1041,3 +1041,109 @@ async fn metrics_are_valid_exposition_in_base_units_with_kind_and_cluster_labels
     assert!(busy.iter().any(|s| s.fract() != 0.0), "{busy:?}");
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn nul_characters_are_refused_with_400_naming_the_parameter() {
+    on_both_backends(|url| async move {
+        let api = Client::new(&url).await;
+        let criteria = r#"{"criterion":{"severity":{"gte":1}}}"#;
+        let cases: Vec<(&str, String, Option<String>, StatusCode, &str)> = vec![
+            ("GET", "/v1/findings?cluster=a%00b".into(), None, StatusCode::BAD_REQUEST, "the query parameter cluster must not contain a NUL character"),
+            ("GET", "/v1/findings?type=%00".into(), None, StatusCode::BAD_REQUEST, "the query parameter type must not"),
+            ("GET", "/v1/findings?namespace=x%00".into(), None, StatusCode::BAD_REQUEST, "the query parameter namespace must not"),
+            ("GET", "/v1/findings?username=%00x".into(), None, StatusCode::BAD_REQUEST, "the query parameter username must not"),
+            ("GET", "/v1/findings/statistics?groupBy=SEVERITY&cluster=%00".into(), None, StatusCode::BAD_REQUEST, "the query parameter cluster must not"),
+            ("GET", "/v1/findings/a%00b".into(), None, StatusCode::BAD_REQUEST, "the finding id must not contain a NUL"),
+            ("GET", "/v1/filters/a%00b".into(), None, StatusCode::NOT_FOUND, "no filter named"),
+            ("DELETE", "/v1/filters/a%00b".into(), None, StatusCode::NOT_FOUND, "no filter named"),
+            ("PUT", "/v1/threat-lists/a%00b".into(), Some("10.0.0.1\n".into()), StatusCode::BAD_REQUEST, "list name"),
+            ("PUT", "/v1/trusted-list?format=t%00xt".into(), Some("10.0.0.1\n".into()), StatusCode::BAD_REQUEST, "the query parameter format must not"),
+            ("POST", "/v1/filters".into(), Some(format!(r#"{{"name":"nul-desc","description":"a\u0000b","findingCriteria":{criteria}}}"#)), StatusCode::BAD_REQUEST, "description must not contain a NUL character"),
+            ("PUT", "/v1/filters/nul-desc".into(), Some(format!(r#"{{"description":"\u0000","findingCriteria":{criteria}}}"#)), StatusCode::BAD_REQUEST, "description must not contain a NUL character"),
+            ("POST", "/v1/filters".into(), Some(format!(r#"{{"name":"nul\u0000name","findingCriteria":{criteria}}}"#)), StatusCode::BAD_REQUEST, "name must not contain a NUL character"),
+            ("POST", "/v1/filters".into(), Some(r#"{"name":"nul-criteria","findingCriteria":{"criterion":{"type":{"equals":["a\u0000"]}}}}"#.into()), StatusCode::BAD_REQUEST, "findingCriteria.criterion.type.equals[0] must not contain a NUL character"),
+            ("POST", "/v1/filters".into(), Some(r#"{"name":"nul-path","findingCriteria":{"criterion":{"ty\u0000pe":{"equals":["a"]}}}}"#.into()), StatusCode::BAD_REQUEST, "the field name"),
+            ("POST", "/v1/findings/search".into(), Some(r#"{"findingCriteria":{"criterion":{"resource.eksClusterDetails.name":{"matches":["\u0000*"]}}}}"#.into()), StatusCode::BAD_REQUEST, "findingCriteria.criterion.resource.eksClusterDetails.name.matches[0] must not"),
+            ("POST", "/v1/findings/search".into(), Some(r#"{"nextToken":"\u0000"}"#.into()), StatusCode::BAD_REQUEST, "nextToken must not"),
+            ("POST", "/v1/findings/get".into(), Some(r#"{"findingIds":["a\u0000"]}"#.into()), StatusCode::BAD_REQUEST, "findingIds[0] must not contain a NUL character"),
+            ("POST", "/v1/findings/archive".into(), Some(r#"{"findingIds":["ok","\u0000"]}"#.into()), StatusCode::BAD_REQUEST, "findingIds[1] must not"),
+            ("POST", "/v1/findings/feedback".into(), Some(r#"{"findingIds":["a"],"feedback":"USEFUL","comments":"x\u0000"}"#.into()), StatusCode::BAD_REQUEST, "comments must not contain a NUL character"),
+        ];
+        for (method, uri, body, want_status, want_detail) in cases {
+            let (status, content_type, problem) =
+                api.send(method, &uri, Some(ADMIN), body.as_deref()).await;
+            assert_eq!(status, want_status, "{method} {uri}: {problem}");
+            assert_eq!(content_type, "application/problem+json", "{method} {uri}");
+            assert_eq!(problem["status"], want_status.as_u16(), "{method} {uri}");
+            assert!(
+                problem["detail"].as_str().unwrap().contains(want_detail),
+                "{method} {uri}: {problem}"
+            );
+        }
+        // Nothing was stored: the store still answers, and holds no such filter.
+        assert_eq!(api.get("/v1/filters").await["filters"], json!([]));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn too_large_bodies_and_wrong_methods_are_problems() {
+    let db = peregrine_e2e::db::TestDatabase::sqlite();
+    let api = Client::new(&db.url).await;
+    let huge = format!(r#"{{"findingIds":["{}"]}}"#, "a".repeat(2 << 20));
+    for uri in ["/v1/findings/archive", "/v1/findings/search", "/v1/filters"] {
+        let (status, content_type, problem) = api.send("POST", uri, Some(ADMIN), Some(&huge)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{uri}: {problem}");
+        assert_eq!(content_type, "application/problem+json", "{uri}");
+        assert_eq!(problem["status"], 413, "{uri}");
+        assert_eq!(problem["title"], "Payload Too Large", "{uri}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("larger"),
+            "{problem}"
+        );
+    }
+    for (method, uri, allowed) in [
+        ("DELETE", "/v1/findings", "GET"),
+        ("POST", "/v1/findings/statistics", "GET"),
+        ("GET", "/v1/findings/archive", "POST"),
+        ("PATCH", "/v1/filters/some-filter", "GET,PUT,DELETE"),
+        ("POST", "/v1/threat-lists", "GET"),
+        ("POST", "/metrics", "GET"),
+        ("PUT", "/readyz", "GET"),
+    ] {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {ADMIN}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = api.app.clone().oneshot(request).await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {uri}"
+        );
+        let headers = response.headers().clone();
+        assert_eq!(
+            headers["content-type"], "application/problem+json",
+            "{method} {uri}"
+        );
+        let allow = headers["allow"].to_str().unwrap().replace(' ', "");
+        for m in allowed.split(',') {
+            assert!(
+                allow.split(',').any(|a| a == m),
+                "{method} {uri}: Allow {allow}"
+            );
+        }
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let problem: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(problem["status"], 405, "{method} {uri}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("not allowed"),
+            "{method} {uri}: {problem}"
+        );
+    }
+    db.cleanup().await;
+}

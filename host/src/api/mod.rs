@@ -98,6 +98,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
             Arc::clone(&state),
             auth::require_token,
         ))
+        .layer(axum::middleware::map_response(problem::errors_as_problems))
         // The webhook checks its own (per-cluster) tokens.
         .merge(
             Router::new().route(
@@ -114,6 +115,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .layer(axum::middleware::map_response(problem::method_not_allowed))
         .nest("/v1", v1)
         .fallback(problem::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
