@@ -717,6 +717,15 @@ fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), 
         let name = reference.trim_start_matches("#/components/schemas/");
         return conforms(doc, &doc["components"]["schemas"][name], value, at);
     }
+    if let Some(alternatives) = schema["oneOf"].as_array() {
+        let matching = alternatives
+            .iter()
+            .filter(|a| conforms(doc, a, value, at).is_ok())
+            .count();
+        if matching != 1 {
+            return Err(format!("{at}: {value} matches {matching} of oneOf"));
+        }
+    }
     let type_of = |v: &Value| match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
@@ -752,6 +761,13 @@ fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), 
     }
     if let (Some(properties), Some(object)) = (schema["properties"].as_object(), value.as_object())
     {
+        if schema["additionalProperties"] == json!(false) {
+            for key in object.keys() {
+                if !properties.contains_key(key) {
+                    return Err(format!("{at}.{key} is not in the document"));
+                }
+            }
+        }
         for (key, sub) in properties {
             if let Some(v) = object.get(key) {
                 conforms(doc, sub, v, &format!("{at}.{key}"))?;
@@ -785,6 +801,11 @@ async fn the_served_openapi_document_matches_real_responses() {
         )
         .is_err()
     );
+    // A finding with a field the document does not list is refused.
+    let mut extra = api.get(&format!("/v1/findings/{}", api.stored[0].id)).await;
+    conforms(&doc, &finding, &extra, "probe").unwrap();
+    extra["service"]["action"]["kubernetesApiCallAction"]["undocumented"] = json!(1);
+    assert!(conforms(&doc, &finding, &extra, "probe").is_err());
     let id = api.stored[0].id.clone();
     let filter = json!({"name": "doc-check", "action": "NOOP", "findingCriteria": {"criterion": {"severity": {"gte": 7}}}}).to_string();
     let ids = json!({"findingIds": [id.clone(), "missing"]}).to_string();
@@ -1144,6 +1165,191 @@ async fn too_large_bodies_and_wrong_methods_are_problems() {
             problem["detail"].as_str().unwrap().contains("not allowed"),
             "{method} {uri}: {problem}"
         );
+    }
+    db.cleanup().await;
+}
+
+/// The router's routes: the paths its source gives `.route(...)` (those of `let v1` under
+/// `/v1`), each probed with every method for which the router does not answer 405.
+async fn routed(api: &Client) -> std::collections::BTreeSet<(String, String)> {
+    let source =
+        std::fs::read_to_string(peregrine_e2e::workspace_path("host/src/api/mod.rs")).unwrap();
+    let body = &source[source.find("pub fn router(").unwrap()..];
+    let top = body.find("\n    Router::new()").unwrap();
+    let mut paths = Vec::new();
+    for (at, _) in body.match_indices(".route(") {
+        let rest = body[at + ".route(".len()..].trim_start();
+        let rest = rest.strip_prefix('"').expect("a route's path is a literal");
+        let path = &rest[..rest.find('"').unwrap()];
+        paths.push(if at < top {
+            format!("/v1{path}")
+        } else {
+            path.to_string()
+        });
+    }
+    assert!(paths.len() >= 15, "{paths:?}");
+    let mut routes = std::collections::BTreeSet::new();
+    for path in paths {
+        let uri = path
+            .replace("{id}", "probe-id")
+            .replace("{name}", "probe-name")
+            .replace("{cluster}", "probe");
+        for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+            let (status, _, body) = api.send(method, &uri, Some(ADMIN), Some("{}")).await;
+            assert_ne!(body["detail"], "no such endpoint", "{method} {uri}");
+            if status != StatusCode::METHOD_NOT_ALLOWED {
+                routes.insert((path.clone(), method.to_lowercase()));
+            }
+        }
+    }
+    routes
+}
+
+#[tokio::test]
+async fn the_document_has_every_route_of_the_router_and_no_other() {
+    let db = peregrine_e2e::db::TestDatabase::sqlite();
+    let intel = tempfile::tempdir().unwrap();
+    let (api, _rules) = Client::serving(&db.url, intel.path()).await;
+    let doc = api.get("/v1/openapi.json").await;
+    let documented: std::collections::BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, operations)| {
+            operations
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(|method| (path.clone(), method.clone()))
+        })
+        .collect();
+    let routed = routed(&api).await;
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    let unrouted: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routed but not documented: {undocumented:?}"
+    );
+    assert!(
+        unrouted.is_empty(),
+        "documented but not routed: {unrouted:?}"
+    );
+    // Every operation documents the statuses any route can answer.
+    for (path, method) in &documented {
+        let operation = &doc["paths"][path][method];
+        let responses = operation["responses"].as_object().unwrap();
+        let secured = operation.get("security").is_some();
+        if secured {
+            assert!(responses.contains_key("401"), "{method} {path}: no 401");
+        }
+        if operation.get("requestBody").is_some() {
+            assert!(responses.contains_key("413"), "{method} {path}: no 413");
+            assert!(responses.contains_key("400"), "{method} {path}: no 400");
+        }
+        let admin = secured
+            && method != "get"
+            && !path.ends_with("/findings/get")
+            && !path.ends_with("/findings/search")
+            && !path.starts_with("/v1/audit");
+        if admin {
+            assert!(responses.contains_key("403"), "{method} {path}: no 403");
+        }
+        for parameter in operation["parameters"].as_array().into_iter().flatten() {
+            let schema = &parameter["schema"];
+            if parameter["in"] == "query" && schema["type"] == "string" {
+                assert!(
+                    schema.get("enum").is_some()
+                        || schema.get("pattern").is_some()
+                        || parameter["name"] == "nextToken",
+                    "{method} {path}: {parameter} is unconstrained"
+                );
+            }
+        }
+    }
+    // Parameters the server checks are bounded and enumerated in the document.
+    let param = |path: &str, name: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{path} has no {name}"))["schema"]
+            .clone()
+    };
+    assert_eq!(param("/v1/findings", "maxResults")["minimum"], 1);
+    assert_eq!(param("/v1/findings", "maxResults")["maximum"], 50);
+    assert_eq!(
+        param("/v1/findings/statistics", "maxResults")["maximum"],
+        100
+    );
+    assert_eq!(
+        param("/v1/findings", "orderBy")["enum"],
+        json!(["ASC", "DESC"])
+    );
+    assert_eq!(
+        param("/v1/findings", "sortBy")["enum"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+    assert_eq!(
+        param("/v1/findings/statistics", "groupBy")["enum"],
+        json!(["FINDING_TYPE", "SEVERITY", "RESOURCE", "DATE"])
+    );
+    for path in ["/v1/threat-lists/{name}", "/v1/trusted-list"] {
+        let put = &doc["paths"][path]["put"];
+        assert!(
+            put["requestBody"]["content"]["text/plain"]["schema"].is_object(),
+            "{path}"
+        );
+        let format = put["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "format")
+            .unwrap();
+        assert!(
+            format["schema"]["enum"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("stix")),
+            "{path}"
+        );
+    }
+    db.cleanup().await;
+}
+
+/// What schemathesis found the server and the document disagreeing on: each request the
+/// document allows is taken, each it forbids is refused.
+#[tokio::test]
+async fn the_server_takes_what_the_document_allows_and_refuses_the_rest() {
+    let db = peregrine_e2e::db::TestDatabase::sqlite();
+    let intel = tempfile::tempdir().unwrap();
+    let (api, _rules) = Client::serving(&db.url, intel.path()).await;
+    let id = api.stored[0].id.clone();
+    let cases: Vec<(&str, &str, String, StatusCode)> = vec![
+        // JSON Schema integers may be written 7.0.
+        ("POST", "/v1/filters", json!({"name": "floats", "rank": 2.0, "findingCriteria": {"criterion": {"severity": {"greaterThan": 7.0}}}}).to_string(), StatusCode::CREATED),
+        ("POST", "/v1/findings/search", r#"{"maxResults": 5.0}"#.into(), StatusCode::OK),
+        // ... but not past what a float holds exactly, nor with a fraction.
+        ("POST", "/v1/findings/search", r#"{"findingCriteria":{"criterion":{"severity":{"lessThan":-9223372036854775809}}}}"#.into(), StatusCode::BAD_REQUEST),
+        ("POST", "/v1/findings/search", r#"{"maxResults": 5.5}"#.into(), StatusCode::BAD_REQUEST),
+        // Objects are objects, not arrays of their fields.
+        ("POST", "/v1/findings/search", r#"{"sortCriteria": [null, null]}"#.into(), StatusCode::BAD_REQUEST),
+        ("POST", "/v1/findings/search", r#"{"findingCriteria": [{}]}"#.into(), StatusCode::BAD_REQUEST),
+        ("POST", "/v1/findings/search", r#"{"findingCriteria": {"criterion": {"severity": [["5"]]}}}"#.into(), StatusCode::BAD_REQUEST),
+        ("POST", "/v1/findings/archive", json!([[id]]).to_string(), StatusCode::BAD_REQUEST),
+        // Lengths are in characters, as JSON Schema counts them.
+        ("POST", "/v1/findings/feedback", json!({"findingIds": [id], "feedback": "USEFUL", "comments": "é".repeat(1024)}).to_string(), StatusCode::OK),
+        ("POST", "/v1/findings/feedback", json!({"findingIds": [id], "feedback": "USEFUL", "comments": "é".repeat(1025)}).to_string(), StatusCode::BAD_REQUEST),
+        ("PUT", "/v1/filters/floats", json!({"description": "ü".repeat(512), "findingCriteria": {"criterion": {"severity": {"gte": 7}}}}).to_string(), StatusCode::OK),
+        // A list no upload can have named (a built-in one's) is not there to delete.
+        ("DELETE", "/v1/threat-lists/Tor%20exit%20nodes", String::new(), StatusCode::NOT_FOUND),
+    ];
+    for (method, uri, body, want) in cases {
+        let (status, _, response) = api.send(method, uri, Some(ADMIN), Some(&body)).await;
+        assert_eq!(status, want, "{method} {uri} {body}: {response}");
     }
     db.cleanup().await;
 }

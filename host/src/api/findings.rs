@@ -35,13 +35,52 @@ fn page_size(max_results: Option<i64>) -> Result<i64, Problem> {
 /// or a 400 that says what is wrong and where.
 pub(super) fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
     let invalid = |e: serde_json::Error| Problem::bad_request(format!("invalid request body: {e}"));
-    let value: Value = serde_json::from_slice(body).map_err(invalid)?;
+    let mut value: Value = serde_json::from_slice(body).map_err(invalid)?;
     if let Some(at) = problem::nul_in(&value, "") {
         return Err(Problem::bad_request(format!(
             "{at} must not contain a NUL character"
         )));
     }
+    // serde reads a struct from an array too; these bodies and their parts are objects.
+    let criteria = &value["findingCriteria"]["criterion"];
+    let objects = [
+        ("the request body", &value),
+        ("findingCriteria", &value["findingCriteria"]),
+        ("sortCriteria", &value["sortCriteria"]),
+    ]
+    .into_iter()
+    .chain(
+        criteria
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, c)| ("a condition of findingCriteria.criterion", c)),
+    );
+    for (name, part) in objects {
+        if part.is_array() || (name == "the request body" && !part.is_object()) {
+            return Err(Problem::bad_request(format!("{name} must be an object")));
+        }
+    }
+    integral_floats_as_integers(&mut value);
     T::deserialize(value).map_err(invalid)
+}
+
+/// `5.0` is an integer in JSON Schema; serde reads it into an integer field only as `5`.
+fn integral_floats_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                // Exactly representable; past 2^53 the text may have been another number.
+                && f.abs() <= 9_007_199_254_740_992.0
+            {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 #[derive(Deserialize)]
@@ -336,8 +375,10 @@ pub async fn feedback(
             "feedback must be USEFUL or NOT_USEFUL",
         ));
     }
-    if comments.as_ref().is_some_and(|c| c.len() > 1024) {
-        return Err(Problem::bad_request("comments must be at most 1024 bytes"));
+    if comments.as_ref().is_some_and(|c| c.chars().count() > 1024) {
+        return Err(Problem::bad_request(
+            "comments must be at most 1024 characters",
+        ));
     }
     let missing = state.store.set_feedback(&finding_ids, &feedback).await?;
     Ok(Json(json!({ "unprocessedIds": missing })))

@@ -157,7 +157,14 @@ pub async fn delete(
     State(state): State<Arc<ApiState>>,
     UrlPath(name): UrlPath<String>,
 ) -> Result<StatusCode, Problem> {
-    list_name(&name)?;
+    let missing = || {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            format!("no threat list named {name}"),
+        )
+    };
+    // A name no uploaded list can have (the built-in lists' among them) is not looked up.
+    list_name(&name).map_err(|_| missing())?;
     let dir = intel_dir(&state)?.join(intel::CUSTOM_DIR);
     let removed = ["txt", "csv", "json", "stix"]
         .iter()
@@ -166,10 +173,7 @@ pub async fn delete(
     if removed > 0 {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(Problem::new(
-            StatusCode::NOT_FOUND,
-            format!("no threat list named {name}"),
-        ))
+        Err(missing())
     }
 }
 
