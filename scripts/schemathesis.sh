@@ -63,8 +63,10 @@ grep -q "replayed .* to its end" "$work/serve.log" || { cat "$work/serve.log" >&
 
 # One worker: Python 3.11's ast module is not safe to use from several threads, which
 # hypothesis does when it describes strategies.
+# Run from target/schemathesis, where st keeps its crash cache (for `st replay`).
 status=0
-timeout --kill-after=10 "$budget" "$venv/bin/st" --config-file scripts/schemathesis.toml run "$url/v1/openapi.json" \
+cd "$root/target/schemathesis"
+timeout --kill-after=10 "$budget" "$venv/bin/st" --config-file "$root/scripts/schemathesis.toml" run "$url/v1/openapi.json" \
     --url "$url" \
     --header "Authorization: Bearer $token" \
     --phases examples,coverage,fuzzing,stateful \

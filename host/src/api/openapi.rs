@@ -484,6 +484,8 @@ pub fn document() -> Value {
             "delete": op("delete the trusted list", 204, None, &[401, 403, 404]).build(),
         },
     });
+    let mut paths = paths;
+    add_examples(&mut paths);
     json!({
         "openapi": "3.1.0",
         "info": { "title": "Peregrine", "version": env!("CARGO_PKG_VERSION"),
@@ -494,6 +496,47 @@ pub fn document() -> Value {
         },
         "paths": paths,
     })
+}
+
+/// An example request body for the operations that take one (schemathesis' examples
+/// phase sends them).
+fn add_examples(paths: &mut Value) {
+    let ids = json!({ "findingIds": ["087e4490a671c3dc08fd90d13d0e9dd2"] });
+    let criteria = json!({ "criterion": { "resource.kubernetesDetails.kubernetesUserDetails.username": { "equals": ["system:serviceaccount:ci:runner"] } } });
+    let list = json!("203.0.113.7\n198.51.100.0/24\n");
+    for (path, method, example) in [
+        ("/v1/findings/get", "post", ids.clone()),
+        ("/v1/findings/archive", "post", ids.clone()),
+        ("/v1/findings/unarchive", "post", ids.clone()),
+        (
+            "/v1/findings/feedback",
+            "post",
+            json!({ "findingIds": ids["findingIds"], "feedback": "NOT_USEFUL", "comments": "the CI runner execs here" }),
+        ),
+        (
+            "/v1/findings/search",
+            "post",
+            json!({ "findingCriteria": { "criterion": { "severity": { "greaterThanOrEqual": 7 } } }, "sortCriteria": { "attributeName": "severity", "orderBy": "DESC" }, "maxResults": 10 }),
+        ),
+        (
+            "/v1/filters",
+            "post",
+            json!({ "name": "ci-runner", "description": "the CI runner's execs", "action": "ARCHIVE", "rank": 1, "findingCriteria": criteria }),
+        ),
+        (
+            "/v1/filters/{name}",
+            "put",
+            json!({ "description": "the CI runner's execs", "action": "NOOP", "findingCriteria": criteria }),
+        ),
+        ("/v1/threat-lists/{name}", "put", list.clone()),
+        ("/v1/trusted-list", "put", list.clone()),
+    ] {
+        let content = &mut paths[path][method]["requestBody"]["content"];
+        let media = content.as_object_mut().and_then(|c| c.values_mut().next());
+        if let Some(media) = media {
+            media["example"] = example;
+        }
+    }
 }
 
 pub async fn serve() -> axum::Json<Value> {
