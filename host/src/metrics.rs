@@ -340,3 +340,37 @@ fn escape(label: &str) -> String {
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_counted_by_kind_and_cluster_in_two_labels() {
+        let metrics = Metrics::default();
+        metrics.events_received.add("webhook:prod", 3);
+        metrics.events_received.add("webhook:prod", 2);
+        metrics.events_received.record("file", "staging", 7);
+        metrics.events_malformed.add("file:staging", 1);
+        let text = metrics.render(&[]);
+        assert!(
+            text.contains("peregrine_events_received_total{kind=\"webhook\",cluster=\"prod\"} 5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("peregrine_events_received_total{kind=\"file\",cluster=\"staging\"} 7\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "peregrine_events_malformed_total{kind=\"file\",cluster=\"staging\"} 1\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(&format!(
+            "# TYPE peregrine_build_info gauge\nperegrine_build_info{{version=\"{}\"}} 1\n",
+            env!("CARGO_PKG_VERSION")
+        )));
+        assert!(!text.contains("source="), "{text}");
+    }
+}
