@@ -249,6 +249,11 @@ enum Command {
         /// sender is told to retry, in seconds.
         #[arg(long, env = "PEREGRINE_ACK_TIMEOUT_SECS", default_value_t = 25)]
         ack_timeout_secs: u64,
+        /// Longest a client may take to send a request's headers, or a webhook body once
+        /// its token is checked, in seconds; slower clients are cut off.
+        #[arg(long, env = "PEREGRINE_READ_TIMEOUT_SECS", default_value_t = 30,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        read_timeout_secs: u64,
     },
     /// Write simulated audit traffic of a cluster over days, with labeled attacks in it.
     Simulate {
@@ -357,6 +362,7 @@ pub fn main() -> ExitCode {
             cluster,
             max_queued_events,
             ack_timeout_secs,
+            read_timeout_secs,
         } => {
             let mut tokens = Tokens {
                 admin: admin_tokens,
@@ -402,6 +408,7 @@ pub fn main() -> ExitCode {
                     ..PipelineConfig::default()
                 },
                 ack_timeout: Duration::from_secs(ack_timeout_secs),
+                read_timeout: Duration::from_secs(read_timeout_secs),
                 watch: Default::default(),
                 context: Default::default(),
             };

@@ -41,6 +41,9 @@ pub struct ServeConfig {
     pub engine: EngineConfig,
     pub pipeline: PipelineConfig,
     pub ack_timeout: Duration,
+    /// Longest a client may take to send a request's headers (and the first request on a
+    /// new connection), or a webhook body once its token is checked.
+    pub read_timeout: Duration,
     pub watch: WatchConfig,
     pub context: FindingContext,
 }
@@ -190,14 +193,13 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         );
     }
 
+    let mut ingest = Ingest::new(Arc::clone(&pipeline), config.cluster_tokens.clone());
+    ingest.ack_timeout = config.ack_timeout;
+    ingest.read_timeout = config.read_timeout;
     let state = Arc::new(api::ApiState {
         intel_dir: Some(config.intel_dir.clone()),
         rules: Some(Arc::clone(&rules)),
-        ingest: Some(Ingest {
-            pipeline: Arc::clone(&pipeline),
-            cluster_tokens: config.cluster_tokens.clone(),
-            ack_timeout: config.ack_timeout,
-        }),
+        ingest: Some(ingest),
         metrics: Arc::clone(&metrics),
         ..api::ApiState::new(store.clone(), config.tokens.clone())
     });
@@ -254,6 +256,23 @@ async fn serve_http(
         shutdown_signal().await;
         on_shutdown();
     };
+    let handle = axum_server::Handle::new();
+    let stopping = handle.clone();
+    tokio::spawn(async move {
+        signalled.await;
+        stopping.graceful_shutdown(Some(Duration::from_secs(60)));
+    });
+    // A client that connects and sends nothing, or its headers a byte at a time, is
+    // dropped after the read timeout instead of holding its connection for good.
+    let mut server = axum_server::from_tcp(listener)
+        .map_err(ServeError::Server)?
+        .handle(handle)
+        .first_request_timeout(config.read_timeout);
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(config.read_timeout);
+    let app = app.into_make_service();
     match &config.tls {
         Some((cert, key)) => {
             // One TLS crypto provider for the process (ring, as the feed client uses).
@@ -265,28 +284,14 @@ async fn serve_http(
                     key: key.display().to_string(),
                     source,
                 })?;
-            let handle = axum_server::Handle::new();
-            let stopping = handle.clone();
-            tokio::spawn(async move {
-                signalled.await;
-                stopping.graceful_shutdown(Some(Duration::from_secs(60)));
-            });
-            axum_server::from_tcp_rustls(listener, tls)
-                .map_err(ServeError::Server)?
-                .handle(handle)
-                .serve(app.into_make_service())
+            server
+                .acceptor(axum_server::tls_rustls::RustlsAcceptor::new(tls))
+                .serve(app)
                 .await
-                .map_err(ServeError::Server)
         }
-        None => {
-            let listener =
-                tokio::net::TcpListener::from_std(listener).map_err(ServeError::Server)?;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(signalled)
-                .await
-                .map_err(ServeError::Server)
-        }
+        None => server.serve(app).await,
     }
+    .map_err(ServeError::Server)
 }
 
 /// Ctrl-C or SIGTERM.

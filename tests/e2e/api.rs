@@ -99,11 +99,7 @@ impl Client {
         api.app = router(Arc::new(ApiState {
             intel_dir: Some(intel.into()),
             rules: Some(rules),
-            ingest: Some(peregrine::api::Ingest {
-                pipeline,
-                cluster_tokens: Vec::new(),
-                ack_timeout: std::time::Duration::from_secs(30),
-            }),
+            ingest: Some(peregrine::api::Ingest::new(pipeline, Vec::new())),
             metrics,
             ..ApiState::new(store, tokens)
         }));

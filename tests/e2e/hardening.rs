@@ -233,3 +233,192 @@ fn a_deeply_nested_entry_costs_only_itself_and_an_empty_list_is_refused() {
         );
     }
 }
+
+/// A raw connection to `server`, for clients that do not behave.
+fn connect(server: &Server) -> std::net::TcpStream {
+    let address = server.url.trim_start_matches("http://");
+    let stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(15)))
+        .unwrap();
+    stream
+}
+
+/// The status code and body of the answer on `stream`, or `None` if the server closed it
+/// (or did not answer in the stream's read timeout).
+fn answer(stream: &mut std::net::TcpStream) -> Option<(u16, String)> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head.lines().find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse::<usize>().unwrap())
+            });
+            if length.is_some_and(|n| body.len() >= n) {
+                break;
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let code = text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()?;
+    Some((code, text))
+}
+
+fn send(stream: &mut std::net::TcpStream, bytes: &[u8]) {
+    use std::io::Write;
+    stream.write_all(bytes).unwrap();
+}
+
+#[test]
+fn slow_or_unauthenticated_clients_do_not_hold_the_webhook() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        PEREGRINE,
+        &[
+            "--database-url".into(),
+            format!("sqlite://{}?mode=rwc", dir.path().join("p.db").display()),
+            "--rules".into(),
+            shipped_rules_dir().display().to_string(),
+            "--read-timeout-secs".into(),
+            "3".into(),
+            "--read-token".into(),
+            "a-reader".into(),
+        ],
+    );
+    let events = |id: &str| event_list(&[list_pods(id, "dana")]).to_string();
+    assert_eq!(server.post_audit(&events("warm-up")).0, 200);
+
+    // More unauthenticated clients than the webhook has slots, each declaring a 60 MB body
+    // and sending one byte: each is refused from its headers, none waits for a body.
+    let mut strangers: Vec<_> = (0..24)
+        .map(|_| {
+            let mut stream = connect(&server);
+            send(
+                &mut stream,
+                b"POST /v1/audit/test HTTP/1.1\r\nHost: p\r\nContent-Type: application/json\r\nContent-Length: 60000000\r\n\r\n{",
+            );
+            stream
+        })
+        .collect();
+    for stream in &mut strangers {
+        let (code, text) = answer(stream).expect("an unauthenticated client is answered at once");
+        assert_eq!(code, 401, "{text}");
+    }
+
+    // Cluster `test`'s token holder opens more slow requests than the server has slots.
+    let held = Instant::now();
+    let mut slow: Vec<_> = (0..24)
+        .map(|_| {
+            let mut stream = connect(&server);
+            send(
+                &mut stream,
+                format!("POST /v1/audit/test HTTP/1.1\r\nHost: p\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{", peregrine_e2e::live::CLUSTER_TOKEN).as_bytes(),
+            );
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // Another cluster still gets through while they are held.
+    let (code, body) =
+        server.post_audit_as("other", peregrine_e2e::live::ADMIN, &events("while-held"));
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        held.elapsed() < Duration::from_secs(3),
+        "another cluster waited {:?} behind one cluster's slow requests",
+        held.elapsed()
+    );
+    // The slow requests are cut off: a body not sent in time is 408, a request that found
+    // no slot in time is 429, both retryable.
+    let mut timed_out = 0;
+    for stream in &mut slow {
+        let (code, text) = answer(stream).expect("a slow request is answered");
+        assert!(matches!(code, 408 | 429), "{text}");
+        assert!(text.contains("\"kind\":\"Status\""), "{text}");
+        timed_out += usize::from(code == 408);
+    }
+    assert!(
+        timed_out >= peregrine::api::MAX_AUDIT_REQUESTS_PER_CLUSTER,
+        "{timed_out} timed out"
+    );
+    assert!(
+        held.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        held.elapsed()
+    );
+
+    // Headers sent a byte at a time are cut off too.
+    let mut trickle = connect(&server);
+    let started = Instant::now();
+    send(&mut trickle, b"POST /v1/audit/test HTTP/1.1\r\nHost: p\r\n");
+    let cut = answer(&mut trickle);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "a client that never finished its headers was held {:?} ({cut:?})",
+        started.elapsed()
+    );
+
+    // A declared body over the limit is refused before it is sent.
+    let mut big = connect(&server);
+    send(
+        &mut big,
+        format!("POST /v1/audit/test HTTP/1.1\r\nHost: p\r\nAuthorization: Bearer {}\r\nContent-Length: 100000000\r\n\r\n", peregrine_e2e::live::CLUSTER_TOKEN).as_bytes(),
+    );
+    let (code, text) = answer(&mut big).expect("answered");
+    assert_eq!(code, 413, "{text}");
+    assert!(text.contains("RequestEntityTooLarge"), "{text}");
+
+    // Any method but POST: 405 in the Status shape, saying which method.
+    let response = ureq::get(&format!("{}/v1/audit/test", server.url))
+        .header(
+            "Authorization",
+            format!("Bearer {}", peregrine_e2e::live::CLUSTER_TOKEN),
+        )
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers().get("allow").unwrap(), "POST");
+    let body: Value =
+        serde_json::from_str(&response.into_body().read_to_string().unwrap()).unwrap();
+    assert_eq!(body["kind"], "Status", "{body}");
+
+    // The bearer scheme is case-insensitive, and HEAD is a read.
+    let (code, body) = {
+        let response = ureq::post(&format!("{}/v1/audit/test", server.url))
+            .header(
+                "Authorization",
+                format!("bearer {}", peregrine_e2e::live::CLUSTER_TOKEN),
+            )
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send(events("lower-case"))
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.into_body().read_to_string().unwrap(),
+        )
+    };
+    assert_eq!(code, 200, "{body}");
+    let response = ureq::head(&format!("{}/v1/findings", server.url))
+        .header("Authorization", "Bearer a-reader")
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // The server is still well.
+    assert_eq!(server.post_audit(&events("after")).0, 200);
+}

@@ -21,22 +21,24 @@ pub struct Tokens {
     pub admin: Vec<String>,
 }
 
-/// The token of an `Authorization: Bearer …` header.
+/// The token of an `Authorization: Bearer …` header (the scheme is case-insensitive, RFC 7235).
 pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
-/// Compares in time independent of where the strings differ.
+/// Compares in constant time. Comparing digests, not the strings, keeps even the length
+/// of a configured token from showing in how long a refusal takes.
 pub fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    Sha256::digest(a.as_bytes())
+        .ct_eq(&Sha256::digest(b.as_bytes()))
+        .into()
 }
 
 impl Tokens {
@@ -62,14 +64,14 @@ pub fn generate() -> String {
     hex::encode(bytes)
 }
 
-/// Reads need any token; anything but GET needs an admin token.
+/// Reads need any token; anything but GET or HEAD needs an admin token.
 pub async fn require_token(
     State(state): State<Arc<ApiState>>,
     request: Request,
     next: Next,
 ) -> Response {
     let token = bearer(request.headers());
-    let needed = if request.method() == Method::GET {
+    let needed = if matches!(*request.method(), Method::GET | Method::HEAD) {
         Scope::Read
     } else {
         Scope::Admin
@@ -92,5 +94,36 @@ pub async fn require_token(
             Problem::new(StatusCode::FORBIDDEN, "this request needs an admin token").into_response()
         }
         Some(Some(_)) => next.run(request).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    use super::{bearer, same};
+
+    fn with(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for value in ["Bearer t0k", "bearer t0k", "BEARER t0k", "Bearer   t0k "] {
+            assert_eq!(bearer(&with(value)), Some("t0k"), "{value}");
+        }
+        for value in ["Basic dXNlcg==", "Bearer", "Bearer ", "Bearert0k", "t0k"] {
+            assert_eq!(bearer(&with(value)), None, "{value}");
+        }
+    }
+
+    #[test]
+    fn tokens_compare_by_value() {
+        assert!(same("a-token", "a-token"));
+        assert!(!same("a-token", "a-tokeN"));
+        assert!(!same("a-token", "a-token-longer"));
+        assert!(!same("", "a"));
     }
 }

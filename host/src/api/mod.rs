@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 
 pub use auth::{Scope, Tokens, generate as auth_token};
 pub use problem::Problem;
-pub use webhook::{Ingest, MAX_AUDIT_BODY};
+pub use webhook::{Ingest, MAX_AUDIT_BODY, MAX_AUDIT_REQUESTS, MAX_AUDIT_REQUESTS_PER_CLUSTER};
 
 use crate::metrics::Metrics;
 use crate::ruleset::RuleSet;
@@ -28,9 +28,6 @@ use crate::store::Store;
 
 /// Largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
-
-/// Audit webhook requests handled at once; more wait for a turn.
-pub const MAX_AUDIT_REQUESTS: usize = 16;
 
 /// Largest threat list accepted in one upload.
 pub const MAX_LIST: usize = 64 << 20;
@@ -99,18 +96,12 @@ pub fn router(state: Arc<ApiState>) -> Router {
             auth::require_token,
         ))
         .layer(axum::middleware::map_response(problem::errors_as_problems))
-        // The webhook checks its own (per-cluster) tokens.
-        .merge(
-            Router::new().route(
-                "/audit/{cluster}",
-                post(webhook::receive)
-                    .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(MAX_AUDIT_BODY))
-                    // Bodies are read inside the limit: at most this many in memory at once.
-                    .layer::<_, std::convert::Infallible>(
-                        tower::limit::ConcurrencyLimitLayer::new(MAX_AUDIT_REQUESTS),
-                    ),
-            ),
-        );
+        // The webhook checks its own (per-cluster) tokens, and reads and bounds its body
+        // itself once the token is known.
+        .merge(Router::new().route(
+            "/audit/{cluster}",
+            post(webhook::receive).fallback(webhook::method_not_allowed),
+        ));
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -408,6 +408,8 @@ fn audit_webhook() -> Value {
         "responses": {
             "200": { "description": "judged and committed", "content": { "application/json": { "schema": reference("AuditReceipt") } } },
             "400": status("not audit events"), "401": status("no valid token for this cluster"),
+            "404": status("this server does not ingest audit events"),
+            "408": status("the body did not arrive within the read timeout"),
             "413": status("the request body is too large"),
             "429": status("too many events queued; retry later (Retry-After)"),
             "500": status("the events could not be read; retry later"),

@@ -5,17 +5,25 @@
 //! When that cannot happen now (the store is down, the queue is full, the server is
 //! stopping) the answer is a retryable status with `Retry-After`, in the `Status` shape
 //! the apiserver's client reads, and nothing of the request is acknowledged. A resent
-//! event that was already judged is recognised by its audit ID and not judged again.
+//! event that was already judged is recognised by its audit ID and content and not
+//! judged again.
+//!
+//! The token is checked from the headers before any of the body is read, so an
+//! unauthenticated client costs no more than its headers. Authenticated requests then take
+//! a slot of their cluster and one of the server's, so one cluster cannot take the
+//! webhook from the others, and must send their body within the read timeout.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use peregrine_rules_sdk::normalize::Normalizer;
 use serde_json::json;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::ApiState;
 use super::auth::{Scope, bearer, same};
@@ -26,6 +34,13 @@ use crate::pipeline::{Batch, Pipeline, Refusal};
 /// request and response objects fits with room to spare.
 pub const MAX_AUDIT_BODY: usize = 64 << 20;
 
+/// Webhook requests handled at once (their bodies are in memory); more wait for a turn.
+pub const MAX_AUDIT_REQUESTS: usize = 16;
+
+/// Webhook requests of one cluster handled at once: a quarter of the server's, so a
+/// cluster (or whoever holds its token) cannot keep the others out.
+pub const MAX_AUDIT_REQUESTS_PER_CLUSTER: usize = MAX_AUDIT_REQUESTS / 4;
+
 /// What the webhook needs from the service.
 pub struct Ingest {
     pub pipeline: Arc<Pipeline>,
@@ -34,6 +49,59 @@ pub struct Ingest {
     /// Longest a request waits for its findings to be committed before the sender is told
     /// to retry.
     pub ack_timeout: Duration,
+    /// Longest an authenticated request may wait for a slot, and then take to send its body.
+    pub read_timeout: Duration,
+    slots: Slots,
+}
+
+impl Ingest {
+    /// Ingestion into `pipeline` with the default timeouts (25 s to commit, 30 s to read).
+    pub fn new(pipeline: Arc<Pipeline>, cluster_tokens: Vec<(String, String)>) -> Self {
+        Ingest {
+            pipeline,
+            cluster_tokens,
+            ack_timeout: Duration::from_secs(25),
+            read_timeout: Duration::from_secs(30),
+            slots: Slots::default(),
+        }
+    }
+}
+
+/// The server's webhook slots and each cluster's share of them.
+struct Slots {
+    all: Arc<Semaphore>,
+    clusters: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl Default for Slots {
+    fn default() -> Self {
+        Slots {
+            all: Arc::new(Semaphore::new(MAX_AUDIT_REQUESTS)),
+            clusters: Mutex::default(),
+        }
+    }
+}
+
+impl Slots {
+    /// A slot of `cluster`, then one of the server's; held until the request is answered.
+    async fn take(&self, cluster: &str) -> [OwnedSemaphorePermit; 2] {
+        let of_cluster = {
+            let mut clusters = self.clusters.lock().unwrap_or_else(|e| e.into_inner());
+            if !clusters.contains_key(cluster) && clusters.len() >= 1024 {
+                // Admin tokens may post under any name: forget the clusters no one holds.
+                clusters.retain(|_, slots| Arc::strong_count(slots) > 1);
+            }
+            Arc::clone(
+                clusters
+                    .entry(cluster.to_string())
+                    .or_insert_with(|| Arc::new(Semaphore::new(MAX_AUDIT_REQUESTS_PER_CLUSTER))),
+            )
+        };
+        // Neither semaphore is ever closed.
+        let of_cluster = of_cluster.acquire_owned().await.expect("open");
+        let of_server = Arc::clone(&self.all).acquire_owned().await.expect("open");
+        [of_cluster, of_server]
+    }
 }
 
 /// A Kubernetes `Status` answer (what the apiserver's webhook client decodes).
@@ -81,10 +149,9 @@ fn authorized(state: &ApiState, ingest: &Ingest, cluster: &str, headers: &Header
 pub async fn receive(
     State(state): State<Arc<ApiState>>,
     Path(cluster): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
-    let response = handle(&state, &cluster, &headers, body).await;
+    let response = handle(&state, &cluster, request).await;
     state
         .metrics
         .webhook_responses
@@ -92,12 +159,59 @@ pub async fn receive(
     response
 }
 
-async fn handle(
-    state: &Arc<ApiState>,
-    cluster: &str,
-    headers: &HeaderMap,
-    body: Bytes,
-) -> Response {
+/// Any method but POST.
+pub async fn method_not_allowed() -> Response {
+    let mut response = status(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        "audit events are sent with POST",
+        None,
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
+fn too_large() -> Response {
+    status(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "RequestEntityTooLarge",
+        &format!(
+            "a webhook request is at most {} MiB; lower the apiserver's --audit-webhook-batch-max-size",
+            MAX_AUDIT_BODY >> 20
+        ),
+        None,
+    )
+}
+
+/// The body, read within the limit and the read timeout.
+async fn read_body(body: Body, timeout: Duration) -> Result<axum::body::Bytes, Response> {
+    use http_body_util::{BodyExt, LengthLimitError, Limited};
+    let read = Limited::new(body, MAX_AUDIT_BODY).collect();
+    match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => Err(too_large()),
+        Ok(Err(e)) => Err(status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("the request body could not be read: {e}"),
+            None,
+        )),
+        Err(_) => Err(status(
+            StatusCode::REQUEST_TIMEOUT,
+            "Timeout",
+            &format!(
+                "the request body was not received within {} s",
+                timeout.as_secs_f64()
+            ),
+            Some(1),
+        )),
+    }
+}
+
+async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Response {
+    let headers = request.headers();
     let arrived = Instant::now();
     let Some(ingest) = &state.ingest else {
         return status(
@@ -138,6 +252,13 @@ async fn handle(
     if !ingest.pipeline.store_up() {
         return refused(Refusal::StoreDown);
     }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_AUDIT_BODY as u64) {
+        return too_large();
+    }
     // Taking events with no rule to judge them would acknowledge them unjudged.
     if state
         .rules
@@ -151,6 +272,22 @@ async fn handle(
             Some(10),
         );
     }
+
+    let Ok(_slots) = tokio::time::timeout(ingest.read_timeout, ingest.slots.take(cluster)).await
+    else {
+        return status(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            &format!(
+                "cluster {cluster} has {MAX_AUDIT_REQUESTS_PER_CLUSTER} requests in progress (or the server {MAX_AUDIT_REQUESTS}); retry"
+            ),
+            Some(1),
+        );
+    };
+    let body = match read_body(request.into_body(), ingest.read_timeout).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
 
     let normalizer = Normalizer {
         cluster: cluster.to_string(),
