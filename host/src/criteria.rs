@@ -116,7 +116,7 @@ impl FindingCriteria {
             if c.matches
                 .iter()
                 .chain(&c.not_matches)
-                .any(|p| p.len() > MAX_PATTERN_LEN)
+                .any(|p| p.chars().count() > MAX_PATTERN_LEN)
             {
                 return Err(format!(
                     "patterns on {path} may be at most {MAX_PATTERN_LEN} characters"

@@ -58,7 +58,7 @@ impl FilterSpec {
         if let Some(name) = &self.name {
             validate_name(name)?;
         }
-        if self.description.len() > 512 {
+        if self.description.chars().count() > 512 {
             return Err("description may be at most 512 characters".into());
         }
         if self.rank.is_some_and(|r| !(1..=MAX_FILTERS).contains(&r)) {

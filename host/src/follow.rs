@@ -385,7 +385,8 @@ pub fn follow(config: &FollowConfig, services: &Services<'_>) -> Result<(), Foll
         None => queue.push_back(Start::at(config.path.clone(), 0)),
     }
 
-    let metric_label = format!("file:{}", config.path.display());
+    // Counted by cluster, not path: paths would multiply the series.
+    let metric_label = format!("file:{}", config.cluster);
     let mut acks: VecDeque<Ack> = VecDeque::new();
     let mut reading: Option<Reading> = None;
     let mut complaints = Complaints::default();

@@ -1,5 +1,6 @@
-//! Prometheus metrics, kept in atomics and rendered in the text exposition format on
-//! `/metrics`. Per-rule counters are read from the loaded rules at scrape time.
+//! Prometheus metrics, kept in atomics and rendered in the text exposition format (0.0.4)
+//! on `/metrics`, in base units (seconds). Per-rule counters are read from the loaded rules
+//! at scrape time.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -69,12 +70,48 @@ impl LabeledCounter {
     }
 }
 
+/// Counters by where events come from: the kind of source (`webhook`, `file`) and the
+/// cluster they are from, as two labels. A followed file is counted under its cluster, not
+/// its path, so rotated or many files do not multiply the series.
+#[derive(Default)]
+pub struct SourceCounter(Mutex<BTreeMap<(String, String), u64>>);
+
+impl SourceCounter {
+    /// Adds `n` for a source written `kind:cluster` (`webhook:prod`); a source with no
+    /// `:` is a kind with an empty cluster.
+    pub fn add(&self, source: &str, n: u64) {
+        let (kind, cluster) = source.split_once(':').unwrap_or((source, ""));
+        self.record(kind, cluster, n);
+    }
+
+    pub fn record(&self, kind: &str, cluster: &str, n: u64) {
+        *self
+            .0
+            .lock()
+            .unwrap()
+            .entry((kind.to_string(), cluster.to_string()))
+            .or_default() += n;
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for ((kind, cluster), n) in self.0.lock().unwrap().iter() {
+            let _ = writeln!(
+                out,
+                "{name}{{kind=\"{}\",cluster=\"{}\"}} {n}",
+                escape(kind),
+                escape(cluster)
+            );
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Metrics {
-    /// Events received, by source (`webhook:<cluster>`, `file:<path>`, `scan`).
-    pub events_received: LabeledCounter,
-    /// Entries that could not be read as audit events, by source.
-    pub events_malformed: LabeledCounter,
+    /// Events received, by kind of source (`webhook`, `file`) and cluster.
+    pub events_received: SourceCounter,
+    /// Entries that could not be read as audit events, by kind of source and cluster.
+    pub events_malformed: SourceCounter,
     /// Events judged by the rules (each audit ID once, at its first outcome stage).
     pub events_judged: AtomicU64,
     /// Events skipped: other stages of an audit ID already judged, or resent events.
@@ -110,17 +147,20 @@ impl Metrics {
     /// The exposition text, with the per-rule counters of `rules`.
     pub fn render(&self, rules: &[std::sync::Arc<LoadedRule>]) -> String {
         let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP peregrine_build_info The running build; always 1.\n# TYPE peregrine_build_info gauge\nperegrine_build_info{{version=\"{}\"}} 1",
+            escape(env!("CARGO_PKG_VERSION"))
+        );
         self.events_received.render(
             &mut out,
             "peregrine_events_received_total",
-            "source",
-            "Audit events received.",
+            "Audit events received, by kind of source (webhook, file) and cluster.",
         );
         self.events_malformed.render(
             &mut out,
             "peregrine_events_malformed_total",
-            "source",
-            "Entries that were not readable audit events.",
+            "Entries that were not readable audit events, by kind of source and cluster.",
         );
         gauge(
             &mut out,
@@ -229,32 +269,32 @@ impl Metrics {
 }
 
 fn render_rules(out: &mut String, rules: &[std::sync::Arc<LoadedRule>]) {
-    type Read = fn(&LoadedRule) -> u64;
+    type Read = fn(&LoadedRule) -> f64;
     let counters: [(&str, &str, Read); 7] = [
         ("calls", "Calls into the rule module.", |r| {
-            r.stats.calls.load(Ordering::Relaxed)
+            r.stats.calls.load(Ordering::Relaxed) as f64
         }),
         ("evaluations", "Events the rule judged.", |r| {
-            r.stats.evaluated.load(Ordering::Relaxed)
+            r.stats.evaluated.load(Ordering::Relaxed) as f64
         }),
         ("findings", "Findings the rule raised.", |r| {
-            r.stats.findings.load(Ordering::Relaxed)
+            r.stats.findings.load(Ordering::Relaxed) as f64
         }),
         (
             "failures",
             "Events the rule failed on (trap, timeout, out of memory, error).",
-            |r| r.stats.failures.load(Ordering::Relaxed),
+            |r| r.stats.failures.load(Ordering::Relaxed) as f64,
         ),
         ("timeouts", "Calls stopped at the deadline.", |r| {
-            r.stats.timeouts.load(Ordering::Relaxed)
+            r.stats.timeouts.load(Ordering::Relaxed) as f64
         }),
         ("out_of_memory", "Calls stopped at the memory cap.", |r| {
-            r.stats.out_of_memory.load(Ordering::Relaxed)
+            r.stats.out_of_memory.load(Ordering::Relaxed) as f64
         }),
         (
-            "busy_nanoseconds",
-            "Time spent in calls into the rule.",
-            |r| r.stats.busy_nanos.load(Ordering::Relaxed),
+            "busy_seconds",
+            "Time spent in calls into the rule, in seconds.",
+            |r| r.stats.busy_nanos.load(Ordering::Relaxed) as f64 / 1e9,
         ),
     ];
     for (name, help, read) in counters {
@@ -307,5 +347,39 @@ impl crate::ruleset::ReloadObserver for Metrics {
         self.rule_reloads
             .add("removed", report.removed.len() as u64);
         self.rule_reloads.add("failed", report.failed.len() as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_counted_by_kind_and_cluster_in_two_labels() {
+        let metrics = Metrics::default();
+        metrics.events_received.add("webhook:prod", 3);
+        metrics.events_received.add("webhook:prod", 2);
+        metrics.events_received.record("file", "staging", 7);
+        metrics.events_malformed.add("file:staging", 1);
+        let text = metrics.render(&[]);
+        assert!(
+            text.contains("peregrine_events_received_total{kind=\"webhook\",cluster=\"prod\"} 5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("peregrine_events_received_total{kind=\"file\",cluster=\"staging\"} 7\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "peregrine_events_malformed_total{kind=\"file\",cluster=\"staging\"} 1\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(&format!(
+            "# TYPE peregrine_build_info gauge\nperegrine_build_info{{version=\"{}\"}} 1\n",
+            env!("CARGO_PKG_VERSION")
+        )));
+        assert!(!text.contains("source="), "{text}");
     }
 }

@@ -75,6 +75,37 @@ impl Client {
         )
     }
 
+    /// The API as `serve` runs it: over the store, with rules, an intel directory and the
+    /// webhook (whose findings are kept in memory). The rules directory lives as long as
+    /// the returned guard.
+    async fn serving(url: &str, intel: &std::path::Path) -> (Client, tempfile::TempDir) {
+        let mut api = Client::new(url).await;
+        let store = Store::connect(url).await.unwrap();
+        let dir = peregrine_e2e::rules_dir(true, &[]);
+        let rules = peregrine_e2e::rule_set(dir.path());
+        let tokens = Tokens {
+            admin: vec![ADMIN.into()],
+            read: vec![READER.into()],
+        };
+        let metrics: Arc<peregrine::metrics::Metrics> = Arc::default();
+        let pipeline = Arc::new(peregrine::pipeline::Pipeline::start(
+            Default::default(),
+            Arc::clone(&rules),
+            Arc::new(peregrine::intel::LiveIntel::fixed(Default::default())),
+            Default::default(),
+            Box::new(peregrine::pipeline::CollectSink::default()),
+            Arc::clone(&metrics),
+        ));
+        api.app = router(Arc::new(ApiState {
+            intel_dir: Some(intel.into()),
+            rules: Some(rules),
+            ingest: Some(peregrine::api::Ingest::new(pipeline, Vec::new())),
+            metrics,
+            ..ApiState::new(store, tokens)
+        }));
+        (api, dir)
+    }
+
     async fn get(&self, uri: &str) -> Value {
         let (status, _, body) = self.send("GET", uri, Some(READER), None).await;
         assert_eq!(status, StatusCode::OK, "{uri}: {body}");
@@ -682,6 +713,15 @@ fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), 
         let name = reference.trim_start_matches("#/components/schemas/");
         return conforms(doc, &doc["components"]["schemas"][name], value, at);
     }
+    if let Some(alternatives) = schema["oneOf"].as_array() {
+        let matching = alternatives
+            .iter()
+            .filter(|a| conforms(doc, a, value, at).is_ok())
+            .count();
+        if matching != 1 {
+            return Err(format!("{at}: {value} matches {matching} of oneOf"));
+        }
+    }
     let type_of = |v: &Value| match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
@@ -717,6 +757,13 @@ fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), 
     }
     if let (Some(properties), Some(object)) = (schema["properties"].as_object(), value.as_object())
     {
+        if schema["additionalProperties"] == json!(false) {
+            for key in object.keys() {
+                if !properties.contains_key(key) {
+                    return Err(format!("{at}.{key} is not in the document"));
+                }
+            }
+        }
         for (key, sub) in properties {
             if let Some(v) = object.get(key) {
                 conforms(doc, sub, v, &format!("{at}.{key}"))?;
@@ -735,29 +782,7 @@ fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), 
 async fn the_served_openapi_document_matches_real_responses() {
     let db = peregrine_e2e::db::TestDatabase::sqlite();
     let intel = tempfile::tempdir().unwrap();
-    let mut api = Client::new(&db.url).await;
-    let store = Store::connect(&db.url).await.unwrap();
-    let dir = peregrine_e2e::rules_dir(true, &[]);
-    let rules = peregrine_e2e::rule_set(dir.path());
-    let tokens = Tokens {
-        admin: vec![ADMIN.into()],
-        read: vec![READER.into()],
-    };
-    // The webhook judges with the same rules and keeps its findings in memory.
-    let pipeline = Arc::new(peregrine::pipeline::Pipeline::start(
-        Default::default(),
-        Arc::clone(&rules),
-        Arc::new(peregrine::intel::LiveIntel::fixed(Default::default())),
-        Default::default(),
-        Box::new(peregrine::pipeline::CollectSink::default()),
-        Arc::default(),
-    ));
-    api.app = router(Arc::new(ApiState {
-        intel_dir: Some(intel.path().into()),
-        rules: Some(rules),
-        ingest: Some(peregrine::api::Ingest::new(pipeline, Vec::new())),
-        ..ApiState::new(store, tokens)
-    }));
+    let (api, _rules) = Client::serving(&db.url, intel.path()).await;
     let doc = api.get("/v1/openapi.json").await;
     assert_eq!(doc["openapi"], "3.1.0");
     // The checker does reject what the document does not allow.
@@ -772,6 +797,11 @@ async fn the_served_openapi_document_matches_real_responses() {
         )
         .is_err()
     );
+    // A finding with a field the document does not list is refused.
+    let mut extra = api.get(&format!("/v1/findings/{}", api.stored[0].id)).await;
+    conforms(&doc, &finding, &extra, "probe").unwrap();
+    extra["service"]["action"]["kubernetesApiCallAction"]["undocumented"] = json!(1);
+    assert!(conforms(&doc, &finding, &extra, "probe").is_err());
     let id = api.stored[0].id.clone();
     let filter = json!({"name": "doc-check", "action": "NOOP", "findingCriteria": {"criterion": {"severity": {"gte": 7}}}}).to_string();
     let ids = json!({"findingIds": [id.clone(), "missing"]}).to_string();
@@ -895,4 +925,427 @@ async fn lists_and_searches_sort_and_page_in_any_supported_order() {
         }
     })
     .await;
+}
+
+/// Checks Prometheus text exposition format 0.0.4 as a scraper reads it: every sample
+/// belongs to a family announced by `# HELP` and `# TYPE` lines (once each, before its
+/// samples), names and labels are well formed, values are floats. Returns the samples.
+fn exposition(text: &str) -> Vec<(String, f64)> {
+    let valid_name = |n: &str| {
+        !n.is_empty()
+            && !n.starts_with(|c: char| c.is_ascii_digit())
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    };
+    let mut helped = std::collections::BTreeSet::new();
+    let mut typed = std::collections::BTreeMap::new();
+    let mut samples = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let name = rest.split(' ').next().unwrap();
+            assert!(valid_name(name), "{line}");
+            assert!(helped.insert(name.to_string()), "second HELP: {line}");
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            assert!(
+                ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
+                "{line}"
+            );
+            assert!(
+                typed.insert(name.to_string(), kind.to_string()).is_none(),
+                "second TYPE: {line}"
+            );
+        } else {
+            assert!(
+                !line.starts_with('#') && !line.is_empty(),
+                "stray line {line:?}"
+            );
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let name = series.split('{').next().unwrap();
+            assert!(valid_name(name), "{line}");
+            if let Some(labels) = series.strip_prefix(name).filter(|l| !l.is_empty()) {
+                let labels = labels.strip_prefix('{').and_then(|l| l.strip_suffix('}'));
+                for pair in labels.unwrap_or_else(|| panic!("{line}")).split("\",") {
+                    let (label, quoted) = pair.split_once('=').unwrap_or_else(|| panic!("{line}"));
+                    assert!(valid_name(label) && quoted.starts_with('"'), "{line}");
+                }
+            }
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| {
+                    name.strip_suffix(s)
+                        .filter(|f| typed.get(*f).is_some_and(|k| k == "histogram"))
+                })
+                .unwrap_or(name);
+            assert!(
+                helped.contains(family) && typed.contains_key(family),
+                "{name} has no HELP and TYPE before it"
+            );
+            let value: f64 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("not a float: {line}"));
+            samples.push((series.to_string(), value));
+        }
+    }
+    samples
+}
+
+#[tokio::test]
+async fn metrics_are_valid_exposition_in_base_units_with_kind_and_cluster_labels() {
+    let db = peregrine_e2e::db::TestDatabase::sqlite();
+    let intel = tempfile::tempdir().unwrap();
+    let (api, _rules) = Client::serving(&db.url, intel.path()).await;
+    let events = std::fs::read_to_string(peregrine_e2e::workspace_path(
+        "rules/execution-exec-in-kube-system-pod/fixtures/positive.jsonl",
+    ))
+    .unwrap();
+    let mut judged = 0;
+    for event in events.lines() {
+        let (status, _, receipt) = api
+            .send("POST", "/v1/audit/prod-eu", Some(ADMIN), Some(event))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{receipt}");
+        judged += receipt["judged"].as_u64().unwrap();
+    }
+    assert!(judged > 0);
+    let request = Request::builder()
+        .uri("/metrics")
+        .header("authorization", format!("Bearer {READER}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = api.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let text = std::str::from_utf8(&text).unwrap();
+    let samples = exposition(text);
+    let value = |series: &str| {
+        samples
+            .iter()
+            .find(|(s, _)| s == series)
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+            .1
+    };
+    assert_eq!(
+        value(&format!(
+            "peregrine_build_info{{version=\"{}\"}}",
+            env!("CARGO_PKG_VERSION")
+        )),
+        1.0
+    );
+    // Kind and cluster are two labels.
+    assert_eq!(
+        value("peregrine_events_received_total{kind=\"webhook\",cluster=\"prod-eu\"}"),
+        events.lines().count() as f64
+    );
+    assert!(!text.contains("source="), "{text}");
+    // Rule time is in seconds: one event through every rule takes well under a second
+    // each, yet some time, and a float.
+    assert!(!text.contains("nanoseconds"), "{text}");
+    let busy: Vec<f64> = samples
+        .iter()
+        .filter(|(s, _)| s.starts_with("peregrine_rule_busy_seconds_total{"))
+        .map(|(_, v)| *v)
+        .collect();
+    assert!(busy.len() >= 30, "{text}");
+    assert!(busy.iter().all(|&s| (0.0..1.0).contains(&s)), "{busy:?}");
+    assert!(busy.iter().sum::<f64>() > 0.0, "{busy:?}");
+    assert!(busy.iter().any(|s| s.fract() != 0.0), "{busy:?}");
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn nul_characters_are_refused_with_400_naming_the_parameter() {
+    on_both_backends(|url| async move {
+        let api = Client::new(&url).await;
+        let criteria = r#"{"criterion":{"severity":{"gte":1}}}"#;
+        let cases: Vec<(&str, String, Option<String>, StatusCode, &str)> = vec![
+            ("GET", "/v1/findings?cluster=a%00b".into(), None, StatusCode::BAD_REQUEST, "the query parameter cluster must not contain a NUL character"),
+            ("GET", "/v1/findings?type=%00".into(), None, StatusCode::BAD_REQUEST, "the query parameter type must not"),
+            ("GET", "/v1/findings?namespace=x%00".into(), None, StatusCode::BAD_REQUEST, "the query parameter namespace must not"),
+            ("GET", "/v1/findings?username=%00x".into(), None, StatusCode::BAD_REQUEST, "the query parameter username must not"),
+            ("GET", "/v1/findings/statistics?groupBy=SEVERITY&cluster=%00".into(), None, StatusCode::BAD_REQUEST, "the query parameter cluster must not"),
+            ("GET", "/v1/findings/a%00b".into(), None, StatusCode::BAD_REQUEST, "the finding id must not contain a NUL"),
+            ("GET", "/v1/filters/a%00b".into(), None, StatusCode::NOT_FOUND, "no filter named"),
+            ("DELETE", "/v1/filters/a%00b".into(), None, StatusCode::NOT_FOUND, "no filter named"),
+            ("PUT", "/v1/threat-lists/a%00b".into(), Some("10.0.0.1\n".into()), StatusCode::BAD_REQUEST, "list name"),
+            ("PUT", "/v1/trusted-list?format=t%00xt".into(), Some("10.0.0.1\n".into()), StatusCode::BAD_REQUEST, "the query parameter format must not"),
+            ("POST", "/v1/filters".into(), Some(format!(r#"{{"name":"nul-desc","description":"a\u0000b","findingCriteria":{criteria}}}"#)), StatusCode::BAD_REQUEST, "description must not contain a NUL character"),
+            ("PUT", "/v1/filters/nul-desc".into(), Some(format!(r#"{{"description":"\u0000","findingCriteria":{criteria}}}"#)), StatusCode::BAD_REQUEST, "description must not contain a NUL character"),
+            ("POST", "/v1/filters".into(), Some(format!(r#"{{"name":"nul\u0000name","findingCriteria":{criteria}}}"#)), StatusCode::BAD_REQUEST, "name must not contain a NUL character"),
+            ("POST", "/v1/filters".into(), Some(r#"{"name":"nul-criteria","findingCriteria":{"criterion":{"type":{"equals":["a\u0000"]}}}}"#.into()), StatusCode::BAD_REQUEST, "findingCriteria.criterion.type.equals[0] must not contain a NUL character"),
+            ("POST", "/v1/filters".into(), Some(r#"{"name":"nul-path","findingCriteria":{"criterion":{"ty\u0000pe":{"equals":["a"]}}}}"#.into()), StatusCode::BAD_REQUEST, "the field name"),
+            ("POST", "/v1/findings/search".into(), Some(r#"{"findingCriteria":{"criterion":{"resource.eksClusterDetails.name":{"matches":["\u0000*"]}}}}"#.into()), StatusCode::BAD_REQUEST, "findingCriteria.criterion.resource.eksClusterDetails.name.matches[0] must not"),
+            ("POST", "/v1/findings/search".into(), Some(r#"{"nextToken":"\u0000"}"#.into()), StatusCode::BAD_REQUEST, "nextToken must not"),
+            ("POST", "/v1/findings/get".into(), Some(r#"{"findingIds":["a\u0000"]}"#.into()), StatusCode::BAD_REQUEST, "findingIds[0] must not contain a NUL character"),
+            ("POST", "/v1/findings/archive".into(), Some(r#"{"findingIds":["ok","\u0000"]}"#.into()), StatusCode::BAD_REQUEST, "findingIds[1] must not"),
+            ("POST", "/v1/findings/feedback".into(), Some(r#"{"findingIds":["a"],"feedback":"USEFUL","comments":"x\u0000"}"#.into()), StatusCode::BAD_REQUEST, "comments must not contain a NUL character"),
+        ];
+        for (method, uri, body, want_status, want_detail) in cases {
+            let (status, content_type, problem) =
+                api.send(method, &uri, Some(ADMIN), body.as_deref()).await;
+            assert_eq!(status, want_status, "{method} {uri}: {problem}");
+            assert_eq!(content_type, "application/problem+json", "{method} {uri}");
+            assert_eq!(problem["status"], want_status.as_u16(), "{method} {uri}");
+            assert!(
+                problem["detail"].as_str().unwrap().contains(want_detail),
+                "{method} {uri}: {problem}"
+            );
+        }
+        // Nothing was stored: the store still answers, and holds no such filter.
+        assert_eq!(api.get("/v1/filters").await["filters"], json!([]));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn too_large_bodies_and_wrong_methods_are_problems() {
+    let db = peregrine_e2e::db::TestDatabase::sqlite();
+    let api = Client::new(&db.url).await;
+    let huge = format!(r#"{{"findingIds":["{}"]}}"#, "a".repeat(2 << 20));
+    for uri in ["/v1/findings/archive", "/v1/findings/search", "/v1/filters"] {
+        let (status, content_type, problem) = api.send("POST", uri, Some(ADMIN), Some(&huge)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{uri}: {problem}");
+        assert_eq!(content_type, "application/problem+json", "{uri}");
+        assert_eq!(problem["status"], 413, "{uri}");
+        assert_eq!(problem["title"], "Payload Too Large", "{uri}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("larger"),
+            "{problem}"
+        );
+    }
+    for (method, uri, allowed) in [
+        ("DELETE", "/v1/findings", "GET"),
+        ("POST", "/v1/findings/statistics", "GET"),
+        ("GET", "/v1/findings/archive", "POST"),
+        ("PATCH", "/v1/filters/some-filter", "GET,PUT,DELETE"),
+        ("POST", "/v1/threat-lists", "GET"),
+        ("POST", "/metrics", "GET"),
+        ("PUT", "/readyz", "GET"),
+    ] {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {ADMIN}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = api.app.clone().oneshot(request).await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {uri}"
+        );
+        let headers = response.headers().clone();
+        assert_eq!(
+            headers["content-type"], "application/problem+json",
+            "{method} {uri}"
+        );
+        let allow = headers["allow"].to_str().unwrap().replace(' ', "");
+        for m in allowed.split(',') {
+            assert!(
+                allow.split(',').any(|a| a == m),
+                "{method} {uri}: Allow {allow}"
+            );
+        }
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let problem: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(problem["status"], 405, "{method} {uri}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("not allowed"),
+            "{method} {uri}: {problem}"
+        );
+    }
+    db.cleanup().await;
+}
+
+/// The router's routes: the paths its source gives `.route(...)` (those of `let v1` under
+/// `/v1`), each probed with every method for which the router does not answer 405.
+async fn routed(api: &Client) -> std::collections::BTreeSet<(String, String)> {
+    let source =
+        std::fs::read_to_string(peregrine_e2e::workspace_path("host/src/api/mod.rs")).unwrap();
+    let body = &source[source.find("pub fn router(").unwrap()..];
+    let top = body.find("\n    Router::new()").unwrap();
+    let mut paths = Vec::new();
+    for (at, _) in body.match_indices(".route(") {
+        let rest = body[at + ".route(".len()..].trim_start();
+        let rest = rest.strip_prefix('"').expect("a route's path is a literal");
+        let path = &rest[..rest.find('"').unwrap()];
+        paths.push(if at < top {
+            format!("/v1{path}")
+        } else {
+            path.to_string()
+        });
+    }
+    assert!(paths.len() >= 15, "{paths:?}");
+    let mut routes = std::collections::BTreeSet::new();
+    for path in paths {
+        let uri = path
+            .replace("{id}", "probe-id")
+            .replace("{name}", "probe-name")
+            .replace("{cluster}", "probe");
+        for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+            let (status, _, body) = api.send(method, &uri, Some(ADMIN), Some("{}")).await;
+            assert_ne!(body["detail"], "no such endpoint", "{method} {uri}");
+            if status != StatusCode::METHOD_NOT_ALLOWED {
+                routes.insert((path.clone(), method.to_lowercase()));
+            }
+        }
+    }
+    routes
+}
+
+#[tokio::test]
+async fn the_document_has_every_route_of_the_router_and_no_other() {
+    let db = peregrine_e2e::db::TestDatabase::sqlite();
+    let intel = tempfile::tempdir().unwrap();
+    let (api, _rules) = Client::serving(&db.url, intel.path()).await;
+    let doc = api.get("/v1/openapi.json").await;
+    let documented: std::collections::BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, operations)| {
+            operations
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(|method| (path.clone(), method.clone()))
+        })
+        .collect();
+    let routed = routed(&api).await;
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    let unrouted: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routed but not documented: {undocumented:?}"
+    );
+    assert!(
+        unrouted.is_empty(),
+        "documented but not routed: {unrouted:?}"
+    );
+    // Every operation documents the statuses any route can answer.
+    for (path, method) in &documented {
+        let operation = &doc["paths"][path][method];
+        let responses = operation["responses"].as_object().unwrap();
+        let secured = operation.get("security").is_some();
+        if secured {
+            assert!(responses.contains_key("401"), "{method} {path}: no 401");
+        }
+        if operation.get("requestBody").is_some() {
+            assert!(responses.contains_key("413"), "{method} {path}: no 413");
+            assert!(responses.contains_key("400"), "{method} {path}: no 400");
+        }
+        let admin = secured
+            && method != "get"
+            && !path.ends_with("/findings/get")
+            && !path.ends_with("/findings/search")
+            && !path.starts_with("/v1/audit");
+        if admin {
+            assert!(responses.contains_key("403"), "{method} {path}: no 403");
+        }
+        for parameter in operation["parameters"].as_array().into_iter().flatten() {
+            let schema = &parameter["schema"];
+            if parameter["in"] == "query" && schema["type"] == "string" {
+                assert!(
+                    schema.get("enum").is_some()
+                        || schema.get("pattern").is_some()
+                        || parameter["name"] == "nextToken",
+                    "{method} {path}: {parameter} is unconstrained"
+                );
+            }
+        }
+    }
+    // Parameters the server checks are bounded and enumerated in the document.
+    let param = |path: &str, name: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{path} has no {name}"))["schema"]
+            .clone()
+    };
+    assert_eq!(param("/v1/findings", "maxResults")["minimum"], 1);
+    assert_eq!(param("/v1/findings", "maxResults")["maximum"], 50);
+    assert_eq!(
+        param("/v1/findings/statistics", "maxResults")["maximum"],
+        100
+    );
+    assert_eq!(
+        param("/v1/findings", "orderBy")["enum"],
+        json!(["ASC", "DESC"])
+    );
+    assert_eq!(
+        param("/v1/findings", "sortBy")["enum"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+    assert_eq!(
+        param("/v1/findings/statistics", "groupBy")["enum"],
+        json!(["FINDING_TYPE", "SEVERITY", "RESOURCE", "DATE"])
+    );
+    for path in ["/v1/threat-lists/{name}", "/v1/trusted-list"] {
+        let put = &doc["paths"][path]["put"];
+        assert!(
+            put["requestBody"]["content"]["text/plain"]["schema"].is_object(),
+            "{path}"
+        );
+        let format = put["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "format")
+            .unwrap();
+        assert!(
+            format["schema"]["enum"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("stix")),
+            "{path}"
+        );
+    }
+    db.cleanup().await;
+}
+
+/// What schemathesis found the server and the document disagreeing on: each request the
+/// document allows is taken, each it forbids is refused.
+#[tokio::test]
+async fn the_server_takes_what_the_document_allows_and_refuses_the_rest() {
+    let db = peregrine_e2e::db::TestDatabase::sqlite();
+    let intel = tempfile::tempdir().unwrap();
+    let (api, _rules) = Client::serving(&db.url, intel.path()).await;
+    let id = api.stored[0].id.clone();
+    let cases: Vec<(&str, &str, String, StatusCode)> = vec![
+        // JSON Schema integers may be written 7.0.
+        ("POST", "/v1/filters", json!({"name": "floats", "rank": 2.0, "findingCriteria": {"criterion": {"severity": {"greaterThan": 7.0}}}}).to_string(), StatusCode::CREATED),
+        ("POST", "/v1/findings/search", r#"{"maxResults": 5.0}"#.into(), StatusCode::OK),
+        // ... but not past what a float holds exactly, nor with a fraction.
+        ("POST", "/v1/findings/search", r#"{"findingCriteria":{"criterion":{"severity":{"lessThan":-9223372036854775809}}}}"#.into(), StatusCode::BAD_REQUEST),
+        ("POST", "/v1/findings/search", r#"{"maxResults": 5.5}"#.into(), StatusCode::BAD_REQUEST),
+        // Objects are objects, not arrays of their fields.
+        ("POST", "/v1/findings/search", r#"{"sortCriteria": [null, null]}"#.into(), StatusCode::BAD_REQUEST),
+        ("POST", "/v1/findings/search", r#"{"findingCriteria": [{}]}"#.into(), StatusCode::BAD_REQUEST),
+        ("POST", "/v1/findings/search", r#"{"findingCriteria": {"criterion": {"severity": [["5"]]}}}"#.into(), StatusCode::BAD_REQUEST),
+        ("POST", "/v1/findings/archive", json!([[id]]).to_string(), StatusCode::BAD_REQUEST),
+        // Lengths are in characters, as JSON Schema counts them.
+        ("POST", "/v1/findings/feedback", json!({"findingIds": [id], "feedback": "USEFUL", "comments": "é".repeat(1024)}).to_string(), StatusCode::OK),
+        ("POST", "/v1/findings/feedback", json!({"findingIds": [id], "feedback": "USEFUL", "comments": "é".repeat(1025)}).to_string(), StatusCode::BAD_REQUEST),
+        ("PUT", "/v1/filters/floats", json!({"description": "ü".repeat(512), "findingCriteria": {"criterion": {"severity": {"gte": 7}}}}).to_string(), StatusCode::OK),
+        // A list no upload can have named (a built-in one's) is not there to delete.
+        ("DELETE", "/v1/threat-lists/Tor%20exit%20nodes", String::new(), StatusCode::NOT_FOUND),
+    ];
+    for (method, uri, body, want) in cases {
+        let (status, _, response) = api.send(method, uri, Some(ADMIN), Some(&body)).await;
+        assert_eq!(status, want, "{method} {uri} {body}: {response}");
+    }
+    db.cleanup().await;
 }

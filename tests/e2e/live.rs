@@ -152,7 +152,7 @@ fn webhook_batches_as_the_apiserver_sends_them_are_judged_and_served() {
             .unwrap()
     };
     assert_eq!(
-        value("peregrine_events_received_total{source=\"webhook:test\"}"),
+        value("peregrine_events_received_total{kind=\"webhook\",cluster=\"test\"}"),
         (events.len() + 25 + 1) as f64
     );
     assert_eq!(

@@ -1,4 +1,4 @@
-//! `cargo xtask dist | demo | test | bench | accuracy | toolchains`.
+//! `cargo xtask dist | demo | test | bench | accuracy | toolchains | schemathesis`.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -8,12 +8,15 @@ use xtask::{Result, build_rules, run, shipped_rules, workspace_root};
 const USAGE: &str = "usage: cargo xtask <dist | demo | test | bench [ARGS]>
   dist   build the release host into dist/peregrine and every rule into dist/rules/<slug>.wasm
   demo   dist, then scan the bundled sample audit log and print the findings
-  test   run every test (builds the wasm modules the tests use)
+  test   run every test (builds the wasm modules the tests use); with PEREGRINE_SCHEMATHESIS=1
+         also schemathesis against a live server (as `schemathesis` below)
   bench  dist, then the micro benchmarks (criterion) and the whole-pipeline benchmarks;
          ARGS go to the latter (e.g. --events 200000, --skip-webhook)
   accuracy  dist, then measure the anomaly rules on held-out simulator seeds and write
          docs/accuracy.md (fails unless every type reaches 0.9 precision and recall)
-  toolchains  install the Python and JavaScript component toolchains under target/toolchains";
+  toolchains  install the Python and JavaScript component toolchains under target/toolchains
+  schemathesis  build the debug server and the rules, then scripts/schemathesis.sh: every
+         schemathesis phase against `peregrine serve` (installs schemathesis under target/)";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
@@ -24,6 +27,7 @@ fn main() -> ExitCode {
         Some("bench") => dist().and_then(|_| bench()),
         Some("accuracy") => dist().and_then(|_| accuracy()),
         Some("toolchains") => xtask::polyglot::install(),
+        Some("schemathesis") => schemathesis(),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -123,7 +127,27 @@ fn bench() -> Result<()> {
 fn test() -> Result<()> {
     xtask::ensure_wasm_target()?;
     ensure_postgres()?;
-    run(cargo().args(["test", "--workspace"]))
+    run(cargo().args(["test", "--workspace"]))?;
+    if std::env::var_os("PEREGRINE_SCHEMATHESIS").is_some_and(|v| v == "1") {
+        schemathesis()?;
+    }
+    Ok(())
+}
+
+/// The API against its own OpenAPI document: schemathesis, every phase, on a live server
+/// with the shipped rules (built where the end-to-end tests build them).
+fn schemathesis() -> Result<()> {
+    xtask::ensure_wasm_target()?;
+    let root = workspace_root();
+    run(cargo().args(["build", "--package", "peregrine", "--bin", "peregrine"]))?;
+    let build = root.join("target/rules-wasm");
+    let rules = build.join("modules/rules");
+    xtask::build_rules(&shipped_rules()?, &build, &rules)?;
+    run(Command::new("bash")
+        .arg(root.join("scripts/schemathesis.sh"))
+        .current_dir(&root)
+        .env("PEREGRINE_BIN", root.join("target/debug/peregrine"))
+        .env("PEREGRINE_RULES", &rules))
 }
 
 /// The store tests need PostgreSQL on 127.0.0.1:5432 (or `PEREGRINE_TEST_POSTGRES`): find

@@ -47,6 +47,8 @@ pub async fn get_one(
     State(state): State<Arc<ApiState>>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, Problem> {
+    // A name no filter can have is not looked up.
+    validate_name(&name).map_err(|_| not_found(&name))?;
     let filter = state
         .store
         .filter(&name)
@@ -79,6 +81,7 @@ pub async fn delete(
     State(state): State<Arc<ApiState>>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, Problem> {
+    validate_name(&name).map_err(|_| not_found(&name))?;
     if state.store.delete_filter(&name).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{ApiState, Problem};
+use super::{ApiState, Problem, problem};
 use crate::criteria::FindingCriteria;
 use crate::finding::format_time;
 use crate::store::{Cursor, FindingFilter, GroupBy, Sort, SortKey};
@@ -31,10 +31,56 @@ fn page_size(max_results: Option<i64>) -> Result<i64, Problem> {
     }
 }
 
-/// A JSON body with no unknown fields, or a 400 that says what is wrong.
+/// A JSON body with no unknown fields and no NUL character (which the store cannot hold),
+/// or a 400 that says what is wrong and where.
 pub(super) fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
-    serde_json::from_slice(body)
-        .map_err(|e| Problem::bad_request(format!("invalid request body: {e}")))
+    let invalid = |e: serde_json::Error| Problem::bad_request(format!("invalid request body: {e}"));
+    let mut value: Value = serde_json::from_slice(body).map_err(invalid)?;
+    if let Some(at) = problem::nul_in(&value, "") {
+        return Err(Problem::bad_request(format!(
+            "{at} must not contain a NUL character"
+        )));
+    }
+    // serde reads a struct from an array too; these bodies and their parts are objects.
+    let criteria = &value["findingCriteria"]["criterion"];
+    let objects = [
+        ("the request body", &value),
+        ("findingCriteria", &value["findingCriteria"]),
+        ("sortCriteria", &value["sortCriteria"]),
+    ]
+    .into_iter()
+    .chain(
+        criteria
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, c)| ("a condition of findingCriteria.criterion", c)),
+    );
+    for (name, part) in objects {
+        if part.is_array() || (name == "the request body" && !part.is_object()) {
+            return Err(Problem::bad_request(format!("{name} must be an object")));
+        }
+    }
+    integral_floats_as_integers(&mut value);
+    T::deserialize(value).map_err(invalid)
+}
+
+/// `5.0` is an integer in JSON Schema; serde reads it into an integer field only as `5`.
+fn integral_floats_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                // Exactly representable; past 2^53 the text may have been another number.
+                && f.abs() <= 9_007_199_254_740_992.0
+            {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 #[derive(Deserialize)]
@@ -109,11 +155,8 @@ fn decode_cursor(sort: Sort, token: &str) -> Result<Cursor, Problem> {
     })
 }
 
-pub async fn list(
-    State(state): State<Arc<ApiState>>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, Problem> {
-    let Query(query) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+pub async fn list(State(state): State<Arc<ApiState>>, uri: Uri) -> Result<Json<Value>, Problem> {
+    let query: ListQuery = problem::query(&uri)?;
     let limit = page_size(query.max_results)?;
     let sort = sort_of(query.sort_by.as_deref(), query.order_by.as_deref())?;
     let after = query
@@ -151,9 +194,9 @@ pub struct StatisticsQuery {
 /// (`RESOURCE`: the EKS cluster is the resource of audit-log findings) or date.
 pub async fn statistics(
     State(state): State<Arc<ApiState>>,
-    query: Result<Query<StatisticsQuery>, axum::extract::rejection::QueryRejection>,
+    uri: Uri,
 ) -> Result<Json<Value>, Problem> {
-    let Query(query) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let query: StatisticsQuery = problem::query(&uri)?;
     let (group_by, name, key) = match query.group_by.as_str() {
         "FINDING_TYPE" => (GroupBy::FindingType, "groupedByFindingType", "findingType"),
         "SEVERITY" => (GroupBy::Severity, "groupedBySeverity", "severity"),
@@ -240,6 +283,7 @@ pub async fn get_one(
     State(state): State<Arc<ApiState>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Problem> {
+    problem::no_nul("the finding id", &id)?;
     match state.store.get(&id).await? {
         Some(finding) => Ok(Json(finding)),
         None => Err(Problem::new(
@@ -331,8 +375,10 @@ pub async fn feedback(
             "feedback must be USEFUL or NOT_USEFUL",
         ));
     }
-    if comments.as_ref().is_some_and(|c| c.len() > 1024) {
-        return Err(Problem::bad_request("comments must be at most 1024 bytes"));
+    if comments.as_ref().is_some_and(|c| c.chars().count() > 1024) {
+        return Err(Problem::bad_request(
+            "comments must be at most 1024 characters",
+        ));
     }
     let missing = state.store.set_feedback(&finding_ids, &feedback).await?;
     Ok(Json(json!({ "unprocessedIds": missing })))

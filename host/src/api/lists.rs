@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path as UrlPath, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{StatusCode, Uri};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -139,10 +138,10 @@ fn store_list(dest: &Path, body: &Bytes, format: Option<String>) -> Result<Value
 pub async fn put(
     State(state): State<Arc<ApiState>>,
     UrlPath(name): UrlPath<String>,
-    query: Result<Query<FormatQuery>, QueryRejection>,
+    uri: Uri,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let Query(query) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let query: FormatQuery = super::problem::query(&uri)?;
     list_name(&name)?;
     let dir = intel_dir(&state)?.join(intel::CUSTOM_DIR);
     let mut result = store_list(&dir.join(format!("{name}.txt")), &body, query.format)?;
@@ -158,7 +157,14 @@ pub async fn delete(
     State(state): State<Arc<ApiState>>,
     UrlPath(name): UrlPath<String>,
 ) -> Result<StatusCode, Problem> {
-    list_name(&name)?;
+    let missing = || {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            format!("no threat list named {name}"),
+        )
+    };
+    // A name no uploaded list can have (the built-in lists' among them) is not looked up.
+    list_name(&name).map_err(|_| missing())?;
     let dir = intel_dir(&state)?.join(intel::CUSTOM_DIR);
     let removed = ["txt", "csv", "json", "stix"]
         .iter()
@@ -167,19 +173,16 @@ pub async fn delete(
     if removed > 0 {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(Problem::new(
-            StatusCode::NOT_FOUND,
-            format!("no threat list named {name}"),
-        ))
+        Err(missing())
     }
 }
 
 pub async fn put_trusted(
     State(state): State<Arc<ApiState>>,
-    query: Result<Query<FormatQuery>, QueryRejection>,
+    uri: Uri,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let Query(query) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let query: FormatQuery = super::problem::query(&uri)?;
     let dest = intel_dir(&state)?.join(intel::TRUSTED_FILE);
     Ok(Json(store_list(&dest, &body, query.format)?))
 }

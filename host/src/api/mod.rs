@@ -95,6 +95,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
             Arc::clone(&state),
             auth::require_token,
         ))
+        .layer(axum::middleware::map_response(problem::errors_as_problems))
         // The webhook checks its own (per-cluster) tokens, and reads and bounds its body
         // itself once the token is known.
         .merge(Router::new().route(
@@ -105,6 +106,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .layer(axum::middleware::map_response(problem::method_not_allowed))
         .nest("/v1", v1)
         .fallback(problem::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))

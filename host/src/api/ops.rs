@@ -67,7 +67,10 @@ pub async fn metrics(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> 
         .map(|r| r.current().rules.clone())
         .unwrap_or_default();
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(&rules),
     )
         .into_response()
