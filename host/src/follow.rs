@@ -386,7 +386,7 @@ pub fn follow(config: &FollowConfig, services: &Services<'_>) -> Result<(), Foll
     }
 
     // Counted by cluster, not path: paths would multiply the series.
-    let metric_label = format!("file:{}", config.cluster);
+    let metric_label = config.cluster.clone();
     let mut acks: VecDeque<Ack> = VecDeque::new();
     let mut reading: Option<Reading> = None;
     let mut complaints = Complaints::default();
@@ -615,9 +615,11 @@ fn read_batch(
     let metrics = services.pipeline.metrics();
     metrics
         .events_received
-        .add(metric_label, events.len() as u64);
+        .add("file", metric_label, events.len() as u64);
     if malformed > 0 {
-        metrics.events_malformed.add(metric_label, malformed);
+        metrics
+            .events_malformed
+            .add("file", metric_label, malformed);
     }
     Ok((events, at_end))
 }

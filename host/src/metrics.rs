@@ -77,14 +77,8 @@ impl LabeledCounter {
 pub struct SourceCounter(Mutex<BTreeMap<(String, String), u64>>);
 
 impl SourceCounter {
-    /// Adds `n` for a source written `kind:cluster` (`webhook:prod`); a source with no
-    /// `:` is a kind with an empty cluster.
-    pub fn add(&self, source: &str, n: u64) {
-        let (kind, cluster) = source.split_once(':').unwrap_or((source, ""));
-        self.record(kind, cluster, n);
-    }
-
-    pub fn record(&self, kind: &str, cluster: &str, n: u64) {
+    /// Adds `n` for events of `kind` (`webhook`, `file`) from `cluster`.
+    pub fn add(&self, kind: &str, cluster: &str, n: u64) {
         *self
             .0
             .lock()
@@ -357,10 +351,10 @@ mod tests {
     #[test]
     fn sources_are_counted_by_kind_and_cluster_in_two_labels() {
         let metrics = Metrics::default();
-        metrics.events_received.add("webhook:prod", 3);
-        metrics.events_received.add("webhook:prod", 2);
-        metrics.events_received.record("file", "staging", 7);
-        metrics.events_malformed.add("file:staging", 1);
+        metrics.events_received.add("webhook", "prod", 3);
+        metrics.events_received.add("webhook", "prod", 2);
+        metrics.events_received.add("file", "staging", 7);
+        metrics.events_malformed.add("file", "staging", 1);
         let text = metrics.render(&[]);
         assert!(
             text.contains("peregrine_events_received_total{kind=\"webhook\",cluster=\"prod\"} 5\n"),

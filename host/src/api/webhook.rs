@@ -336,11 +336,13 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
         }
     };
     let metrics = &state.metrics;
-    metrics.events_received.add(&source, events.len() as u64);
+    metrics
+        .events_received
+        .add("webhook", cluster, events.len() as u64);
     if !malformed.is_empty() {
         metrics
             .events_malformed
-            .add(&source, malformed.len() as u64);
+            .add("webhook", cluster, malformed.len() as u64);
         for reason in malformed.iter().take(3) {
             tracing::warn!(%cluster, "audit webhook entry skipped: {reason}");
         }
