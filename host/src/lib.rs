@@ -24,6 +24,6 @@ pub use peregrine_engine::ruleset;
 pub mod scaffold;
 pub mod scan;
 pub mod serve;
-pub mod simulate;
+pub use peregrine_simulate as simulate;
 pub mod store;
 pub mod watch;

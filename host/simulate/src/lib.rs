@@ -1,4 +1,4 @@
-//! `peregrine simulate`: a seeded simulator of a cluster's audit traffic over days, with
+//! The simulator behind `peregrine simulate`: a seeded simulator of a cluster's audit traffic over days, with
 //! labeled attacks in it. Useful for demos, for testing rules, and as ground truth for
 //! measuring the anomaly rules: the same seed always gives the same traffic.
 //!
