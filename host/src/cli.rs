@@ -52,6 +52,40 @@ enum Format {
 }
 
 /// The rules and how they run, for `scan` and `serve`.
+/// Secrets from files, as a mounted Kubernetes `Secret` gives them: one value per line;
+/// blank lines and lines starting with `#` are skipped. They add to the flags' values.
+#[derive(clap::Args)]
+struct SecretFiles {
+    /// A file of admin tokens.
+    #[arg(long, env = "PEREGRINE_ADMIN_TOKENS_FILE", value_name = "FILE")]
+    admin_tokens_file: Option<PathBuf>,
+    /// A file of read-only tokens.
+    #[arg(long, env = "PEREGRINE_READ_TOKENS_FILE", value_name = "FILE")]
+    read_tokens_file: Option<PathBuf>,
+    /// A file of cluster webhook tokens, CLUSTER=TOKEN per line.
+    #[arg(long, env = "PEREGRINE_CLUSTER_TOKENS_FILE", value_name = "FILE")]
+    cluster_tokens_file: Option<PathBuf>,
+    /// A file whose first line is the database URL (which may hold a password); it
+    /// replaces --database-url.
+    #[arg(long, env = "PEREGRINE_DATABASE_URL_FILE", value_name = "FILE")]
+    database_url_file: Option<PathBuf>,
+}
+
+/// The values of a secret file, with the flag that named it for errors.
+fn secret_lines(file: Option<&PathBuf>, flag: &str) -> Result<Vec<String>, String> {
+    let Some(file) = file else {
+        return Ok(Vec::new());
+    };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {flag} {}: {e}", file.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect())
+}
+
 #[derive(clap::Args)]
 struct EngineArgs {
     /// Directory of rule modules (`.wasm` components).
@@ -249,6 +283,8 @@ enum Command {
         /// sender is told to retry, in seconds.
         #[arg(long, env = "PEREGRINE_ACK_TIMEOUT_SECS", default_value_t = 25)]
         ack_timeout_secs: u64,
+        #[command(flatten)]
+        secrets: SecretFiles,
         /// Longest a client may take to send a request's headers, or a webhook body once
         /// its token is checked, in seconds; slower clients are cut off.
         #[arg(long, env = "PEREGRINE_READ_TIMEOUT_SECS", default_value_t = 30,
@@ -363,10 +399,43 @@ pub fn main() -> ExitCode {
             max_queued_events,
             ack_timeout_secs,
             read_timeout_secs,
+            secrets,
         } => {
+            let from_files = (|| {
+                Ok::<_, String>((
+                    secret_lines(secrets.admin_tokens_file.as_ref(), "--admin-tokens-file")?,
+                    secret_lines(secrets.read_tokens_file.as_ref(), "--read-tokens-file")?,
+                    secret_lines(
+                        secrets.cluster_tokens_file.as_ref(),
+                        "--cluster-tokens-file",
+                    )?,
+                    secret_lines(secrets.database_url_file.as_ref(), "--database-url-file")?,
+                ))
+            })();
+            let (admin_file, read_file, cluster_file, database_url_file) = match from_files {
+                Ok(values) => values,
+                Err(e) => {
+                    eprintln!("peregrine: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let database_url = match (
+                secrets.database_url_file.as_ref(),
+                database_url_file.first(),
+            ) {
+                (None, _) => database_url,
+                (Some(_), Some(url)) => url.clone(),
+                (Some(file), None) => {
+                    eprintln!(
+                        "peregrine: --database-url-file {} holds no URL",
+                        file.display()
+                    );
+                    return ExitCode::from(2);
+                }
+            };
             let mut tokens = Tokens {
-                admin: admin_tokens,
-                read: read_tokens,
+                admin: admin_tokens.into_iter().chain(admin_file).collect(),
+                read: read_tokens.into_iter().chain(read_file).collect(),
             };
             tokens.admin.retain(|t| !t.is_empty());
             tokens.read.retain(|t| !t.is_empty());
@@ -379,7 +448,11 @@ pub fn main() -> ExitCode {
                 tokens.admin.push(token);
             }
             let mut clusters = Vec::new();
-            for spec in cluster_tokens.iter().filter(|s| !s.is_empty()) {
+            for spec in cluster_tokens
+                .iter()
+                .chain(&cluster_file)
+                .filter(|s| !s.is_empty())
+            {
                 match spec.split_once('=') {
                     Some((cluster, token)) if !cluster.is_empty() && !token.is_empty() => {
                         clusters.push((cluster.to_string(), token.to_string()))

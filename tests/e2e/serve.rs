@@ -196,3 +196,77 @@ fn a_missing_certificate_is_a_clear_error() {
             .contains("cannot load the TLS certificate /nonexistent/cert.pem")
     );
 }
+
+#[test]
+fn tokens_and_the_database_url_can_come_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let database = file(
+        "database-url",
+        &format!("sqlite://{}?mode=rwc\n", dir.path().join("p.db").display()),
+    );
+    let admin = file("admin", "# mounted from a Secret\n\nfile-admin-token\n");
+    let read = file("read", "file-read-token\n");
+    let clusters = file("clusters", "prod=file-prod-token\n");
+    let server = start(
+        "sqlite::memory:",
+        &[
+            "--database-url-file",
+            &database,
+            "--admin-tokens-file",
+            &admin,
+            "--read-tokens-file",
+            &read,
+            "--cluster-tokens-file",
+            &clusters,
+        ],
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let status = |method: &str, path: &str, token: &str| {
+        let url = format!("{}{path}", server.url);
+        let auth = format!("Bearer {token}");
+        match method {
+            "GET" => agent.get(&url).header("Authorization", &auth).call(),
+            _ => agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .send(r#"{"name":"from-file","action":"ARCHIVE","findingCriteria":{"criterion":{"severity":{"gte":8}}}}"#),
+        }
+        .unwrap()
+        .status()
+        .as_u16()
+    };
+    assert_eq!(status("GET", "/v1/findings", "file-read-token"), 200);
+    assert_eq!(status("POST", "/v1/filters", "file-read-token"), 403);
+    assert_eq!(status("POST", "/v1/filters", "file-admin-token"), 201);
+    assert_eq!(status("GET", "/v1/findings", "not-a-token"), 401);
+    let (code, body) = server.post_audit_as(
+        "prod",
+        "file-prod-token",
+        &peregrine_e2e::live::event_list(&peregrine_e2e::live::numbered_events("f", 1)),
+    );
+    assert_eq!(code, 200, "{body}");
+    // The store is the file's, not --database-url's.
+    assert!(dir.path().join("p.db").exists());
+    drop(server);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_peregrine-under-test"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--admin-tokens-file"])
+        .arg(dir.path().join("missing"))
+        .env("PEREGRINE_RULES", shipped_rules_dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot read --admin-tokens-file"),
+        "{stderr}"
+    );
+}
