@@ -45,10 +45,11 @@ fn truncate_and_refill(path: &Path, text: &str) {
     file.write_all(text.as_bytes()).unwrap();
 }
 
-/// The value of a metric's sample labelled with this file as its source (0 if absent).
-fn file_metric(server: &Server, name: &str, log: &Path) -> u64 {
+/// The value of a metric's sample for followed files of cluster `default` (0 if absent);
+/// each test's server follows one file.
+fn file_metric(server: &Server, name: &str) -> u64 {
     let (_, metrics) = server.get("/metrics");
-    let prefix = format!("{name}{{source=\"file:{}\"}} ", log.display());
+    let prefix = format!("{name}{{kind=\"file\",cluster=\"default\"}} ");
     metrics
         .as_str()
         .unwrap()
@@ -78,7 +79,7 @@ fn a_file_truncated_and_refilled_past_the_read_position_is_read_from_its_start()
     let events = numbered_events("refill", 1000);
     std::fs::write(&log, jsonl(&events[..100])).unwrap();
     let server = serve(dir.path(), rules.path(), &log);
-    let received = || file_metric(&server, "peregrine_events_received_total", &log);
+    let received = || file_metric(&server, "peregrine_events_received_total");
     wait_until("the first events", Duration::from_secs(60), || {
         received() == 100
     });
@@ -99,7 +100,7 @@ fn a_file_truncated_and_refilled_past_the_read_position_is_read_from_its_start()
     });
     assert_each_judged_once(&server, &events);
     assert_eq!(
-        file_metric(&server, "peregrine_events_malformed_total", &log),
+        file_metric(&server, "peregrine_events_malformed_total"),
         0,
         "{}",
         server.log()
@@ -132,12 +133,9 @@ fn a_file_truncated_and_refilled_while_serve_is_down_is_read_from_its_start() {
         echo_verdicts(&server).len() == 400
     });
     assert_each_judged_once(&server, &events);
+    assert_eq!(file_metric(&server, "peregrine_events_received_total"), 300);
     assert_eq!(
-        file_metric(&server, "peregrine_events_received_total", &log),
-        300
-    );
-    assert_eq!(
-        file_metric(&server, "peregrine_events_malformed_total", &log),
+        file_metric(&server, "peregrine_events_malformed_total"),
         0,
         "{}",
         server.log()
@@ -162,10 +160,7 @@ fn a_file_truncated_and_refilled_while_serve_is_down_is_read_from_its_start() {
     wait_until("the appended events", Duration::from_secs(60), || {
         echo_verdicts(&server).len() == 410
     });
-    assert_eq!(
-        file_metric(&server, "peregrine_events_received_total", &log),
-        10
-    );
+    assert_eq!(file_metric(&server, "peregrine_events_received_total"), 10);
     assert!(!server.log().contains("truncated"), "{}", server.log());
 }
 
@@ -232,13 +227,10 @@ fn garbage_and_overlong_lines_are_counted_logged_sparingly_and_skipped() {
     assert_each_judged_once(&server, &events);
     // Every skipped line is counted...
     assert_eq!(
-        file_metric(&server, "peregrine_events_malformed_total", &log),
+        file_metric(&server, "peregrine_events_malformed_total"),
         1001
     );
-    assert_eq!(
-        file_metric(&server, "peregrine_events_received_total", &log),
-        20
-    );
+    assert_eq!(file_metric(&server, "peregrine_events_received_total"), 20);
     // ...but not each one logged: the first at once, the rest summed up later.
     let log_text = server.log();
     let warnings = log_text.lines().filter(|l| l.contains("skipped")).count();
