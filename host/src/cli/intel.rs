@@ -1,0 +1,105 @@
+//! `peregrine intel`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Subcommand;
+
+use crate::feeds;
+
+#[derive(Subcommand)]
+pub enum IntelCommand {
+    /// Download threat feeds into the intel directory (all or nothing, atomically).
+    Update {
+        /// The intel directory to update (created if missing).
+        #[arg(long, env = "PEREGRINE_INTEL", default_value = "intel")]
+        intel: PathBuf,
+        /// Tor's bulk exit list, written to tor-exit-nodes.txt.
+        #[arg(long, env = "PEREGRINE_TOR_URL", default_value = feeds::TOR_BULK_EXIT_LIST)]
+        tor_url: String,
+        /// Leave tor-exit-nodes.txt alone.
+        #[arg(long)]
+        no_tor: bool,
+        /// A blocklist of known malicious addresses, written to malicious.txt.
+        #[arg(long, env = "PEREGRINE_MALICIOUS_URL")]
+        malicious_url: Option<String>,
+        /// A custom threat list as NAME=URL, written to custom/NAME.<txt|csv|json>
+        /// (repeatable; findings name the list NAME).
+        #[arg(long = "feed", value_name = "NAME=URL")]
+        feeds: Vec<String>,
+        /// Longest a download may take, in seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout_secs: u64,
+    },
+}
+
+impl IntelCommand {
+    pub fn execute(self) -> ExitCode {
+        let IntelCommand::Update {
+            intel,
+            tor_url,
+            no_tor,
+            malicious_url,
+            feeds,
+            timeout_secs,
+        } = self;
+        update_intel(
+            &intel,
+            (!no_tor).then_some(tor_url),
+            malicious_url,
+            &feeds,
+            Duration::from_secs(timeout_secs),
+        )
+    }
+}
+
+fn update_intel(
+    dir: &std::path::Path,
+    tor: Option<String>,
+    malicious: Option<String>,
+    custom: &[String],
+    timeout: Duration,
+) -> ExitCode {
+    let mut list = Vec::new();
+    list.extend(tor.map(|url| feeds::Feed::tor(&url)));
+    list.extend(malicious.map(|url| feeds::Feed::malicious(&url)));
+    for spec in custom {
+        let Some((name, url)) = spec.split_once('=') else {
+            eprintln!("peregrine: --feed takes NAME=URL, not {spec:?}");
+            return ExitCode::from(2);
+        };
+        match feeds::Feed::custom(name, url) {
+            Ok(feed) => list.push(feed),
+            Err(e) => {
+                eprintln!("peregrine: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if list.is_empty() {
+        eprintln!("peregrine: no feeds to update");
+        return ExitCode::from(2);
+    }
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("peregrine: cannot create {}: {e}", dir.display());
+        return ExitCode::from(1);
+    }
+    match feeds::update(dir, &list, timeout) {
+        Ok(updated) => {
+            for u in updated {
+                let skipped = if u.warnings > 0 {
+                    format!(" ({} entries skipped)", u.warnings)
+                } else {
+                    String::new()
+                };
+                println!("{}: {} entries{skipped}", u.file.display(), u.entries);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("peregrine: intel update failed, no list changed: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
