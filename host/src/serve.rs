@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::api::{self, Ingest, Tokens};
+use crate::api::{self, Tokens, Webhook};
 use crate::engine::{EngineConfig, RuleEngine, StateStores};
 use crate::finding::FindingContext;
 use crate::follow::{self, FollowConfig};
@@ -193,13 +193,13 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
         );
     }
 
-    let mut ingest = Ingest::new(Arc::clone(&pipeline), config.cluster_tokens.clone());
-    ingest.ack_timeout = config.ack_timeout;
-    ingest.read_timeout = config.read_timeout;
+    let mut webhook = Webhook::new(Arc::clone(&pipeline), config.cluster_tokens.clone());
+    webhook.ack_timeout = config.ack_timeout;
+    webhook.read_timeout = config.read_timeout;
     let state = Arc::new(api::ApiState {
         intel_dir: Some(config.intel_dir.clone()),
         rules: Some(Arc::clone(&rules)),
-        ingest: Some(ingest),
+        webhook: Some(webhook),
         metrics: Arc::clone(&metrics),
         ..api::ApiState::new(store.clone(), config.tokens.clone())
     });

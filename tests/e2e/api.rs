@@ -99,7 +99,7 @@ impl Client {
         api.app = router(Arc::new(ApiState {
             intel_dir: Some(intel.into()),
             rules: Some(rules),
-            ingest: Some(peregrine::api::Ingest::new(pipeline, Vec::new())),
+            webhook: Some(peregrine::api::Webhook::new(pipeline, Vec::new())),
             metrics,
             ..ApiState::new(store, tokens)
         }));

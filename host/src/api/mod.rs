@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 
 pub use auth::{Scope, Tokens, generate as auth_token};
 pub use problem::Problem;
-pub use webhook::{Ingest, MAX_AUDIT_BODY, MAX_AUDIT_REQUESTS, MAX_AUDIT_REQUESTS_PER_CLUSTER};
+pub use webhook::{MAX_AUDIT_BODY, MAX_AUDIT_REQUESTS, MAX_AUDIT_REQUESTS_PER_CLUSTER, Webhook};
 
 use crate::metrics::Metrics;
 use crate::ruleset::RuleSet;
@@ -40,7 +40,7 @@ pub struct ApiState {
     /// The rules the server runs, if any.
     pub rules: Option<Arc<RuleSet>>,
     /// Audit event ingestion (`/v1/audit/{cluster}`), if the server judges events.
-    pub ingest: Option<Ingest>,
+    pub webhook: Option<Webhook>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -52,7 +52,7 @@ impl ApiState {
             tokens,
             intel_dir: None,
             rules: None,
-            ingest: None,
+            webhook: None,
             metrics: Arc::default(),
         }
     }

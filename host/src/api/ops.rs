@@ -17,11 +17,11 @@ pub async fn healthz() -> &'static str {
 
 pub async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
     let mut problems = Vec::new();
-    if let Some(ingest) = &state.ingest {
-        if !ingest.pipeline.accepting() {
+    if let Some(webhook) = &state.webhook {
+        if !webhook.pipeline.accepting() {
             problems.push("shutting down".to_string());
         }
-        if !ingest.pipeline.store_up() {
+        if !webhook.pipeline.store_up() {
             problems.push("the last commit to the store failed".to_string());
         }
     }

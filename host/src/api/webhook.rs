@@ -42,7 +42,7 @@ pub const MAX_AUDIT_REQUESTS: usize = 16;
 pub const MAX_AUDIT_REQUESTS_PER_CLUSTER: usize = MAX_AUDIT_REQUESTS / 4;
 
 /// What the webhook needs from the service.
-pub struct Ingest {
+pub struct Webhook {
     pub pipeline: Arc<Pipeline>,
     /// `(cluster, token)` pairs: a token lets its cluster post.
     pub cluster_tokens: Vec<(String, String)>,
@@ -54,10 +54,10 @@ pub struct Ingest {
     slots: Slots,
 }
 
-impl Ingest {
+impl Webhook {
     /// Ingestion into `pipeline` with the default timeouts (25 s to commit, 30 s to read).
     pub fn new(pipeline: Arc<Pipeline>, cluster_tokens: Vec<(String, String)>) -> Self {
-        Ingest {
+        Webhook {
             pipeline,
             cluster_tokens,
             ack_timeout: Duration::from_secs(25),
@@ -135,11 +135,11 @@ fn valid_cluster_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-fn authorized(state: &ApiState, ingest: &Ingest, cluster: &str, headers: &HeaderMap) -> bool {
+fn authorized(state: &ApiState, webhook: &Webhook, cluster: &str, headers: &HeaderMap) -> bool {
     let Some(token) = bearer(headers) else {
         return false;
     };
-    ingest
+    webhook
         .cluster_tokens
         .iter()
         .any(|(c, t)| c == cluster && same(t, token))
@@ -213,7 +213,7 @@ async fn read_body(body: Body, timeout: Duration) -> Result<axum::body::Bytes, R
 async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Response {
     let headers = request.headers();
     let arrived = Instant::now();
-    let Some(ingest) = &state.ingest else {
+    let Some(webhook) = &state.webhook else {
         return status(
             StatusCode::NOT_FOUND,
             "NotFound",
@@ -229,7 +229,7 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
             None,
         );
     }
-    if !authorized(state, ingest, cluster, headers) {
+    if !authorized(state, webhook, cluster, headers) {
         let mut response = status(
             StatusCode::UNAUTHORIZED,
             "Unauthorized",
@@ -241,7 +241,7 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return response;
     }
-    if !ingest.pipeline.accepting() {
+    if !webhook.pipeline.accepting() {
         return status(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailable",
@@ -249,7 +249,7 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
             Some(5),
         );
     }
-    if !ingest.pipeline.store_up() {
+    if !webhook.pipeline.store_up() {
         return refused(Refusal::StoreDown);
     }
     let declared = headers
@@ -273,7 +273,7 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
         );
     }
 
-    let Ok(_slots) = tokio::time::timeout(ingest.read_timeout, ingest.slots.take(cluster)).await
+    let Ok(_slots) = tokio::time::timeout(webhook.read_timeout, webhook.slots.take(cluster)).await
     else {
         return status(
             StatusCode::TOO_MANY_REQUESTS,
@@ -284,7 +284,7 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
             Some(1),
         );
     };
-    let body = match read_body(request.into_body(), ingest.read_timeout).await {
+    let body = match read_body(request.into_body(), webhook.read_timeout).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -359,7 +359,7 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
         );
     }
     let received = events.len();
-    let ack = match ingest.pipeline.try_submit(Batch {
+    let ack = match webhook.pipeline.try_submit(Batch {
         events,
         checkpoint: None,
     }) {
@@ -367,7 +367,7 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
         Err(refusal) => return refused(refusal),
     };
     match tokio::time::timeout(
-        ingest.ack_timeout.saturating_sub(arrived.elapsed()),
+        webhook.ack_timeout.saturating_sub(arrived.elapsed()),
         ack.committed(),
     )
     .await
