@@ -176,7 +176,7 @@ fn run(args: &Args) -> Result<(), String> {
 fn search_both(
     args: &Args,
     dir: &Path,
-    templates: &[peregrine::finding::Finding],
+    templates: &[peregrine::findings::GuardDutyFinding],
 ) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     println!(

@@ -3,13 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use peregrine::criteria::FindingCriteria;
-use peregrine::finding::Finding;
+use peregrine::findings::criteria::FindingCriteria;
+use peregrine::findings::GuardDutyFinding;
 use peregrine::store::{FindingFilter, Sort, Store};
 use serde_json::json;
 
 /// Stores `n` findings made from `templates` and times a few searches, on `url`.
-pub async fn search(url: &str, templates: &[Finding], n: usize) -> Result<(), String> {
+pub async fn search(url: &str, templates: &[GuardDutyFinding], n: usize) -> Result<(), String> {
     let store = Store::connect(url).await.map_err(|e| e.to_string())?;
     let mut batch = Vec::new();
     for i in 0..n {
@@ -21,12 +21,12 @@ pub async fn search(url: &str, templates: &[Finding], n: usize) -> Result<(), St
             .insert("ticket".into(), json!(format!("T-{}", i % 10_000)));
         batch.push(f);
         if batch.len() == 1000 || i + 1 == n {
-            let commit = peregrine::store::Commit {
+            let commit = peregrine::pipeline::Commit {
                 findings: std::mem::take(&mut batch),
                 ..Default::default()
             };
             store
-                .commit(&commit, false)
+                .write(&commit, false)
                 .await
                 .map_err(|e| e.to_string())?;
         }

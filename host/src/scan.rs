@@ -9,15 +9,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use peregrine_rules_sdk::AuditEvent;
-use peregrine_rules_sdk::normalize::Normalizer;
 
-use crate::engine::{EngineConfig, LoadedRule, RuleEngine, StateStores};
-use crate::finding::{Finding, FindingContext};
+use crate::engine::{EngineConfig, LoadedRule, StateStores};
+use crate::findings::{FindingContext, GuardDutyFinding};
 use crate::ingest::{self, IngestError, Item, Location};
-use crate::intel::{IntelError, IntelWarning, LiveIntel, ThreatIntel};
+use crate::intel::{IntelDir, IntelError, IntelWarning, LiveIntel, ThreatIntel};
 use crate::metrics::Metrics;
-use crate::pipeline::{Batch, CollectSink, Pipeline, PipelineConfig, Sink};
-use crate::ruleset::{RuleFailure, RuleSet};
+use crate::pipeline::{Batch, CollectSink, PipelineConfig, Sink};
+use crate::ruleset::RuleFailure;
+use crate::runtime::{Runtime, RuntimeOptions};
 
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
@@ -71,7 +71,7 @@ pub enum Notice<'a> {
 }
 
 pub struct ScanReport {
-    pub findings: Vec<Finding>,
+    pub findings: Vec<GuardDutyFinding>,
     pub events_read: u64,
     pub events_judged: u64,
     pub malformed: u64,
@@ -115,13 +115,40 @@ pub fn run_into(
     sink: Box<dyn Sink>,
 ) -> Result<ScanReport, ScanError> {
     let started = Instant::now();
-    let engine = Arc::new(RuleEngine::new(options.engine.clone())?);
-    let rules = Arc::new(RuleSet::new(
-        engine,
-        Arc::new(StateStores::default()),
-        options.rules_dir.clone(),
-        None,
-    ));
+    let intel = match &options.intel_dir {
+        Some(dir) => {
+            let (intel, warnings) = IntelDir::new(dir).load()?;
+            warnings
+                .iter()
+                .for_each(|w| notify(Notice::IntelWarning(w)));
+            intel
+        }
+        None => ThreatIntel::default(),
+    };
+    let batch_size = options.batch_size.max(1);
+    let runtime = Runtime::start(
+        RuntimeOptions {
+            rules_dir: options.rules_dir.clone(),
+            engine: options.engine.clone(),
+            pipeline: PipelineConfig {
+                workers: options.workers.max(1),
+                // Enough to keep every worker busy; more would only hold memory.
+                max_queued_events: batch_size * 32,
+                ..PipelineConfig::default()
+            },
+            context: options.context.clone(),
+            intel: Arc::new(LiveIntel::fixed(intel)),
+            states: Arc::new(StateStores::default()),
+            metrics: Arc::new(Metrics::default()),
+        },
+        sink,
+    )?;
+    let Runtime {
+        rules,
+        pipeline,
+        metrics,
+        ..
+    } = runtime;
     rules.sync().map_err(|source| ScanError::RulesDir {
         path: options.rules_dir.clone(),
         source,
@@ -131,38 +158,9 @@ pub fn run_into(
         .iter()
         .for_each(|e| notify(Notice::RuleNotLoaded(e)));
     let snapshot = rules.current();
-    if snapshot.rules.is_empty() {
+    let Some(normalizer) = pipeline.normalizer(&options.cluster) else {
         return Err(ScanError::NoRules(options.rules_dir.clone()));
-    }
-    let intel = match &options.intel_dir {
-        Some(dir) => {
-            let (intel, warnings) = ThreatIntel::load_dir(dir)?;
-            warnings
-                .iter()
-                .for_each(|w| notify(Notice::IntelWarning(w)));
-            intel
-        }
-        None => ThreatIntel::default(),
     };
-    let normalizer = Normalizer {
-        cluster: options.cluster.clone(),
-        keep_raw: snapshot.wants_raw(),
-    };
-    let metrics = Arc::new(Metrics::default());
-    let batch_size = options.batch_size.max(1);
-    let pipeline = Pipeline::start(
-        PipelineConfig {
-            workers: options.workers.max(1),
-            // Enough to keep every worker busy; more would only hold memory.
-            max_queued_events: batch_size * 32,
-            ..PipelineConfig::default()
-        },
-        Arc::clone(&rules),
-        Arc::new(LiveIntel::fixed(intel)),
-        options.context.clone(),
-        sink,
-        Arc::clone(&metrics),
-    );
     let mut events_read = 0u64;
     let mut malformed = 0u64;
     let mut files_failed = 0usize;
@@ -175,7 +173,7 @@ pub fn run_into(
         });
     };
     for file in files {
-        let mut sink = |item: Item| match item {
+        let mut take = |item: Item| match item {
             Item::Event(event, _) => {
                 events_read += 1;
                 batch.push(event);
@@ -194,7 +192,7 @@ pub fn run_into(
                 });
             }
         };
-        if let Err(e) = ingest::read_path(file, &normalizer, &mut sink) {
+        if let Err(e) = ingest::read_path(file, &normalizer, &mut take) {
             files_failed += 1;
             notify(Notice::FileFailed(&e));
         }
@@ -218,7 +216,7 @@ pub fn run_into(
 }
 
 /// The table format: one finding per row.
-pub fn render_table(findings: &[Finding]) -> String {
+pub fn render_table(findings: &[GuardDutyFinding]) -> String {
     let mut rows = vec![[
         "SEVERITY".to_string(),
         "TYPE".to_string(),
@@ -248,7 +246,7 @@ pub fn render_table(findings: &[Finding]) -> String {
             },
         };
         rows.push([
-            severity_label(f.severity).to_string(),
+            crate::findings::severity_label(f.severity).to_string(),
             f.finding_type.clone(),
             f.service.count.to_string(),
             f.resource
@@ -274,16 +272,6 @@ pub fn render_table(findings: &[Finding]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// GuardDuty's severity bands.
-pub fn severity_label(severity: f64) -> &'static str {
-    match severity {
-        s if s >= 9.0 => "Critical",
-        s if s >= 7.0 => "High",
-        s if s >= 4.0 => "Medium",
-        _ => "Low",
-    }
 }
 
 /// The one-line summary printed on stderr after a scan.

@@ -12,14 +12,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::api::{self, Tokens, Webhook};
-use crate::engine::{EngineConfig, RuleEngine, StateStores};
-use crate::finding::FindingContext;
-use crate::follow::{self, FollowConfig};
-use crate::intel::LiveIntel;
+use crate::engine::{EngineConfig, StateStores};
+use crate::findings::FindingContext;
+use crate::ingest::follow::{self, FollowConfig};
+use crate::intel::{IntelDir, LiveIntel};
 use crate::metrics::Metrics;
-use crate::pipeline::{Pipeline, PipelineConfig, StoreSink};
-use crate::ruleset::RuleSet;
-use crate::store::{self, Store};
+use crate::pipeline::PipelineConfig;
+use crate::runtime::{Runtime, RuntimeOptions};
+use crate::store::{self, Store, StoreSink};
 use crate::watch::{self, WatchConfig};
 
 #[derive(Clone, Debug)]
@@ -70,19 +70,33 @@ pub enum ServeError {
 }
 
 pub fn run(config: ServeConfig) -> Result<(), ServeError> {
-    let metrics = Arc::new(Metrics::default());
-    let runtime = tokio::runtime::Runtime::new().map_err(ServeError::Server)?;
-    let store = runtime.block_on(Store::connect(&config.database_url))?;
+    let executor = tokio::runtime::Runtime::new().map_err(ServeError::Server)?;
+    let store = executor.block_on(Store::connect(&config.database_url))?;
     // Rules continue from the state they had: profiles, images seen, and so on.
     let states = Arc::new(StateStores::default());
-    states.restore(runtime.block_on(store.rule_state())?);
-    let engine = Arc::new(RuleEngine::new(config.engine.clone())?);
-    let rules = Arc::new(RuleSet::new(
-        engine,
-        states,
-        config.rules_dir.clone(),
-        Some(Arc::clone(&metrics) as _),
-    ));
+    for row in executor.block_on(store.rule_state())? {
+        states.restore(&row.finding_type, row.key, row.value);
+    }
+    let Runtime {
+        rules,
+        intel,
+        pipeline,
+        metrics,
+    } = Runtime::start(
+        RuntimeOptions {
+            rules_dir: config.rules_dir.clone(),
+            engine: config.engine.clone(),
+            pipeline: config.pipeline.clone(),
+            context: config.context.clone(),
+            intel: Arc::new(LiveIntel::watching(config.intel_dir.clone())),
+            states,
+            metrics: Arc::new(Metrics::default()),
+        },
+        Box::new(StoreSink {
+            store: store.clone(),
+            runtime: executor.handle().clone(),
+        }),
+    )?;
     match rules.sync() {
         Ok(_) => {
             for failure in rules.failures() {
@@ -101,19 +115,6 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
             config.rules_dir.display()
         ),
     }
-    let intel = Arc::new(LiveIntel::watching(config.intel_dir.clone()));
-
-    let pipeline = Arc::new(Pipeline::start(
-        config.pipeline.clone(),
-        Arc::clone(&rules),
-        Arc::clone(&intel),
-        config.context.clone(),
-        Box::new(StoreSink {
-            store: store.clone(),
-            runtime: runtime.handle().clone(),
-        }),
-        Arc::clone(&metrics),
-    ));
 
     let stop = Arc::new(AtomicBool::new(false));
     let mut background = vec![
@@ -160,27 +161,25 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     let mut followers = Vec::new();
     for (path, replay) in sources {
         let follow_config = FollowConfig::new(path.clone(), &config.cluster, replay);
-        let (pipeline, rules, store, stop) = (
-            Arc::clone(&pipeline),
-            Arc::clone(&rules),
-            store.clone(),
-            Arc::clone(&stop),
-        );
-        let runtime = runtime.handle().clone();
+        // Where the file was read up to: committed with the findings of what was read.
+        let checkpoint = match executor.block_on(store.checkpoint(&follow_config.source())) {
+            Ok(checkpoint) => checkpoint,
+            Err(e) => {
+                eprintln!(
+                    "peregrine: stopped reading {}: cannot read its checkpoint: {e}",
+                    path.display()
+                );
+                continue;
+            }
+        };
+        let (pipeline, stop) = (Arc::clone(&pipeline), Arc::clone(&stop));
         followers.push(
             std::thread::Builder::new()
                 .name("follow".into())
                 .spawn(move || {
-                    let services = follow::Services {
-                        pipeline: &pipeline,
-                        rules: &rules,
-                        store: &store,
-                        runtime: &runtime,
-                        stop: &stop,
-                    };
                     let verb = if replay { "replaying" } else { "following" };
                     tracing::info!(path = %follow_config.path.display(), "{verb}");
-                    match follow::follow(&follow_config, &services) {
+                    match follow::follow(&follow_config, checkpoint, &pipeline, &stop) {
                         Ok(()) if replay => eprintln!(
                             "peregrine: replayed {} to its end",
                             follow_config.path.display()
@@ -197,13 +196,13 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     webhook.ack_timeout = config.ack_timeout;
     webhook.read_timeout = config.read_timeout;
     let state = Arc::new(api::ApiState {
-        intel_dir: Some(config.intel_dir.clone()),
+        intel_dir: Some(IntelDir::new(&config.intel_dir)),
         rules: Some(Arc::clone(&rules)),
         webhook: Some(webhook),
         metrics: Arc::clone(&metrics),
         ..api::ApiState::new(store.clone(), config.tokens.clone())
     });
-    let served = runtime.block_on(serve_http(&config, state, &store, {
+    let served = executor.block_on(serve_http(&config, state, &store, {
         let (stop, pipeline) = (Arc::clone(&stop), Arc::clone(&pipeline));
         move || {
             eprintln!("peregrine: shutting down: draining in-flight batches");
@@ -220,7 +219,7 @@ pub fn run(config: ServeConfig) -> Result<(), ServeError> {
     background.drain(..).for_each(|t| {
         let _ = t.join();
     });
-    runtime.block_on(store.close());
+    executor.block_on(store.close());
     served
 }
 

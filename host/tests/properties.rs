@@ -521,7 +521,7 @@ fn check_line(bytes: &[u8]) -> Result<(), TestCaseError> {
         return Ok(());
     };
     let mut reasons_given = true;
-    let _ = ingest::parse_line(
+    let _ = ingest::audit::parse_line(
         text,
         &location(),
         &Normalizer::new("fuzz"),

@@ -19,7 +19,7 @@ const READER: &str = "read-token-for-tests";
 struct Client {
     app: axum::Router,
     /// The findings the store holds.
-    stored: Vec<peregrine::finding::Finding>,
+    stored: Vec<peregrine::findings::GuardDutyFinding>,
 }
 
 impl Client {
@@ -97,7 +97,7 @@ impl Client {
             Arc::clone(&metrics),
         ));
         api.app = router(Arc::new(ApiState {
-            intel_dir: Some(intel.into()),
+            intel_dir: Some(peregrine::intel::IntelDir::new(intel)),
             rules: Some(rules),
             webhook: Some(peregrine::api::Webhook::new(pipeline, Vec::new())),
             metrics,
@@ -206,7 +206,7 @@ async fn list_filters_and_pages_without_gaps_or_duplicates() {
         unique.dedup();
         assert_eq!((seen.len(), unique.len()), (total, total));
 
-        let expected = |keep: &dyn Fn(&peregrine::finding::Finding) -> bool| {
+        let expected = |keep: &dyn Fn(&peregrine::findings::GuardDutyFinding) -> bool| {
             api.stored.iter().filter(|f| keep(f)).count()
         };
         let tor = api
@@ -478,12 +478,12 @@ async fn suppression_rules_archive_new_matching_findings_on_arrival() {
     on_both_backends(|url| async move {
         let store = Store::connect(&url).await.unwrap();
         let findings = scan(shipped_rules_dir(), &rule_fixtures("positive")).report.findings;
-        let is_mount = |f: &peregrine::finding::Finding| f.finding_type == "Persistence:Kubernetes/ContainerWithSensitiveMount";
+        let is_mount = |f: &peregrine::findings::GuardDutyFinding| f.finding_type == "Persistence:Kubernetes/ContainerWithSensitiveMount";
         // One matching finding is already stored before the rule exists.
         let earlier = findings.iter().find(|f| is_mount(f)).unwrap().clone();
         store.upsert(&earlier).await.unwrap();
 
-        let spec: peregrine::filters::FilterSpec = serde_json::from_value(json!({
+        let spec: peregrine::findings::filters::FilterSpec = serde_json::from_value(json!({
             "name": "miners-are-tests", "action": "ARCHIVE",
             "findingCriteria": {"criterion": {"type": {"equals": ["Persistence:Kubernetes/ContainerWithSensitiveMount"]}}}
         }))
@@ -567,7 +567,7 @@ async fn threat_lists_upload_in_every_format_list_and_delete() {
     };
     let api = Client {
         app: router(Arc::new(ApiState {
-            intel_dir: Some(intel.path().into()),
+            intel_dir: Some(peregrine::intel::IntelDir::new(intel.path())),
             ..ApiState::new(store, tokens)
         })),
         stored: Vec::new(),

@@ -23,7 +23,7 @@ fn shipped_types() -> BTreeSet<String> {
 fn the_catalogue_has_all_35_audit_log_types() {
     let types = shipped_types();
     assert_eq!(types.len(), 35, "{types:#?}");
-    for anomaly in peregrine::accuracy::ANOMALY_TYPES {
+    for anomaly in peregrine::simulate::accuracy::ANOMALY_TYPES {
         assert!(types.contains(anomaly), "{anomaly}");
     }
     for tactic in [

@@ -4,15 +4,15 @@
 
 use std::process::Command;
 
-use peregrine::criteria::FindingCriteria;
-use peregrine::finding::Finding;
+use peregrine::findings::criteria::FindingCriteria;
+use peregrine::findings::GuardDutyFinding;
 use peregrine::store::{FindingFilter, Sort, Store, StoreError};
 use peregrine_e2e::db::on_both_backends;
 use peregrine_e2e::{scan, shipped_rules_dir, workspace_path};
 use serde_json::{Value, json};
 
 /// Real findings from a scan of the shipped fixtures.
-fn findings() -> Vec<Finding> {
+fn findings() -> Vec<GuardDutyFinding> {
     let file = workspace_path("rules/discovery-tor-ip-caller/fixtures/positive.jsonl");
     let mut found = scan(shipped_rules_dir(), &[file]).report.findings;
     assert!(!found.is_empty());
@@ -20,7 +20,7 @@ fn findings() -> Vec<Finding> {
     found
 }
 
-fn occurrence(base: &Finding, seen: &str, description: &str) -> Finding {
+fn occurrence(base: &GuardDutyFinding, seen: &str, description: &str) -> GuardDutyFinding {
     let mut f = base.clone();
     f.service.count = 1;
     f.service.event_first_seen = seen.into();
@@ -232,7 +232,7 @@ fn scan_writes_its_findings_to_the_store() {
 
 /// Findings whose fields exercise every corner the criteria have: lists (nested too),
 /// numbers as numbers and as strings, booleans, missing fields, wildcard characters.
-fn varied_findings() -> Vec<Finding> {
+fn varied_findings() -> Vec<GuardDutyFinding> {
     let base = findings().remove(0);
     let extras = [
         json!({"tags": ["a%b", "c_d"], "score": 5, "ratio": 2.5, "nested": [[1, "x"], [{"k": "v"}]]}),

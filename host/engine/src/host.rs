@@ -95,12 +95,10 @@ impl StateStores {
             .clone()
     }
 
-    /// Fills the buckets with stored state (at start, before any rule runs).
-    pub fn restore(&self, entries: impl IntoIterator<Item = (String, String, Vec<u8>)>) {
-        for (finding_type, key, value) in entries {
-            let bucket = self.bucket(&finding_type);
-            bucket.inner.lock().unwrap().entries.insert(key, value);
-        }
+    /// Puts back one stored key of a rule's state (at start, before any rule runs).
+    pub fn restore(&self, finding_type: &str, key: String, value: Vec<u8>) {
+        let bucket = self.bucket(finding_type);
+        bucket.inner.lock().unwrap().entries.insert(key, value);
     }
 
     /// The changes since the last call, with the values they have now.

@@ -25,6 +25,8 @@
 //! host-mounting or pentest or reverse-shell workloads, create admin bindings and
 //! over-broad roles, and probe permissions.
 
+pub mod accuracy;
+
 use std::io::Write;
 
 use serde_json::{Value, json};

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::{ApiState, Problem, problem};
-use crate::criteria::FindingCriteria;
-use crate::finding::format_time;
+use crate::findings::criteria::FindingCriteria;
+use crate::findings::format_time;
 use crate::store::{Cursor, FindingFilter, GroupBy, Sort, SortKey};
 
 /// GuardDuty's limit on ids per call and on page size.

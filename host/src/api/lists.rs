@@ -2,7 +2,7 @@
 //! any supported format (`?format=txt|csv|stix`) are parsed, and stored as plain text,
 //! one network per line, written to a temporary file and renamed into place.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::Json;
@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiState, Problem};
-use crate::intel::{self, ListFormat};
+use crate::intel::{self, BUILTIN_LISTS, IntelDir, ListFormat};
+use peregrine_rules_sdk::ThreatListKind;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,8 +22,8 @@ pub struct FormatQuery {
     format: Option<String>,
 }
 
-fn intel_dir(state: &ApiState) -> Result<&Path, Problem> {
-    state.intel_dir.as_deref().ok_or_else(|| {
+fn intel_dir(state: &ApiState) -> Result<&IntelDir, Problem> {
+    state.intel_dir.as_ref().ok_or_else(|| {
         Problem::new(
             StatusCode::NOT_FOUND,
             "this server has no intel directory (start it with --intel DIR)",
@@ -56,33 +57,17 @@ fn describe(path: &Path, name: &str, kind: &str) -> Option<Value> {
 pub async fn list(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, Problem> {
     let dir = intel_dir(&state)?;
     let mut lists = Vec::new();
-    for (file, kind, name) in [
-        (
-            intel::MALICIOUS_FILE,
-            "MALICIOUS",
-            intel::MALICIOUS_LIST_NAME,
-        ),
-        (intel::TOR_FILE, "TOR_EXIT_NODES", intel::TOR_LIST_NAME),
-    ] {
-        lists.extend(describe(&dir.join(file), name, kind));
+    for list in BUILTIN_LISTS {
+        let kind = match list.kind {
+            ThreatListKind::TorExitNode => "TOR_EXIT_NODES",
+            _ => "MALICIOUS",
+        };
+        lists.extend(describe(&dir.builtin(list.kind), list.name, kind));
     }
-    let mut custom: Vec<PathBuf> = std::fs::read_dir(dir.join(intel::CUSTOM_DIR))
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_file())
-                .collect()
-        })
-        .unwrap_or_default();
-    custom.sort();
-    for path in custom {
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        lists.extend(describe(&path, &name, "CUSTOM"));
+    for path in dir.custom_lists().unwrap_or_default() {
+        lists.extend(describe(&path, &IntelDir::custom_name(&path), "CUSTOM"));
     }
-    let trusted = describe(&dir.join(intel::TRUSTED_FILE), "trusted", "TRUSTED");
+    let trusted = describe(&dir.trusted(), "trusted", "TRUSTED");
     Ok(Json(
         json!({ "threatLists": lists, "trustedList": trusted }),
     ))
@@ -143,12 +128,10 @@ pub async fn put(
 ) -> Result<Json<Value>, Problem> {
     let query: FormatQuery = super::problem::query(&uri)?;
     list_name(&name)?;
-    let dir = intel_dir(&state)?.join(intel::CUSTOM_DIR);
-    let mut result = store_list(&dir.join(format!("{name}.txt")), &body, query.format)?;
+    let dir = intel_dir(&state)?;
+    let mut result = store_list(&dir.custom(&name, "txt"), &body, query.format)?;
     // An upload replaces the list whatever format it was in before.
-    for ext in ["csv", "json", "stix"] {
-        let _ = std::fs::remove_file(dir.join(format!("{name}.{ext}")));
-    }
+    dir.remove_custom(&name, Some("txt"));
     result["name"] = json!(name);
     Ok(Json(result))
 }
@@ -165,12 +148,7 @@ pub async fn delete(
     };
     // A name no uploaded list can have (the built-in lists' among them) is not looked up.
     list_name(&name).map_err(|_| missing())?;
-    let dir = intel_dir(&state)?.join(intel::CUSTOM_DIR);
-    let removed = ["txt", "csv", "json", "stix"]
-        .iter()
-        .filter(|ext| std::fs::remove_file(dir.join(format!("{name}.{ext}"))).is_ok())
-        .count();
-    if removed > 0 {
+    if intel_dir(&state)?.remove_custom(&name, None) > 0 {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(missing())
@@ -183,12 +161,12 @@ pub async fn put_trusted(
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
     let query: FormatQuery = super::problem::query(&uri)?;
-    let dest = intel_dir(&state)?.join(intel::TRUSTED_FILE);
+    let dest = intel_dir(&state)?.trusted();
     Ok(Json(store_list(&dest, &body, query.format)?))
 }
 
 pub async fn delete_trusted(State(state): State<Arc<ApiState>>) -> Result<StatusCode, Problem> {
-    match std::fs::remove_file(intel_dir(&state)?.join(intel::TRUSTED_FILE)) {
+    match std::fs::remove_file(intel_dir(&state)?.trusted()) {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(_) => Err(Problem::new(
             StatusCode::NOT_FOUND,

@@ -36,7 +36,7 @@ pub struct ApiState {
     pub store: Store,
     pub tokens: Tokens,
     /// The threat-intelligence directory the lists endpoints manage, if any.
-    pub intel_dir: Option<std::path::PathBuf>,
+    pub intel_dir: Option<crate::intel::IntelDir>,
     /// The rules the server runs, if any.
     pub rules: Option<Arc<RuleSet>>,
     /// Audit event ingestion (`/v1/audit/{cluster}`), if the server judges events.

@@ -21,13 +21,12 @@ use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use peregrine_rules_sdk::normalize::Normalizer;
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::ApiState;
 use super::auth::{Scope, bearer, same};
-use crate::ingest::{self, Item, Location};
+use crate::ingest::webhook::{self as intake, Received};
 use crate::pipeline::{Batch, Pipeline, Refusal};
 
 /// Largest webhook request: a batch of the apiserver's default 400 events with their
@@ -260,18 +259,14 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
         return too_large();
     }
     // Taking events with no rule to judge them would acknowledge them unjudged.
-    if state
-        .rules
-        .as_ref()
-        .is_some_and(|r| r.current().rules.is_empty())
-    {
+    let Some(normalizer) = webhook.pipeline.normalizer(cluster) else {
         return status(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailable",
             "no rule modules are loaded; events are taken once some are",
             Some(10),
         );
-    }
+    };
 
     let Ok(_slots) = tokio::time::timeout(webhook.read_timeout, webhook.slots.take(cluster)).await
     else {
@@ -289,38 +284,10 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
         Err(response) => return response,
     };
 
-    let normalizer = Normalizer {
-        cluster: cluster.to_string(),
-        keep_raw: state
-            .rules
-            .as_ref()
-            .is_some_and(|r| r.current().wants_raw()),
-    };
     let source = format!("webhook:{cluster}");
-    let parsed = tokio::task::spawn_blocking({
-        let source = source.clone();
-        move || {
-            let mut events = Vec::new();
-            let mut malformed = Vec::new();
-            let location = Location {
-                file: Arc::from(source.as_str()),
-                line: 1,
-            };
-            let cluster = normalizer.cluster.clone();
-            ingest::parse_document(&body, &location, &normalizer, &mut |item| match item {
-                // The path's cluster, which the token was checked against, wins over any
-                // name the payload carries (a CloudWatch log group).
-                Item::Event(mut event, _) => {
-                    event.cluster.clone_from(&cluster);
-                    events.push(event)
-                }
-                Item::Malformed { reason, .. } => malformed.push(reason),
-            })
-            .map(|()| (events, malformed))
-        }
-    })
-    .await;
-    let (events, malformed) = match parsed {
+    let parsed =
+        tokio::task::spawn_blocking(move || intake::read_body(&body, &source, &normalizer)).await;
+    let Received { events, malformed } = match parsed {
         Ok(Ok(parsed)) => parsed,
         Ok(Err(reason)) => {
             tracing::warn!(%cluster, "audit webhook body refused: {reason}");

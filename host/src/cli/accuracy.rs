@@ -1,10 +1,14 @@
 //! `peregrine accuracy`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use super::{EngineArgs, parse_attack_rate};
-use crate::scan::{Notice, ScanOptions};
+use crate::pipeline::{Commit, CommitError, Rejected, Sink};
+use crate::scan::{self, Notice, ScanError, ScanOptions};
+use crate::simulate::SimulationConfig;
+use crate::simulate::accuracy::{self, Detection, Detections, Detector};
 
 #[derive(clap::Args)]
 pub struct AccuracyArgs {
@@ -51,70 +55,111 @@ impl AccuracyArgs {
         } = self;
         let mut scan = ScanOptions::new(engine.rules.clone());
         scan.engine = engine.engine_config();
-        let options = crate::accuracy::AccuracyOptions {
-            scan,
-            seeds,
-            simulation: crate::simulate::SimulationConfig {
-                days,
-                quiet_days,
-                attacks_per_day,
-                ..Default::default()
-            },
+        // One worker, so that every run gives the same figures.
+        scan.workers = 1;
+        let simulation = SimulationConfig {
+            days,
+            quiet_days,
+            attacks_per_day,
+            ..Default::default()
         };
-        accuracy(&options, out.as_deref(), scores.as_deref(), require)
+        let mut detector = ScanDetector { options: scan };
+        let report = match accuracy::run(&simulation, &seeds, &mut detector) {
+            Ok(report) => report,
+            Err(e) => {
+                eprintln!("peregrine: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let seed_list: Vec<String> = seeds.iter().map(u64::to_string).collect();
+        let settings = &detector.options.engine.settings;
+        let mut command = format!(
+            "peregrine accuracy --seeds {} --days {days} --quiet-days {quiet_days} --attacks-per-day {attacks_per_day}",
+            seed_list.join(","),
+        );
+        for (name, value) in settings.iter() {
+            command.push_str(&format!(" --rule-setting {name}={value}"));
+        }
+        let text = accuracy::render_markdown(&report, &command, settings);
+        print!("{text}");
+        let writes = [
+            (out.as_deref(), text),
+            (scores.as_deref(), accuracy::render_scores(&report)),
+        ];
+        for (path, contents) in writes {
+            if let Some(path) = path
+                && let Err(e) = std::fs::write(path, contents)
+            {
+                eprintln!("peregrine: cannot write {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
+        }
+        match require {
+            Some(bar) if !report.meets(bar) => {
+                eprintln!("peregrine: some anomaly type is below {bar} in precision or recall");
+                ExitCode::from(1)
+            }
+            _ => ExitCode::SUCCESS,
+        }
     }
 }
 
-fn accuracy(
-    options: &crate::accuracy::AccuracyOptions,
-    out: Option<&std::path::Path>,
-    scores: Option<&std::path::Path>,
-    require: Option<f64>,
-) -> ExitCode {
-    let mut notify = |notice: Notice<'_>| {
-        if let Notice::RuleNotLoaded(failure) = notice {
-            eprintln!("peregrine: {failure}");
-        }
-    };
-    let report = match crate::accuracy::run(options, &mut notify) {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("peregrine: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let seeds: Vec<String> = options.seeds.iter().map(u64::to_string).collect();
-    let sim = &options.simulation;
-    let settings = &options.scan.engine.settings;
-    let mut command = format!(
-        "peregrine accuracy --seeds {} --days {} --quiet-days {} --attacks-per-day {}",
-        seeds.join(","),
-        sim.days,
-        sim.quiet_days,
-        sim.attacks_per_day
-    );
-    for (name, value) in settings.iter() {
-        command.push_str(&format!(" --rule-setting {name}={value}"));
+/// The harness's detector: the traffic scanned as `scan` does, every finding occurrence
+/// kept with its audit ID and anomaly score.
+struct ScanDetector {
+    options: ScanOptions,
+}
+
+impl Detector for ScanDetector {
+    type Error = ScanError;
+
+    fn detect(&mut self, traffic: &Path) -> Result<Detections, ScanError> {
+        let mut notify = |notice: Notice<'_>| {
+            if let Notice::RuleNotLoaded(failure) = notice {
+                eprintln!("peregrine: {failure}");
+            }
+        };
+        let occurrences = Occurrences::default();
+        let report = scan::run_into(
+            &self.options,
+            &[traffic.to_path_buf()],
+            &mut notify,
+            Box::new(occurrences.clone()),
+        )?;
+        let found = std::mem::take(&mut *occurrences.0.lock().unwrap());
+        Ok(Detections {
+            found,
+            finding_types: report
+                .rules
+                .iter()
+                .map(|r| r.finding_type().to_string())
+                .collect(),
+        })
     }
-    let text = crate::accuracy::render_markdown(&report, &command, settings);
-    print!("{text}");
-    let writes = [
-        (out, text),
-        (scores, crate::accuracy::render_scores(&report)),
-    ];
-    for (path, contents) in writes {
-        if let Some(path) = path
-            && let Err(e) = std::fs::write(path, contents)
-        {
-            eprintln!("peregrine: cannot write {}: {e}", path.display());
-            return ExitCode::from(1);
+}
+
+/// Keeps the audit ID (and anomaly score) of every occurrence of a finding.
+#[derive(Clone, Default)]
+struct Occurrences(Arc<Mutex<Vec<Detection>>>);
+
+impl Sink for Occurrences {
+    fn commit(&mut self, commit: &Commit, _: bool) -> Result<Rejected, CommitError> {
+        let mut found = self.0.lock().unwrap();
+        for f in &commit.findings {
+            let info = &f.service.additional_info;
+            if let Some(id) = info.get("auditId").and_then(|v| v.as_str()) {
+                let score = info
+                    .get("anomalyScore")
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(f64::NAN);
+                found.push(Detection {
+                    finding_type: f.finding_type.clone(),
+                    audit_id: id.to_string(),
+                    score,
+                });
+            }
         }
-    }
-    match require {
-        Some(bar) if !report.meets(bar) => {
-            eprintln!("peregrine: some anomaly type is below {bar} in precision or recall");
-            ExitCode::from(1)
-        }
-        _ => ExitCode::SUCCESS,
+        Ok(Rejected::default())
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Subcommand;
 
-use crate::feeds;
+use crate::intel::feeds;
 
 #[derive(Subcommand)]
 pub enum IntelCommand {
@@ -85,7 +85,7 @@ fn update_intel(
         eprintln!("peregrine: cannot create {}: {e}", dir.display());
         return ExitCode::from(1);
     }
-    match feeds::update(dir, &list, timeout) {
+    match feeds::update(&crate::intel::IntelDir::new(dir), &list, timeout) {
         Ok(updated) => {
             for u in updated {
                 let skipped = if u.warnings > 0 {

@@ -32,7 +32,7 @@ pub enum RulesCommand {
     New {
         /// The language of the rule.
         #[arg(long, value_enum, default_value = "rust")]
-        lang: crate::scaffold::Language,
+        lang: crate::authoring::scaffold::Language,
         /// Where to create it (default: a directory named after the rule).
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -109,7 +109,7 @@ fn rules_command(command: RulesCommand) -> ExitCode {
             name,
         } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
-            match crate::scaffold::create(lang, &name, &dir, sdk.as_deref()) {
+            match crate::authoring::scaffold::create(lang, &name, &dir, sdk.as_deref()) {
                 Ok(next) => {
                     println!(
                         "created {}

@@ -50,7 +50,7 @@ impl ScanArgs {
 
 fn store_findings(
     url: &str,
-    findings: &[crate::finding::Finding],
+    findings: &[crate::findings::GuardDutyFinding],
 ) -> Result<(), store::StoreError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

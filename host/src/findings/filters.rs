@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::criteria::FindingCriteria;
+use super::criteria::FindingCriteria;
 
 /// GuardDuty's limit on saved filters.
 pub const MAX_FILTERS: i64 = 100;

@@ -5,10 +5,12 @@
 //! a reader, or a failed update, never sees a half-written list. When a download fails,
 //! nothing is replaced and the error names the feed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::intel::{CUSTOM_DIR, IpSet, MALICIOUS_FILE, TOR_FILE, load_list_file};
+use peregrine_rules_sdk::ThreatListKind;
+
+use super::{IntelDir, IpSet, load_list_file};
 
 /// The Tor Project's list of exit-node addresses, one per line.
 pub const TOR_BULK_EXIT_LIST: &str = "https://check.torproject.org/torbulkexitlist";
@@ -17,22 +19,38 @@ pub const TOR_BULK_EXIT_LIST: &str = "https://check.torproject.org/torbulkexitli
 #[derive(Clone, Debug)]
 pub struct Feed {
     pub url: String,
-    /// Relative to the intel directory, e.g. `tor-exit-nodes.txt` or `custom/abuse.csv`.
-    pub file: PathBuf,
+    pub target: FeedTarget,
+}
+
+/// The list of the intel directory a feed replaces.
+#[derive(Clone, Debug)]
+pub enum FeedTarget {
+    Builtin(ThreatListKind),
+    /// A custom list: its name and the extension of its format.
+    Custom { name: String, ext: String },
+}
+
+impl FeedTarget {
+    fn path_in(&self, dir: &IntelDir) -> PathBuf {
+        match self {
+            FeedTarget::Builtin(kind) => dir.builtin(*kind),
+            FeedTarget::Custom { name, ext } => dir.custom(name, ext),
+        }
+    }
 }
 
 impl Feed {
     pub fn tor(url: &str) -> Self {
         Feed {
             url: url.to_string(),
-            file: TOR_FILE.into(),
+            target: FeedTarget::Builtin(ThreatListKind::TorExitNode),
         }
     }
 
     pub fn malicious(url: &str) -> Self {
         Feed {
             url: url.to_string(),
-            file: MALICIOUS_FILE.into(),
+            target: FeedTarget::Builtin(ThreatListKind::Malicious),
         }
     }
 
@@ -53,7 +71,10 @@ impl Feed {
         };
         Ok(Feed {
             url: url.to_string(),
-            file: Path::new(CUSTOM_DIR).join(format!("{name}.{ext}")),
+            target: FeedTarget::Custom {
+                name: name.to_string(),
+                ext,
+            },
         })
     }
 }
@@ -95,12 +116,19 @@ fn download(agent: &ureq::Agent, url: &str) -> Result<Vec<u8>, FeedError> {
         .map_err(|e| error(e.to_string()))
 }
 
+/// A feed downloaded and checked, waiting to replace its list.
+struct Staged {
+    staged: PathBuf,
+    updated: Updated,
+}
+
 /// Downloads every feed, then replaces the files: all or nothing.
 pub fn update(
-    intel_dir: &Path,
+    dir: &IntelDir,
     feeds: &[Feed],
     timeout: Duration,
 ) -> Result<Vec<Updated>, FeedError> {
+    let intel_dir = dir.root();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .build()
@@ -115,9 +143,8 @@ pub fn update(
     let mut ready = Vec::new();
     for feed in feeds {
         let body = download(&agent, &feed.url)?;
-        let staged = staging
-            .path()
-            .join(feed.file.file_name().unwrap_or_default());
+        let dest = feed.target.path_in(dir);
+        let staged = staging.path().join(dest.file_name().unwrap_or_default());
         std::fs::write(&staged, &body).map_err(|source| FeedError::Write {
             path: staged.clone(),
             source,
@@ -133,19 +160,18 @@ pub fn update(
                 url: feed.url.clone(),
             });
         }
-        ready.push((
-            feed,
+        ready.push(Staged {
             staged,
-            Updated {
-                file: intel_dir.join(&feed.file),
+            updated: Updated {
+                file: dest,
                 entries,
                 warnings: warnings.len(),
             },
-        ));
+        });
     }
     let mut updated = Vec::new();
-    for (feed, staged, result) in ready {
-        let dest = intel_dir.join(&feed.file);
+    for Staged { staged, updated: result } in ready {
+        let dest = result.file.clone();
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent).map_err(|source| FeedError::Write {
                 path: parent.into(),

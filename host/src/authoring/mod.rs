@@ -8,12 +8,16 @@ use std::sync::Arc;
 
 use peregrine_rules_sdk::normalize::{JudgeOnce, Normalizer};
 use serde::Deserialize;
+use peregrine_rules_sdk::ThreatListKind;
 use serde_json::{Value, json};
 
 use crate::engine::{EngineConfig, Evaluator, LoadError, RuleEngine, StateStores};
-use crate::finding::{self, FindingContext};
+use crate::findings::FindingContext;
 use crate::ingest::{self, Item};
-use crate::intel::ThreatIntel;
+use crate::intel::{IntelDir, ThreatIntel};
+use crate::pipeline;
+
+pub mod scaffold;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthoringError {
@@ -79,7 +83,7 @@ pub fn inspect(module: &Path, config: &EngineConfig) -> Result<(String, bool), A
         out,
         "severity:     {} ({})",
         d.severity,
-        crate::scan::severity_label(d.severity)
+        crate::findings::severity_label(d.severity)
     );
     let _ = writeln!(out, "title:        {}", d.title);
     let _ = writeln!(out, "description:  {}", d.description);
@@ -239,24 +243,22 @@ fn fixture_error(path: &Path, message: impl Into<String>) -> AuthoringError {
     }
 }
 
-fn intel_of(lists: &ThreatLists, dir: &Path) -> Result<ThreatIntel, String> {
-    let write = |name: &str, entries: &[String]| {
+/// The fixture's lists, loaded as the server loads an intel directory.
+fn intel_of(lists: &ThreatLists, dir: &IntelDir) -> Result<ThreatIntel, String> {
+    let write = |path: PathBuf, entries: &[String]| {
         if entries.is_empty() {
             return Ok(());
         }
-        let path = dir.join(name);
         std::fs::create_dir_all(path.parent().unwrap()).map_err(|e| e.to_string())?;
         std::fs::write(&path, entries.join("\n") + "\n").map_err(|e| e.to_string())
     };
-    write(crate::intel::MALICIOUS_FILE, &lists.malicious)?;
-    write(crate::intel::TOR_FILE, &lists.tor)?;
-    write(crate::intel::TRUSTED_FILE, &lists.trusted)?;
+    write(dir.builtin(ThreatListKind::Malicious), &lists.malicious)?;
+    write(dir.builtin(ThreatListKind::TorExitNode), &lists.tor)?;
+    write(dir.trusted(), &lists.trusted)?;
     for (name, entries) in &lists.custom {
-        write(&format!("{}/{name}.txt", crate::intel::CUSTOM_DIR), entries)?;
+        write(dir.custom(name, "txt"), entries)?;
     }
-    ThreatIntel::load_dir(dir)
-        .map(|(intel, _)| intel)
-        .map_err(|e| e.to_string())
+    dir.load().map(|(intel, _)| intel).map_err(|e| e.to_string())
 }
 
 fn run_fixture(
@@ -292,7 +294,8 @@ fn run_fixture(
         }
     }
     let dir = tempfile::tempdir().map_err(|e| fixture_error(path, e.to_string()))?;
-    let intel = intel_of(&fixture.threat_lists, dir.path()).map_err(|e| fixture_error(path, e))?;
+    let intel = intel_of(&fixture.threat_lists, &IntelDir::new(dir.path()))
+        .map_err(|e| fixture_error(path, e))?;
     let read = events.len();
     // As the host does: each audit ID judged once, never at `RequestReceived`.
     let mut judge = JudgeOnce::default();
@@ -300,22 +303,18 @@ fn run_fixture(
     events.iter_mut().for_each(|e| intel.enrich(e));
 
     let mut evaluator = Evaluator::new(engine, vec![Arc::clone(rule)]);
-    let mut raised = Vec::new();
-    evaluator.evaluate(&events, &mut raised);
-    let now = finding::now_micros();
+    let raised = pipeline::judge(
+        &mut evaluator,
+        &FindingContext::default(),
+        &events,
+        &mut Vec::new(),
+    );
     let actual: Vec<Value> = raised
         .into_iter()
-        .map(|r| {
-            let f = finding::build(
-                &FindingContext::default(),
-                &r.rule,
-                &events[r.event_index],
-                r.finding,
-                now,
-            );
+        .map(|f| {
             json!({
                 "type": f.finding_type,
-                "auditId": events[r.event_index].audit_id,
+                "auditId": f.service.additional_info.get("auditId"),
                 "severity": f.severity,
                 "title": f.title,
                 "username": f.resource.kubernetes_details.kubernetes_user_details.username,

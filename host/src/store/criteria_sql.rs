@@ -9,8 +9,8 @@
 //! always bound parameters; path segments are validated names, quoted into a path that is
 //! itself bound.
 
-use super::{Condition, FindingCriteria, MAX_DECIMAL_LEN, wire_segment};
-use crate::store::Backend;
+use super::Backend;
+use crate::findings::criteria::{Condition, FindingCriteria, MAX_DECIMAL_LEN, wire_segment};
 
 /// How deeply PostgreSQL unwraps lists nested directly in lists at each step of a path.
 pub const PG_LIST_DEPTH: usize = 4;
@@ -136,7 +136,7 @@ fn time_values(value: &str) -> Vec<i64> {
         time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
     {
         let at = (t.unix_timestamp_nanos() / 1_000_000) as i64;
-        if crate::finding::format_time(at * 1000) == value {
+        if crate::findings::format_time(at * 1000) == value {
             ms.push(at);
         }
     }

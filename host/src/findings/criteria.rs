@@ -11,10 +11,9 @@
 //! most two digits: `2.0`, `-5`, `1e3`), which also compares with `greaterThan` and the
 //! like. The deprecated `eq`, `neq`, `gt`, `gte`, `lt` and `lte` are accepted.
 //!
-//! The store evaluates criteria in SQL ([`sql`]); [`FindingCriteria::matches`] evaluates them
-//! over one finding's JSON (suppression rules judge a finding before it is stored).
-
-pub mod sql;
+//! The store evaluates criteria in SQL (`store::criteria_sql`); [`FindingCriteria::matches`]
+//! evaluates them over one finding's JSON (suppression rules judge a finding before it is
+//! stored).
 
 use std::collections::BTreeMap;
 

@@ -1,281 +1,17 @@
-//! Findings in GuardDuty's wire format (camelCase JSON), built from what a rule reported
-//! and the event that raised it. The host fills everything the event says (user, API call,
-//! workload, cluster), so a rule reports only its judgement.
+//! Building a GuardDuty finding from what a rule reported and the event that raised it.
+//! The host fills everything the event says (user, API call, workload, cluster), so a
+//! rule reports only its judgement.
 //!
 //! Aggregation key: `type | cluster | username | workload (kind/namespace/name, when the
 //! call touched a workload) | the rule's own key`. The finding `id` is the first 32 hex
 //! digits of the key's SHA-256, so the same issue gets the same id in every run.
 
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use peregrine_rules_sdk::{self as sdk, AuditEvent, WORKLOAD_RESOURCES, image_prefix};
 
-use crate::engine::LoadedRule;
-
-pub const SCHEMA_VERSION: &str = "2.0";
-
-/// Deployment-wide values every finding carries.
-#[derive(Clone, Debug)]
-pub struct FindingContext {
-    pub account_id: String,
-    pub region: String,
-    pub partition: String,
-    pub detector_id: String,
-}
-
-impl Default for FindingContext {
-    fn default() -> Self {
-        FindingContext {
-            account_id: "000000000000".into(),
-            region: "local".into(),
-            partition: "peregrine".into(),
-            detector_id: "peregrine".into(),
-        }
-    }
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Finding {
-    pub schema_version: String,
-    pub account_id: String,
-    pub region: String,
-    pub partition: String,
-    pub arn: String,
-    pub id: String,
-    #[serde(rename = "type")]
-    pub finding_type: String,
-    pub severity: f64,
-    pub title: String,
-    pub description: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub resource: Resource,
-    pub service: Service,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Resource {
-    pub resource_type: String,
-    pub eks_cluster_details: ClusterDetails,
-    pub kubernetes_details: KubernetesDetails,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-pub struct ClusterDetails {
-    pub name: String,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct KubernetesDetails {
-    pub kubernetes_user_details: UserDetails,
-    pub kubernetes_workload_details: Option<WorkloadDetails>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct UserDetails {
-    pub username: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
-    pub groups: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub session_name: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub impersonated_user: Option<ImpersonatedUser>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-pub struct ImpersonatedUser {
-    pub username: String,
-    pub groups: Vec<String>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkloadDetails {
-    pub name: Option<String>,
-    /// Lower-case plural resource, e.g. `pods`.
-    #[serde(rename = "type")]
-    pub workload_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
-    pub namespace: Option<String>,
-    pub host_network: bool,
-    #[serde(rename = "hostPID")]
-    pub host_pid: bool,
-    #[serde(rename = "hostIPC")]
-    pub host_ipc: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_account_name: Option<String>,
-    pub containers: Vec<ContainerDetails>,
-    pub volumes: Vec<VolumeDetails>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ContainerDetails {
-    pub name: String,
-    pub image: String,
-    pub image_prefix: String,
-    pub security_context: SecurityContextDetails,
-    pub volume_mounts: Vec<MountDetails>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct SecurityContextDetails {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub privileged: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_privilege_escalation: Option<bool>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct MountDetails {
-    pub name: String,
-    pub mount_path: String,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct VolumeDetails {
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub host_path: Option<HostPath>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-pub struct HostPath {
-    pub path: String,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Service {
-    pub service_name: String,
-    pub detector_id: String,
-    pub action: Action,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub evidence: Option<Evidence>,
-    pub additional_info: serde_json::Map<String, serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detection: Option<Detection>,
-    pub archived: bool,
-    pub count: u64,
-    pub event_first_seen: String,
-    pub event_last_seen: String,
-    pub resource_role: String,
-    pub feature_name: String,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Action {
-    pub action_type: String,
-    pub kubernetes_api_call_action: ApiCallAction,
-    /// The permission an access review checked.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kubernetes_permission_checked_details: Option<PermissionCheckedDetails>,
-    /// The binding a RoleBinding or ClusterRoleBinding write made.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kubernetes_role_binding_details: Option<RoleBindingDetails>,
-    /// The role a Role or ClusterRole write made.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kubernetes_role_details: Option<RoleDetails>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct PermissionCheckedDetails {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verb: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allowed: Option<bool>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct RoleBindingDetails {
-    pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
-    pub role_ref_name: String,
-    pub role_ref_kind: String,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct RoleDetails {
-    pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ApiCallAction {
-    pub request_uri: String,
-    pub verb: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subresource: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource_name: Option<String>,
-    #[serde(rename = "sourceIPs")]
-    pub source_ips: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_agent: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub remote_ip_details: Option<RemoteIpDetails>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status_code: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<String>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct RemoteIpDetails {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip_address_v4: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip_address_v6: Option<String>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Evidence {
-    pub threat_intelligence_details: Vec<ThreatIntelligenceDetail>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ThreatIntelligenceDetail {
-    pub threat_list_name: String,
-    pub threat_names: Vec<String>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq)]
-pub struct Detection {
-    pub anomaly: serde_json::Value,
-}
+use super::wire::*;
 
 /// ISO-8601 UTC with milliseconds, as GuardDuty writes finding times.
 pub fn format_time(micros: i64) -> String {
@@ -382,15 +118,24 @@ fn finding_id(key: &str) -> String {
     hex::encode(&Sha256::digest(key.as_bytes())[..16])
 }
 
-/// Builds the finding a rule reported about `event`.
+/// Which module raised a finding: its name and version, as the finding records them.
+#[derive(Clone, Copy, Debug)]
+pub struct RuleId<'a> {
+    /// The module's file stem.
+    pub module: &'a str,
+    /// The first digits of the module's SHA-256.
+    pub version: &'a str,
+}
+
+/// Builds the finding that the rule of `descriptor` reported about `event`.
 pub fn build(
     ctx: &FindingContext,
-    rule: &LoadedRule,
+    descriptor: &sdk::Descriptor,
+    rule: RuleId<'_>,
     event: &AuditEvent,
     reported: sdk::Finding,
     now: i64,
-) -> Finding {
-    let descriptor = &rule.descriptor;
+) -> GuardDutyFinding {
     let workload = workload_details(event);
     let key = aggregation_key(
         &descriptor.finding_type,
@@ -426,14 +171,14 @@ pub fn build(
             first.threat_list_name.clone().into(),
         );
     }
-    additional_info.insert("module".into(), rule.name.clone().into());
-    additional_info.insert("moduleVersion".into(), rule.short_hash().into());
+    additional_info.insert("module".into(), rule.module.into());
+    additional_info.insert("moduleVersion".into(), rule.version.into());
     additional_info.insert("auditId".into(), event.audit_id.clone().into());
     let value = serde_json::Value::Object(additional_info.clone()).to_string();
     additional_info.insert("value".into(), value.into());
     additional_info.insert("type".into(), "default".into());
 
-    Finding {
+    GuardDutyFinding {
         schema_version: SCHEMA_VERSION.into(),
         account_id: ctx.account_id.clone(),
         region: ctx.region.clone(),

@@ -1,159 +1,13 @@
-//! Threat intelligence: IP lists loaded from an intel directory, looked up for every
-//! source IP of every event.
-//!
-//! Layout of the directory (every file optional):
-//! - `malicious.txt`: the built-in list of known malicious addresses;
-//! - `tor-exit-nodes.txt`: Tor exit nodes (plain addresses or Tor's exit-addresses format);
-//! - `trusted.txt`: addresses that never produce IP findings (trusted wins over any list);
-//! - `custom/<list-name>.<ext>`: user threat lists, named by their file stem.
-//!
-//! Formats, by extension: `.csv` is CSV with an IP column (a header naming `ip`, `ip_address`,
-//! `address`, `indicator` or `value` picks it; without one, the first field that is an
-//! address); `.json` is a STIX 2.x bundle whose `ipv4-addr`/`ipv6-addr` objects and
-//! indicator patterns (`[ipv4-addr:value = '198.51.100.1']`, not `!=` or `NOT`) give the
-//! addresses, unless `revoked` or past their `valid_until`; anything
-//! else is plain text, one IPv4 or IPv6 address or CIDR per line (or Tor's exit-addresses
-//! format), `#` starting a comment. Malformed entries are reported by line and skipped. Lists are kept as sorted, merged ranges, so a lookup
-//! is a binary search however long the list. Only public addresses are looked up.
+//! The list formats: plain text (addresses, CIDRs, Tor's exit-addresses), CSV with an IP
+//! column, and STIX 2.x bundles.
 
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ipnetwork::IpNetwork;
-use peregrine_rules_sdk::normalize::is_public_ip;
-use peregrine_rules_sdk::{AuditEvent, ThreatListHit, ThreatListKind};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-pub const MALICIOUS_FILE: &str = "malicious.txt";
-pub const TOR_FILE: &str = "tor-exit-nodes.txt";
-pub const TRUSTED_FILE: &str = "trusted.txt";
-pub const CUSTOM_DIR: &str = "custom";
-
-/// The list names findings carry for the two built-in lists.
-pub const MALICIOUS_LIST_NAME: &str = "Peregrine known malicious IPs";
-pub const TOR_LIST_NAME: &str = "Tor exit nodes";
-
-/// A set of addresses as sorted, non-overlapping inclusive ranges.
-#[derive(Default, Debug, Clone)]
-pub struct IpSet {
-    v4: Vec<(u32, u32)>,
-    v6: Vec<(u128, u128)>,
-}
-
-fn merge<T: Ord + Copy + num_like::Successor>(ranges: &mut Vec<(T, T)>) {
-    ranges.sort_unstable();
-    let mut merged: Vec<(T, T)> = Vec::with_capacity(ranges.len());
-    for &(lo, hi) in ranges.iter() {
-        match merged.last_mut() {
-            Some(last) if lo <= last.1.successor() => last.1 = last.1.max(hi),
-            _ => merged.push((lo, hi)),
-        }
-    }
-    *ranges = merged;
-}
-
-mod num_like {
-    pub trait Successor {
-        fn successor(self) -> Self;
-    }
-    impl Successor for u32 {
-        fn successor(self) -> Self {
-            self.saturating_add(1)
-        }
-    }
-    impl Successor for u128 {
-        fn successor(self) -> Self {
-            self.saturating_add(1)
-        }
-    }
-}
-
-fn contains<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
-    let i = ranges.partition_point(|&(lo, _)| lo <= x);
-    i > 0 && ranges[i - 1].1 >= x
-}
-
-impl IpSet {
-    pub fn from_networks(networks: impl IntoIterator<Item = IpNetwork>) -> Self {
-        let mut set = IpSet::default();
-        for network in networks {
-            match network {
-                IpNetwork::V4(n) => set
-                    .v4
-                    .push((u32::from(n.network()), u32::from(n.broadcast()))),
-                IpNetwork::V6(n) => {
-                    let lo = u128::from(n.network());
-                    let host_bits = 128 - u32::from(n.prefix());
-                    let hi = if host_bits == 128 {
-                        u128::MAX
-                    } else {
-                        lo | ((1u128 << host_bits) - 1)
-                    };
-                    set.v6.push((lo, hi));
-                }
-            }
-        }
-        merge(&mut set.v4);
-        merge(&mut set.v6);
-        set
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match ip {
-            IpAddr::V4(v4) => contains(&self.v4, u32::from(v4)),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => contains(&self.v4, u32::from(v4)),
-                None => contains(&self.v6, u128::from(v6)),
-            },
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.v4.is_empty() && self.v6.is_empty()
-    }
-
-    /// Number of merged ranges.
-    pub fn ranges(&self) -> usize {
-        self.v4.len() + self.v6.len()
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct ThreatList {
-    pub name: String,
-    pub kind: ThreatListKind,
-    pub path: PathBuf,
-    pub entries: usize,
-    pub set: IpSet,
-}
-
-/// A line that could not be read as an address.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IntelWarning {
-    pub path: PathBuf,
-    pub line: usize,
-    pub message: String,
-}
-
-impl std::fmt::Display for IntelWarning {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}: {}", self.path.display(), self.line, self.message)
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{path}: {source}")]
-pub struct IntelError {
-    pub path: PathBuf,
-    pub source: std::io::Error,
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct ThreatIntel {
-    pub lists: Vec<ThreatList>,
-    pub trusted: IpSet,
-}
+use super::{IntelError, IntelWarning, IpSet};
 
 /// Parses one list line: an address, a CIDR, or Tor's `ExitAddress <ip> <date>`.
 /// `Ok(None)` for blank lines, comments and Tor's other keywords.
@@ -308,6 +162,7 @@ fn parse_csv(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> 
     }
     networks
 }
+
 
 /// Addresses in a STIX 2.x bundle: `ipv4-addr`/`ipv6-addr` objects and the address
 /// comparisons of indicator patterns. Revoked and expired objects are skipped.
@@ -469,106 +324,6 @@ fn pattern_addresses(pattern: &str) -> Vec<String> {
         }
     }
     found
-}
-
-impl ThreatIntel {
-    /// Loads the lists in `dir`; missing files are simply absent lists.
-    pub fn load_dir(dir: &Path) -> Result<(ThreatIntel, Vec<IntelWarning>), IntelError> {
-        if !dir.is_dir() {
-            return Err(IntelError {
-                path: dir.into(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "intel directory not found",
-                ),
-            });
-        }
-        let mut warnings = Vec::new();
-        let mut intel = ThreatIntel::default();
-        for (file, kind, name) in [
-            (
-                MALICIOUS_FILE,
-                ThreatListKind::Malicious,
-                MALICIOUS_LIST_NAME,
-            ),
-            (TOR_FILE, ThreatListKind::TorExitNode, TOR_LIST_NAME),
-        ] {
-            let path = dir.join(file);
-            if path.is_file() {
-                let (set, entries) = load_list_file(&path, &mut warnings)?;
-                intel.lists.push(ThreatList {
-                    name: name.into(),
-                    kind,
-                    path,
-                    entries,
-                    set,
-                });
-            }
-        }
-        let trusted = dir.join(TRUSTED_FILE);
-        if trusted.is_file() {
-            intel.trusted = load_list_file(&trusted, &mut warnings)?.0;
-        }
-        let custom = dir.join(CUSTOM_DIR);
-        if custom.is_dir() {
-            let mut paths: Vec<PathBuf> = std::fs::read_dir(&custom)
-                .map_err(|source| IntelError {
-                    path: custom.clone(),
-                    source,
-                })?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .collect();
-            paths.sort();
-            for path in paths {
-                let name = path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let (set, entries) = load_list_file(&path, &mut warnings)?;
-                intel.lists.push(ThreatList {
-                    name,
-                    kind: ThreatListKind::Custom,
-                    path,
-                    entries,
-                    set,
-                });
-            }
-        }
-        Ok((intel, warnings))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.lists.is_empty() && self.trusted.is_empty()
-    }
-
-    /// Marks each public source IP of the event as trusted or with the lists it is on.
-    pub fn enrich(&self, event: &mut AuditEvent) {
-        if self.is_empty() {
-            return;
-        }
-        for source in &mut event.source_ips {
-            let Ok(ip) = source.address.parse::<IpAddr>() else {
-                continue;
-            };
-            if !is_public_ip(&ip) {
-                continue;
-            }
-            if self.trusted.contains(ip) {
-                source.trusted = true;
-                continue;
-            }
-            source.threat_lists = self
-                .lists
-                .iter()
-                .filter(|list| list.set.contains(ip))
-                .map(|list| ThreatListHit {
-                    kind: list.kind,
-                    name: list.name.clone(),
-                })
-                .collect();
-        }
-    }
 }
 
 #[cfg(test)]
@@ -769,60 +524,5 @@ mod tests {
         );
         assert!(parse_entry("not-an-ip").is_err());
         assert!(parse_entry("300.1.1.1").is_err());
-    }
-}
-
-/// The threat lists a running Peregrine uses, reloaded when the intel directory changes.
-/// A reload that fails keeps the lists in use.
-pub struct LiveIntel {
-    dir: Option<PathBuf>,
-    current: std::sync::RwLock<std::sync::Arc<ThreatIntel>>,
-}
-
-impl LiveIntel {
-    /// Lists that never change.
-    pub fn fixed(intel: ThreatIntel) -> Self {
-        LiveIntel {
-            dir: None,
-            current: std::sync::RwLock::new(std::sync::Arc::new(intel)),
-        }
-    }
-
-    /// The lists of `dir`, which need not exist yet.
-    pub fn watching(dir: PathBuf) -> Self {
-        let live = LiveIntel {
-            dir: Some(dir),
-            current: Default::default(),
-        };
-        if let Err(e) = live.reload() {
-            tracing::warn!("threat lists not loaded: {e}");
-        }
-        live
-    }
-
-    pub fn current(&self) -> std::sync::Arc<ThreatIntel> {
-        std::sync::Arc::clone(&self.current.read().unwrap())
-    }
-
-    /// Reads the directory again and swaps the new lists in; a missing directory means no
-    /// lists. Malformed entries are logged and skipped.
-    pub fn reload(&self) -> Result<(), IntelError> {
-        let Some(dir) = &self.dir else { return Ok(()) };
-        let intel = if dir.is_dir() {
-            let (intel, warnings) = ThreatIntel::load_dir(dir)?;
-            for w in warnings {
-                tracing::warn!("threat list entry skipped: {w}");
-            }
-            intel
-        } else {
-            ThreatIntel::default()
-        };
-        tracing::info!(
-            lists = intel.lists.len(),
-            dir = %dir.display(),
-            "threat lists loaded"
-        );
-        *self.current.write().unwrap() = std::sync::Arc::new(intel);
-        Ok(())
     }
 }

@@ -212,7 +212,7 @@ cp {wasm} /path/to/rules/{name}.wasm                # deploy: a running `peregri
 }
 
 /// The WIT world rules are built against, copied into Python and JavaScript projects.
-const WIT: &str = include_str!("../../wit/rules.wit");
+const WIT: &str = include_str!("../../../wit/rules.wit");
 
 const TITLE: &str = "A person requested a service account token.";
 const DESCRIPTION: &str =

@@ -1,21 +1,16 @@
-//! `peregrine accuracy`: how well the anomaly rules find the simulator's labeled attacks.
+//! The accuracy harness (`peregrine accuracy`): how well the anomaly rules find the
+//! simulator's labeled attacks.
 //!
-//! For each seed, [`crate::simulate`] writes a cluster's traffic and the labels of its
-//! attack events; the traffic is scanned with the rule modules exactly as `scan` does (one
-//! worker, so that every run gives the same figures), and every finding occurrence is
-//! matched to its event by audit ID. For each anomaly type: an attack event labeled with
+//! For each seed, the simulator writes a cluster's traffic and the labels of its attack
+//! events; a [`Detector`] (the host scans the traffic with the rule modules exactly as
+//! `scan` does) reports every finding occurrence, matched to its event by audit ID. For each anomaly type: an attack event labeled with
 //! the type and found with it is a true positive, a labeled one not found a false
 //! negative, and any other event found with the type a false positive.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::path::Path;
 
-use crate::engine::RuleSettings;
-use crate::pipeline::{CommitError, Sink};
-use crate::scan::{self, Notice, ScanError, ScanOptions};
-use crate::simulate::{self, SimulationConfig};
-use crate::store::{Commit, Rejected};
+use crate::{SimulationConfig, run as simulate};
 
 /// The simulator seeds the anomaly rules were tuned on: a report on any of them is not a
 /// held-out measurement, and says so.
@@ -33,19 +28,34 @@ pub const ANOMALY_TYPES: [&str; 8] = [
     "Discovery:Kubernetes/AnomalousBehavior.PermissionChecked",
 ];
 
-#[derive(Clone, Debug)]
-pub struct AccuracyOptions {
-    /// The scan's options: rules, engine settings (including rule settings).
-    pub scan: ScanOptions,
-    pub seeds: Vec<u64>,
-    /// The simulation of each seed (its `seed` is replaced).
-    pub simulation: SimulationConfig,
+/// One finding occurrence a detector raised over the simulated traffic.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Detection {
+    pub finding_type: String,
+    pub audit_id: String,
+    /// The anomaly score the finding carries (NaN if none).
+    pub score: f64,
+}
+
+/// What a detector found in one seed's traffic.
+#[derive(Clone, Debug, Default)]
+pub struct Detections {
+    pub found: Vec<Detection>,
+    /// The finding types of the rules that ran.
+    pub finding_types: BTreeSet<String>,
+}
+
+/// Judges a file of simulated audit events.
+pub trait Detector {
+    type Error: std::error::Error + 'static;
+
+    fn detect(&mut self, traffic: &Path) -> Result<Detections, Self::Error>;
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum AccuracyError {
+pub enum AccuracyError<E: std::error::Error + 'static> {
     #[error(transparent)]
-    Scan(#[from] ScanError),
+    Detector(E),
     #[error("cannot write the simulated traffic: {0}")]
     Io(#[from] std::io::Error),
     #[error("the rule modules do not include {0}")]
@@ -87,12 +97,35 @@ pub struct SeedResult {
     pub events: u64,
     pub attack_events: u64,
     pub by_type: BTreeMap<String, TypeCounts>,
-    /// Per attack technique and stolen credential (as labeled): attack events, and how
-    /// many of them were found with the type they should raise.
-    pub by_attack: BTreeMap<(String, String), (u64, u64)>,
-    /// Every anomaly finding: type, audit ID, the attack technique labeled on the event
-    /// (empty for a benign event), and its score.
-    pub scores: Vec<(String, String, String, f64)>,
+    /// Per attack technique and stolen credential (as labeled).
+    pub by_attack: BTreeMap<Attack, AttackCounts>,
+    /// Every anomaly finding.
+    pub scores: Vec<Score>,
+}
+
+/// An attack technique and the credential it used, as labeled.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Attack {
+    pub technique: String,
+    pub credential: String,
+}
+
+/// An attack's labeled events, and how many of them were found with the type they should
+/// raise.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AttackCounts {
+    pub events: u64,
+    pub found: u64,
+}
+
+/// One anomaly finding and its score.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Score {
+    pub finding_type: String,
+    pub audit_id: String,
+    /// The attack technique labeled on the event; empty for a benign event.
+    pub technique: String,
+    pub score: f64,
 }
 
 #[derive(Clone, Debug)]
@@ -125,58 +158,37 @@ impl AccuracyReport {
     }
 }
 
-/// Keeps the audit ID (and anomaly score) of every occurrence of a finding.
-#[derive(Clone, Default)]
-struct Occurrences(Arc<Mutex<BTreeMap<(String, String), f64>>>);
-
-impl Sink for Occurrences {
-    fn commit(&mut self, commit: &Commit, _: bool) -> Result<Rejected, CommitError> {
-        let mut seen = self.0.lock().unwrap();
-        for f in &commit.findings {
-            let info = &f.service.additional_info;
-            if let Some(id) = info.get("auditId").and_then(|v| v.as_str()) {
-                let score = info
-                    .get("anomalyScore")
-                    .and_then(|v| v.as_str())
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(f64::NAN);
-                seen.insert((f.finding_type.clone(), id.to_string()), score);
-            }
-        }
-        Ok(Rejected::default())
-    }
-}
-
-/// Simulates and scans every seed.
-pub fn run(
-    options: &AccuracyOptions,
-    notify: &mut dyn FnMut(Notice<'_>),
-) -> Result<AccuracyReport, AccuracyError> {
-    let mut seeds = Vec::new();
-    for &seed in &options.seeds {
-        seeds.push(run_seed(options, seed, notify)?);
+/// Simulates every seed of `simulation` and judges its traffic with `detector`.
+pub fn run<D: Detector>(
+    simulation: &SimulationConfig,
+    seeds: &[u64],
+    detector: &mut D,
+) -> Result<AccuracyReport, AccuracyError<D::Error>> {
+    let mut results = Vec::new();
+    for &seed in seeds {
+        results.push(run_seed(simulation, seed, detector)?);
     }
     Ok(AccuracyReport {
-        simulation: options.simulation.clone(),
-        seeds,
+        simulation: simulation.clone(),
+        seeds: results,
     })
 }
 
-fn run_seed(
-    options: &AccuracyOptions,
+fn run_seed<D: Detector>(
+    simulation: &SimulationConfig,
     seed: u64,
-    notify: &mut dyn FnMut(Notice<'_>),
-) -> Result<SeedResult, AccuracyError> {
+    detector: &mut D,
+) -> Result<SeedResult, AccuracyError<D::Error>> {
     let dir = tempfile::tempdir()?;
     let traffic = dir.path().join("traffic.jsonl");
     let config = SimulationConfig {
         seed,
-        ..options.simulation.clone()
+        ..simulation.clone()
     };
     let mut labels = Vec::new();
     let summary = {
         let mut out = std::io::BufWriter::new(std::fs::File::create(&traffic)?);
-        let summary = simulate::run(&config, &mut out, &mut labels)?;
+        let summary = simulate(&config, &mut out, &mut labels)?;
         std::io::Write::flush(&mut out)?;
         summary
     };
@@ -191,36 +203,38 @@ fn run_seed(
         .map(|l| (label(l, "auditId"), label(l, "findingType")))
         .collect();
     // Audit ID → the technique and the stolen credential.
-    let attacks: BTreeMap<String, (String, String)> = labels
+    let attacks: BTreeMap<String, Attack> = labels
         .iter()
         .map(|l| {
-            let attack = (label(l, "attack"), label(l, "credential"));
+            let attack = Attack {
+                technique: label(l, "attack"),
+                credential: label(l, "credential"),
+            };
             (label(l, "auditId"), attack)
         })
         .collect();
 
-    let mut scan_options = options.scan.clone();
-    scan_options.workers = 1;
-    let occurrences = Occurrences::default();
-    let report = scan::run_into(
-        &scan_options,
-        &[PathBuf::from(&traffic)],
-        notify,
-        Box::new(occurrences.clone()),
-    )?;
-    let loaded: BTreeSet<&str> = report.rules.iter().map(|r| r.finding_type()).collect();
-    if let Some(missing) = ANOMALY_TYPES.iter().find(|t| !loaded.contains(**t)) {
+    let detections = detector.detect(&traffic).map_err(AccuracyError::Detector)?;
+    if let Some(missing) = ANOMALY_TYPES
+        .iter()
+        .find(|t| !detections.finding_types.contains(**t))
+    {
         return Err(AccuracyError::MissingRule(missing.to_string()));
     }
-    let found = occurrences.0.lock().unwrap();
+    // (type, audit ID) → score; an occurrence found twice counts once.
+    let found: BTreeMap<(&str, &str), f64> = detections
+        .found
+        .iter()
+        .map(|d| ((d.finding_type.as_str(), d.audit_id.as_str()), d.score))
+        .collect();
     let mut by_type = BTreeMap::new();
     for t in ANOMALY_TYPES {
         let mut c = TypeCounts {
             labeled: expected.values().filter(|v| *v == t).count() as u64,
             ..TypeCounts::default()
         };
-        for (_, id) in found.keys().filter(|(ft, _)| ft == t) {
-            match expected.get(id) {
+        for (_, id) in found.keys().filter(|(ft, _)| *ft == t) {
+            match expected.get(*id) {
                 Some(label) if label == t => c.true_positives += 1,
                 Some(_) => c.false_positives += 1,
                 None => {
@@ -231,20 +245,25 @@ fn run_seed(
         }
         by_type.insert(t.to_string(), c);
     }
-    let mut by_attack: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    let mut by_attack: BTreeMap<Attack, AttackCounts> = BTreeMap::new();
     for (id, attack) in &attacks {
         let counts = by_attack.entry(attack.clone()).or_default();
-        counts.0 += 1;
-        if found.contains_key(&(expected[id].clone(), id.clone())) {
-            counts.1 += 1;
+        counts.events += 1;
+        if found.contains_key(&(expected[id].as_str(), id.as_str())) {
+            counts.found += 1;
         }
     }
     let scores = found
         .iter()
-        .filter(|((t, _), _)| ANOMALY_TYPES.contains(&t.as_str()))
-        .map(|((t, id), score)| {
-            let technique = attacks.get(id).map(|a| a.0.clone()).unwrap_or_default();
-            (t.clone(), id.clone(), technique, *score)
+        .filter(|((t, _), _)| ANOMALY_TYPES.contains(t))
+        .map(|((t, id), score)| Score {
+            finding_type: t.to_string(),
+            audit_id: id.to_string(),
+            technique: attacks
+                .get(*id)
+                .map(|a| a.technique.clone())
+                .unwrap_or_default(),
+            score: *score,
         })
         .collect();
     Ok(SeedResult {
@@ -264,8 +283,11 @@ fn run_seed(
 pub fn render_scores(report: &AccuracyReport) -> String {
     let mut out = String::from("seed\ttype\tauditId\tattack\tscore\n");
     for s in &report.seeds {
-        for (t, id, technique, score) in &s.scores {
-            out.push_str(&format!("{}\t{t}\t{id}\t{technique}\t{score:.2}\n", s.seed));
+        for score in &s.scores {
+            out.push_str(&format!(
+                "{}\t{}\t{}\t{}\t{:.2}\n",
+                s.seed, score.finding_type, score.audit_id, score.technique, score.score
+            ));
         }
     }
     out
@@ -276,7 +298,12 @@ fn ratio(value: Option<f64>) -> String {
 }
 
 /// The report as Markdown, as `docs/accuracy.md` holds it.
-pub fn render_markdown(report: &AccuracyReport, command: &str, settings: &RuleSettings) -> String {
+/// `settings` are the rule settings the rules ran with.
+pub fn render_markdown(
+    report: &AccuracyReport,
+    command: &str,
+    settings: &BTreeMap<String, String>,
+) -> String {
     let sim = &report.simulation;
     let seeds: Vec<String> = report.seeds.iter().map(|s| s.seed.to_string()).collect();
     let events: u64 = report.seeds.iter().map(|s| s.events).sum();
@@ -343,12 +370,12 @@ pub fn render_markdown(report: &AccuracyReport, command: &str, settings: &RuleSe
             c.benign_false_positives as f64 * 1e6 / benign.max(1) as f64
         ));
     }
-    let mut by_attack: BTreeMap<&(String, String), (u64, u64)> = BTreeMap::new();
+    let mut by_attack: BTreeMap<&Attack, AttackCounts> = BTreeMap::new();
     for s in &report.seeds {
-        for (attack, (labeled, found)) in &s.by_attack {
+        for (attack, counts) in &s.by_attack {
             let c = by_attack.entry(attack).or_default();
-            c.0 += labeled;
-            c.1 += found;
+            c.events += counts.events;
+            c.found += counts.found;
         }
     }
     out.push_str(
@@ -357,10 +384,14 @@ pub fn render_markdown(report: &AccuracyReport, command: &str, settings: &RuleSe
          service-account token, used from inside its pod):\n\n\
          | attack | credential | attack events | found | recall |\n| --- | --- | ---: | ---: | ---: |\n",
     );
-    for ((attack, credential), (labeled, found)) in by_attack {
-        let recall = (labeled > 0).then(|| found as f64 / labeled as f64);
+    for (attack, c) in by_attack {
+        let recall = (c.events > 0).then(|| c.found as f64 / c.events as f64);
         out.push_str(&format!(
-            "| {attack} | {credential} | {labeled} | {found} | {} |\n",
+            "| {} | {} | {} | {} | {} |\n",
+            attack.technique,
+            attack.credential,
+            c.events,
+            c.found,
             ratio(recall)
         ));
     }
@@ -405,8 +436,14 @@ mod tests {
                     seed,
                     events: 100,
                     by_attack: BTreeMap::from([(
-                        ("exec-into-pod".to_string(), "pod-token".to_string()),
-                        (2, 1),
+                        Attack {
+                            technique: "exec-into-pod".to_string(),
+                            credential: "pod-token".to_string(),
+                        },
+                        AttackCounts {
+                            events: 2,
+                            found: 1,
+                        },
                     )]),
                     ..SeedResult::default()
                 })
@@ -416,7 +453,7 @@ mod tests {
 
     #[test]
     fn the_report_says_whether_its_seeds_were_held_out_and_which_settings_ran() {
-        let shipped = RuleSettings::new();
+        let shipped = BTreeMap::new();
         let text = render_markdown(&report(&[201, 202]), "cmd", &shipped);
         assert!(text.contains("Held-out simulator seeds 201, 202"), "{text}");
         assert!(text.contains("default settings, as shipped"), "{text}");
@@ -424,7 +461,7 @@ mod tests {
             text.contains("| exec-into-pod | pod-token | 4 | 2 | 0.500 |"),
             "{text}"
         );
-        let tuned = RuleSettings::from([("anomaly.threshold".to_string(), "9".to_string())]);
+        let tuned = BTreeMap::from([("anomaly.threshold".to_string(), "9".to_string())]);
         let text = render_markdown(&report(&[5, 201, 103]), "cmd", &tuned);
         assert!(!text.contains("Held-out"), "{text}");
         assert!(text.contains("Not a held-out measurement"), "{text}");

@@ -5,15 +5,15 @@
 
 use std::collections::HashMap;
 
-use crate::finding::Finding;
+use super::GuardDutyFinding;
 
 #[derive(Default)]
 pub struct Aggregator {
-    findings: HashMap<String, Finding>,
+    findings: HashMap<String, GuardDutyFinding>,
 }
 
 /// Folds `next` (one new occurrence) into `current`.
-pub fn fold(current: &mut Finding, next: Finding) {
+pub fn fold(current: &mut GuardDutyFinding, next: GuardDutyFinding) {
     let count = current.service.count + next.service.count;
     let first_seen = current
         .service
@@ -32,7 +32,7 @@ pub fn fold(current: &mut Finding, next: Finding) {
 }
 
 impl Aggregator {
-    pub fn add(&mut self, finding: Finding) {
+    pub fn add(&mut self, finding: GuardDutyFinding) {
         match self.findings.get_mut(&finding.id) {
             Some(current) => fold(current, finding),
             None => {
@@ -50,8 +50,8 @@ impl Aggregator {
     }
 
     /// The findings, oldest activity first.
-    pub fn into_sorted(self) -> Vec<Finding> {
-        let mut findings: Vec<Finding> = self.findings.into_values().collect();
+    pub fn into_sorted(self) -> Vec<GuardDutyFinding> {
+        let mut findings: Vec<GuardDutyFinding> = self.findings.into_values().collect();
         findings.sort_by(|a, b| {
             (&a.service.event_first_seen, &a.finding_type, &a.id).cmp(&(
                 &b.service.event_first_seen,

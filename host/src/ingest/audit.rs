@@ -6,9 +6,7 @@
 //! A malformed line is reported with its file and line number and skipped; it never stops
 //! the run. A document that cannot be parsed stops only its own file.
 
-use std::fmt;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, Read};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -17,33 +15,14 @@ use peregrine_rules_sdk::AuditEvent;
 use peregrine_rules_sdk::normalize::Normalizer;
 use serde_json::Value;
 
-/// Longest line read; a longer one is reported and skipped.
-pub const MAX_LINE: usize = 64 << 20;
+use super::{IngestError, Location, MAX_LINE, read_line};
 
-/// Where an event came from.
-#[derive(Clone, Debug)]
-pub struct Location {
-    pub file: Arc<str>,
-    pub line: u64,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
-    }
-}
 
 pub enum Item {
     Event(AuditEvent, Location),
     Malformed { location: Location, reason: String },
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{path}: {source}")]
-pub struct IngestError {
-    pub path: String,
-    pub source: io::Error,
-}
 
 /// Reads one file (`-` for standard input), handing every event and every malformed
 /// entry to `sink`.
@@ -53,26 +32,10 @@ pub fn read_path(
     sink: &mut dyn FnMut(Item),
 ) -> Result<(), IngestError> {
     let name: Arc<str> = Arc::from(path.display().to_string());
-    let error = |source| IngestError {
+    read(super::open(path)?, name.clone(), normalizer, sink).map_err(|source| IngestError {
         path: name.to_string(),
         source,
-    };
-    let input: Box<dyn Read> = if path == Path::new("-") {
-        Box::new(io::stdin().lock())
-    } else {
-        Box::new(File::open(path).map_err(error)?)
-    };
-    let mut reader = BufReader::with_capacity(256 * 1024, input);
-    let gzipped = reader.fill_buf().map_err(error)?.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn BufRead> = if gzipped {
-        Box::new(BufReader::with_capacity(
-            256 * 1024,
-            MultiGzDecoder::new(reader),
-        ))
-    } else {
-        Box::new(reader)
-    };
-    read(reader, name.clone(), normalizer, sink).map_err(error)
+    })
 }
 
 /// Reads from any buffered source; `file` names it in locations.
@@ -227,36 +190,6 @@ fn parse_deep_event_list(
     Some(())
 }
 
-/// Reads a line without its terminator; `Some(true)` if it was over [`MAX_LINE`] (and
-/// skipped), `None` at end of input.
-fn read_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
-    let mut too_long = false;
-    let mut read_any = false;
-    loop {
-        let available = reader.fill_buf()?;
-        if available.is_empty() {
-            return Ok(read_any.then_some(too_long));
-        }
-        read_any = true;
-        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
-            Some(i) => (&available[..i], i + 1),
-            None => (available, available.len()),
-        };
-        if !too_long {
-            if buf.len() + chunk.len() > MAX_LINE {
-                too_long = true;
-                buf.clear();
-            } else {
-                buf.extend_from_slice(chunk);
-            }
-        }
-        let found_newline = done > chunk.len();
-        reader.consume(done);
-        if found_newline {
-            return Ok(Some(too_long));
-        }
-    }
-}
 
 /// CloudWatch Logs' S3 export writes `2024-03-11T09:14:07.118Z {"kind":"Event",...}`.
 fn strip_export_timestamp(line: &str) -> &str {

@@ -21,10 +21,8 @@ use std::time::{Duration, Instant};
 
 use peregrine_rules_sdk::normalize::Normalizer;
 
-use crate::ingest::{self, Item, Location};
+use super::{Checkpoint, Item, Location};
 use crate::pipeline::{Ack, Batch, Pipeline};
-use crate::ruleset::RuleSet;
-use crate::store::{Checkpoint, Store};
 
 #[derive(Clone, Debug)]
 pub struct FollowConfig {
@@ -41,6 +39,14 @@ pub struct FollowConfig {
 }
 
 impl FollowConfig {
+    /// The name checkpoints are kept under: the absolute path.
+    pub fn source(&self) -> String {
+        std::path::absolute(&self.path)
+            .unwrap_or_else(|_| self.path.clone())
+            .display()
+            .to_string()
+    }
+
     pub fn new(path: PathBuf, cluster: &str, replay: bool) -> Self {
         FollowConfig {
             path,
@@ -60,22 +66,8 @@ pub enum FollowError {
         path: String,
         source: std::io::Error,
     },
-    #[error("cannot read the checkpoint of {path}: {source}")]
-    Checkpoint {
-        path: String,
-        source: crate::store::StoreError,
-    },
     #[error("{0}: gzipped files cannot be followed; scan them with `peregrine scan`")]
     Compressed(String),
-}
-
-/// What a follower needs from the running service.
-pub struct Services<'a> {
-    pub pipeline: &'a Pipeline,
-    pub rules: &'a RuleSet,
-    pub store: &'a Store,
-    pub runtime: &'a tokio::runtime::Handle,
-    pub stop: &'a AtomicBool,
 }
 
 /// How many bytes before the read position must still be what was read there: compared
@@ -337,23 +329,19 @@ fn find_rotated(path: &Path, id: &str) -> Option<PathBuf> {
         .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && file_id(&m) == id))
 }
 
-/// Follows one file until `stop` (or its end, for a replay).
-pub fn follow(config: &FollowConfig, services: &Services<'_>) -> Result<(), FollowError> {
-    let source = std::path::absolute(&config.path)
-        .unwrap_or_else(|_| config.path.clone())
-        .display()
-        .to_string();
+/// Follows one file from `checkpoint` (the position committed last, if any) until `stop`
+/// (or its end, for a replay), handing batches to `pipeline`.
+pub fn follow(
+    config: &FollowConfig,
+    checkpoint: Option<Checkpoint>,
+    pipeline: &Pipeline,
+    stop: &AtomicBool,
+) -> Result<(), FollowError> {
+    let source = config.source();
     let io_error = |source| FollowError::Io {
         path: config.path.display().to_string(),
         source,
     };
-    let checkpoint = services
-        .runtime
-        .block_on(services.store.checkpoint(&source))
-        .map_err(|e| FollowError::Checkpoint {
-            path: source.clone(),
-            source: e,
-        })?;
 
     // Where to start: the checkpointed file (wherever rotation put it), then the path.
     let mut queue: VecDeque<Start> = VecDeque::new();
@@ -394,7 +382,7 @@ pub fn follow(config: &FollowConfig, services: &Services<'_>) -> Result<(), Foll
     let mut waiting_for_rules = false;
     // The last position submitted, so an idle file is not checkpointed again and again.
     let mut submitted: Option<(String, u64)> = None;
-    while !services.stop.load(Ordering::Relaxed) {
+    while !stop.load(Ordering::Relaxed) {
         let Some(current) = reading.as_mut() else {
             let Some(start) = queue.pop_front() else {
                 break;
@@ -444,8 +432,7 @@ pub fn follow(config: &FollowConfig, services: &Services<'_>) -> Result<(), Foll
             continue;
         };
 
-        let rules = services.rules.current();
-        if rules.rules.is_empty() {
+        let Some(normalizer) = pipeline.normalizer(&config.cluster) else {
             // Reading on would checkpoint events no rule judged.
             if !waiting_for_rules {
                 tracing::warn!(path = %config.path.display(), "no rule modules loaded; waiting for some before reading");
@@ -453,7 +440,7 @@ pub fn follow(config: &FollowConfig, services: &Services<'_>) -> Result<(), Foll
             }
             std::thread::sleep(config.poll);
             continue;
-        }
+        };
         waiting_for_rules = false;
         // A file can be truncated and refilled past the read position between two reads
         // (copytruncate under a busy writer): its length alone does not tell.
@@ -464,23 +451,19 @@ pub fn follow(config: &FollowConfig, services: &Services<'_>) -> Result<(), Foll
             );
             current.rewind().map_err(io_error)?;
         }
-        let normalizer = Normalizer {
-            cluster: config.cluster.clone(),
-            keep_raw: rules.wants_raw(),
-        };
         let (events, at_end) = read_batch(
             current,
             &normalizer,
             config.batch_size,
             &metric_label,
-            services,
+            pipeline,
             &mut complaints,
         )
         .map_err(io_error)?;
         let here = Some((current.id.clone(), current.position));
         if !events.is_empty() || submitted != here {
             submitted = here;
-            match submit(services.pipeline, &source, current, events) {
+            match submit(pipeline, &source, current, events) {
                 Some(ack) => acks.push_back(ack),
                 None => break,
             }
@@ -511,13 +494,13 @@ pub fn follow(config: &FollowConfig, services: &Services<'_>) -> Result<(), Foll
                     &normalizer,
                     usize::MAX,
                     &metric_label,
-                    services,
+                    pipeline,
                     &mut complaints,
                 )
                 .map_err(io_error)?;
                 if !events.is_empty() {
                     submitted = Some((current.id.clone(), current.position));
-                    match submit(services.pipeline, &source, current, events) {
+                    match submit(pipeline, &source, current, events) {
                         Some(ack) => acks.push_back(ack),
                         None => break,
                     }
@@ -569,7 +552,7 @@ fn read_batch(
     normalizer: &Normalizer,
     limit: usize,
     metric_label: &str,
-    services: &Services<'_>,
+    pipeline: &Pipeline,
     complaints: &mut Complaints,
 ) -> std::io::Result<(Vec<peregrine_rules_sdk::AuditEvent>, bool)> {
     let mut events = Vec::new();
@@ -577,7 +560,7 @@ fn read_batch(
     let mut lines = 0;
     let mut at_end = false;
     while lines < limit {
-        if !current.read_line(ingest::MAX_LINE)? {
+        if !current.read_line(super::MAX_LINE)? {
             at_end = true;
             break;
         }
@@ -596,12 +579,12 @@ fn read_batch(
         if current.too_long {
             sink(Item::Malformed {
                 location,
-                reason: format!("line longer than {} bytes", ingest::MAX_LINE),
+                reason: format!("line longer than {} bytes", super::MAX_LINE),
             });
         } else {
             match std::str::from_utf8(&current.line) {
                 Ok(text) => {
-                    let _ = ingest::parse_line(text, &location, normalizer, true, &mut sink);
+                    let _ = super::audit::parse_line(text, &location, normalizer, true, &mut sink);
                 }
                 Err(_) => sink(Item::Malformed {
                     location,
@@ -612,7 +595,7 @@ fn read_batch(
         current.finish_line();
     }
     complaints.report(&current.path, false);
-    let metrics = services.pipeline.metrics();
+    let metrics = pipeline.metrics();
     metrics
         .events_received
         .add("file", metric_label, events.len() as u64);
