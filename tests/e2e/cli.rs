@@ -253,3 +253,51 @@ fn the_readme_quick_start_gives_the_findings_it_lists() {
         "README.md's quick-start summary is not what the sample gives"
     );
 }
+
+#[test]
+fn each_kind_of_failure_has_its_exit_status() {
+    // Usage: an unknown flag, a missing argument.
+    let out = peregrine(&["scan", "--no-such-flag", &exec_fixture()]);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
+    let out = peregrine(&["scan"]);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
+    // Help is not a failure.
+    assert!(peregrine(&["scan", "--help"]).status.success());
+
+    // The store: nothing listens on port 1.
+    let rules = shipped_rules_dir().display().to_string();
+    let out = peregrine(&[
+        "scan",
+        "--rules",
+        &rules,
+        "--database-url",
+        "postgres://postgres@127.0.0.1:1/none",
+        &exec_fixture(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("peregrine: findings not stored: cannot connect to the database"),
+        "{stderr}"
+    );
+    // The findings were judged and printed before the store failed.
+    assert_eq!(text(&out.stdout).lines().count(), 2);
+
+    // Unreadable input (the other file is judged) and no rule loaded keep their statuses.
+    let out = peregrine(&[
+        "scan",
+        "--rules",
+        &rules,
+        &exec_fixture(),
+        "/nonexistent.log",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let empty = tempfile::tempdir().unwrap();
+    let out = peregrine(&[
+        "scan",
+        "--rules",
+        &empty.path().display().to_string(),
+        &exec_fixture(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}

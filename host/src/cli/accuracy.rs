@@ -4,6 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
+use anyhow::Context;
+
+use super::exit::{OrExit, Status};
 use super::{EngineArgs, parse_attack_rate};
 use crate::pipeline::{Commit, CommitError, Rejected, Sink};
 use crate::scan::{self, Notice, ScanError, ScanOptions};
@@ -42,7 +45,7 @@ pub struct AccuracyArgs {
 }
 
 impl AccuracyArgs {
-    pub fn execute(self) -> ExitCode {
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
         let AccuracyArgs {
             engine,
             seeds,
@@ -64,13 +67,8 @@ impl AccuracyArgs {
             ..Default::default()
         };
         let mut detector = ScanDetector { options: scan };
-        let report = match accuracy::run(&simulation, &seeds, &mut detector) {
-            Ok(report) => report,
-            Err(e) => {
-                eprintln!("peregrine: {e}");
-                return ExitCode::from(2);
-            }
-        };
+        let report =
+            accuracy::run(&simulation, &seeds, &mut detector).or_exit(Status::CannotStart)?;
         let seed_list: Vec<String> = seeds.iter().map(u64::to_string).collect();
         let settings = &detector.options.engine.settings;
         let mut command = format!(
@@ -87,19 +85,16 @@ impl AccuracyArgs {
             (scores.as_deref(), accuracy::render_scores(&report)),
         ];
         for (path, contents) in writes {
-            if let Some(path) = path
-                && let Err(e) = std::fs::write(path, contents)
-            {
-                eprintln!("peregrine: cannot write {}: {e}", path.display());
-                return ExitCode::from(1);
+            if let Some(path) = path {
+                std::fs::write(path, contents)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
             }
         }
         match require {
-            Some(bar) if !report.meets(bar) => {
-                eprintln!("peregrine: some anomaly type is below {bar} in precision or recall");
-                ExitCode::from(1)
-            }
-            _ => ExitCode::SUCCESS,
+            Some(bar) if !report.meets(bar) => Err(anyhow::anyhow!(
+                "some anomaly type is below {bar} in precision or recall"
+            )),
+            _ => Ok(ExitCode::SUCCESS),
         }
     }
 }

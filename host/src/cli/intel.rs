@@ -4,9 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::{Context, anyhow};
 use clap::Subcommand;
 
-use crate::intel::feeds;
+use super::exit::{OrExit, Status, fail};
+use crate::intel::{IntelDir, feeds};
 
 #[derive(Subcommand)]
 pub enum IntelCommand {
@@ -35,7 +37,7 @@ pub enum IntelCommand {
 }
 
 impl IntelCommand {
-    pub fn execute(self) -> ExitCode {
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
         let IntelCommand::Update {
             intel,
             tor_url,
@@ -60,46 +62,35 @@ fn update_intel(
     malicious: Option<String>,
     custom: &[String],
     timeout: Duration,
-) -> ExitCode {
+) -> anyhow::Result<ExitCode> {
     let mut list = Vec::new();
     list.extend(tor.map(|url| feeds::Feed::tor(&url)));
     list.extend(malicious.map(|url| feeds::Feed::malicious(&url)));
     for spec in custom {
         let Some((name, url)) = spec.split_once('=') else {
-            eprintln!("peregrine: --feed takes NAME=URL, not {spec:?}");
-            return ExitCode::from(2);
+            return Err(fail(
+                Status::Usage,
+                anyhow!("--feed takes NAME=URL, not {spec:?}"),
+            ));
         };
-        match feeds::Feed::custom(name, url) {
-            Ok(feed) => list.push(feed),
-            Err(e) => {
-                eprintln!("peregrine: {e}");
-                return ExitCode::from(2);
-            }
-        }
+        list.push(feeds::Feed::custom(name, url).or_exit(Status::Usage)?);
     }
     if list.is_empty() {
-        eprintln!("peregrine: no feeds to update");
-        return ExitCode::from(2);
+        return Err(fail(Status::Usage, anyhow!("no feeds to update")));
     }
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        eprintln!("peregrine: cannot create {}: {e}", dir.display());
-        return ExitCode::from(1);
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
+        .or_exit(Status::Incomplete)?;
+    let updated = feeds::update(&IntelDir::new(dir), &list, timeout)
+        .context("intel update failed, no list changed")
+        .or_exit(Status::Incomplete)?;
+    for u in updated {
+        let skipped = if u.warnings > 0 {
+            format!(" ({} entries skipped)", u.warnings)
+        } else {
+            String::new()
+        };
+        println!("{}: {} entries{skipped}", u.file.display(), u.entries);
     }
-    match feeds::update(&crate::intel::IntelDir::new(dir), &list, timeout) {
-        Ok(updated) => {
-            for u in updated {
-                let skipped = if u.warnings > 0 {
-                    format!(" ({} entries skipped)", u.warnings)
-                } else {
-                    String::new()
-                };
-                println!("{}: {} entries{skipped}", u.file.display(), u.entries);
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("peregrine: intel update failed, no list changed: {e}");
-            ExitCode::from(1)
-        }
-    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@
 //! and an `execute`; the flags `scan`, `serve` and `accuracy` share are [`EngineArgs`].
 
 mod accuracy;
+mod exit;
 mod intel;
 mod rules;
 mod scan;
@@ -147,9 +148,22 @@ enum Command {
     Scan(scan::ScanArgs),
 }
 
+pub use exit::Status;
+
 /// Parses the command line and runs the command.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `--help` and `--version` are not errors.
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let _ = e.print();
+            return Status::Usage.code();
+        }
+    };
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -159,14 +173,14 @@ pub fn main() -> ExitCode {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),
     }
-    match cli.command {
+    exit::finish(match cli.command {
         Command::Serve(args) => args.execute(),
         Command::Rules { command } => command.execute(),
         Command::Simulate(args) => args.execute(),
         Command::Accuracy(args) => args.execute(),
         Command::Intel { command } => command.execute(),
         Command::Scan(args) => args.execute(),
-    }
+    })
 }
 
 /// `$XDG_CACHE_HOME/peregrine`, else `~/.cache/peregrine`.

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use super::exit::{OrExit, Status};
 use super::{default_cache_dir, parse_rule_setting};
+use crate::authoring;
 use crate::engine::EngineConfig;
 
 #[derive(Subcommand)]
@@ -45,83 +47,57 @@ pub enum RulesCommand {
 }
 
 impl RulesCommand {
-    pub fn execute(self) -> ExitCode {
-        rules_command(self)
-    }
-}
-
-fn rules_command(command: RulesCommand) -> ExitCode {
-    use crate::authoring;
-    // Compiled modules are cached as for `scan` and `serve`: a second run starts at once.
-    let config = EngineConfig {
-        cache_dir: default_cache_dir(),
-        ..EngineConfig::default()
-    };
-    match command {
-        RulesCommand::Inspect { module } => match authoring::inspect(&module, &config) {
-            Ok((text, loadable)) => {
-                print!("{text}");
-                if loadable {
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
+        // Compiled modules are cached as for `scan` and `serve`: a second run starts at once.
+        let config = EngineConfig {
+            cache_dir: default_cache_dir(),
+            ..EngineConfig::default()
+        };
+        match self {
+            RulesCommand::Inspect { module } => {
+                let inspected = authoring::inspect(&module, &config).or_exit(Status::Incomplete)?;
+                print!("{}", inspected.text);
+                Ok(if inspected.loadable {
                     ExitCode::SUCCESS
                 } else {
-                    ExitCode::from(1)
-                }
+                    Status::Incomplete.code()
+                })
             }
-            Err(e) => {
-                eprintln!("peregrine: {e}");
-                ExitCode::from(1)
-            }
-        },
-        RulesCommand::Test {
-            module,
-            fixtures,
-            rule_settings,
-        } => {
-            let config = EngineConfig {
-                settings: std::sync::Arc::new(rule_settings.into_iter().collect()),
-                ..config
-            };
-            match authoring::test(&module, &fixtures, &config) {
-                Ok(results) => {
-                    results.iter().for_each(|r| println!("{}", r.report));
-                    let failed = results.iter().filter(|r| !r.passed).count();
-                    println!(
-                        "{} fixtures: {} passed, {failed} failed",
-                        results.len(),
-                        results.len() - failed
-                    );
-                    if failed == 0 {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::from(1)
-                    }
-                }
-                Err(e) => {
-                    eprintln!("peregrine: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
-        RulesCommand::New {
-            lang,
-            dir,
-            sdk,
-            name,
-        } => {
-            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
-            match crate::authoring::scaffold::create(lang, &name, &dir, sdk.as_deref()) {
-                Ok(next) => {
-                    println!(
-                        "created {}
-{next}",
-                        dir.display()
-                    );
+            RulesCommand::Test {
+                module,
+                fixtures,
+                rule_settings,
+            } => {
+                let config = EngineConfig {
+                    settings: std::sync::Arc::new(rule_settings.into_iter().collect()),
+                    ..config
+                };
+                let results =
+                    authoring::test(&module, &fixtures, &config).or_exit(Status::CannotStart)?;
+                results.iter().for_each(|r| println!("{}", r.report));
+                let failed = results.iter().filter(|r| !r.passed).count();
+                println!(
+                    "{} fixtures: {} passed, {failed} failed",
+                    results.len(),
+                    results.len() - failed
+                );
+                Ok(if failed == 0 {
                     ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("peregrine: {e}");
-                    ExitCode::from(2)
-                }
+                } else {
+                    Status::Incomplete.code()
+                })
+            }
+            RulesCommand::New {
+                lang,
+                dir,
+                sdk,
+                name,
+            } => {
+                let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+                let next = authoring::scaffold::create(lang, &name, &dir, sdk.as_deref())
+                    .or_exit(Status::CannotStart)?;
+                println!("created {}\n{next}", dir.display());
+                Ok(ExitCode::SUCCESS)
             }
         }
     }

@@ -4,6 +4,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
+
+use super::exit::{OrExit, Status};
 use super::{EngineArgs, Format};
 use crate::scan::{self, Notice, ScanOptions};
 use crate::store;
@@ -30,7 +33,7 @@ pub struct ScanArgs {
 }
 
 impl ScanArgs {
-    pub fn execute(self) -> ExitCode {
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
         let ScanArgs {
             engine,
             intel,
@@ -71,7 +74,7 @@ fn run_scan(
     files: &[PathBuf],
     format: Format,
     database_url: Option<&str>,
-) -> ExitCode {
+) -> anyhow::Result<ExitCode> {
     let mut notify = |notice: Notice<'_>| match notice {
         Notice::Malformed { location, reason } => {
             eprintln!("peregrine: {location}: skipped: {reason}")
@@ -80,13 +83,7 @@ fn run_scan(
         Notice::IntelWarning(w) => eprintln!("peregrine: threat list entry skipped: {w}"),
         Notice::FileFailed(e) => eprintln!("peregrine: cannot read {e}"),
     };
-    let report = match scan::run(options, files, &mut notify) {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("peregrine: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let report = scan::run(options, files, &mut notify).or_exit(Status::CannotStart)?;
     let mut out = std::io::stdout().lock();
     let written = match format {
         Format::Jsonl => report.findings.iter().try_for_each(|f| {
@@ -95,29 +92,26 @@ fn run_scan(
         }),
         Format::Table => out.write_all(scan::render_table(&report.findings).as_bytes()),
     };
-    if let Err(e) = written.and_then(|_| out.flush())
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        eprintln!("peregrine: cannot write findings: {e}");
-        return ExitCode::from(2);
+    match written.and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(e).context("cannot write findings");
+        }
+        _ => {}
     }
     eprintln!("peregrine: {}", scan::summary(&report));
     if let Some(url) = database_url {
-        match store_findings(url, &report.findings) {
-            Ok(()) => eprintln!(
-                "peregrine: stored {} findings in {}",
-                report.findings.len(),
-                store::redact(url)
-            ),
-            Err(e) => {
-                eprintln!("peregrine: findings not stored: {e}");
-                return ExitCode::from(2);
-            }
-        }
+        store_findings(url, &report.findings)
+            .context("findings not stored")
+            .or_exit(Status::Store)?;
+        eprintln!(
+            "peregrine: stored {} findings in {}",
+            report.findings.len(),
+            store::redact(url)
+        );
     }
-    if report.files_failed > 0 {
-        ExitCode::from(1)
+    Ok(if report.files_failed > 0 {
+        Status::Incomplete.code()
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }

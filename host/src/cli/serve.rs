@@ -4,7 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::{Context, anyhow};
+
 use super::EngineArgs;
+use super::exit::{OrExit, Status, fail};
 use crate::api::{self, Tokens};
 use crate::pipeline::PipelineConfig;
 use crate::serve;
@@ -82,7 +85,7 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    pub fn execute(self) -> ExitCode {
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
         let ServeArgs {
             engine,
             listen,
@@ -101,41 +104,11 @@ impl ServeArgs {
             read_timeout_secs,
             secrets,
         } = self;
-        let from_files = (|| {
-            Ok::<_, String>((
-                secret_lines(secrets.admin_tokens_file.as_ref(), "--admin-tokens-file")?,
-                secret_lines(secrets.read_tokens_file.as_ref(), "--read-tokens-file")?,
-                secret_lines(
-                    secrets.cluster_tokens_file.as_ref(),
-                    "--cluster-tokens-file",
-                )?,
-                secret_lines(secrets.database_url_file.as_ref(), "--database-url-file")?,
-            ))
-        })();
-        let (admin_file, read_file, cluster_file, database_url_file) = match from_files {
-            Ok(values) => values,
-            Err(e) => {
-                eprintln!("peregrine: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        let database_url = match (
-            secrets.database_url_file.as_ref(),
-            database_url_file.first(),
-        ) {
-            (None, _) => database_url,
-            (Some(_), Some(url)) => url.clone(),
-            (Some(file), None) => {
-                eprintln!(
-                    "peregrine: --database-url-file {} holds no URL",
-                    file.display()
-                );
-                return ExitCode::from(2);
-            }
-        };
+        let from_files = secrets.read().or_exit(Status::CannotStart)?;
+        let database_url = from_files.database_url.unwrap_or(database_url);
         let mut tokens = Tokens {
-            admin: admin_tokens.into_iter().chain(admin_file).collect(),
-            read: read_tokens.into_iter().chain(read_file).collect(),
+            admin: admin_tokens.into_iter().chain(from_files.admin).collect(),
+            read: read_tokens.into_iter().chain(from_files.read).collect(),
         };
         tokens.admin.retain(|t| !t.is_empty());
         tokens.read.retain(|t| !t.is_empty());
@@ -150,7 +123,7 @@ impl ServeArgs {
         let mut clusters = Vec::new();
         for spec in cluster_tokens
             .iter()
-            .chain(&cluster_file)
+            .chain(&from_files.cluster)
             .filter(|s| !s.is_empty())
         {
             match spec.split_once('=') {
@@ -158,8 +131,10 @@ impl ServeArgs {
                     clusters.push((cluster.to_string(), token.to_string()))
                 }
                 _ => {
-                    eprintln!("peregrine: --cluster-token takes CLUSTER=TOKEN");
-                    return ExitCode::from(2);
+                    return Err(fail(
+                        Status::Usage,
+                        anyhow!("--cluster-token takes CLUSTER=TOKEN"),
+                    ));
                 }
             }
         }
@@ -186,10 +161,14 @@ impl ServeArgs {
             context: Default::default(),
         };
         match serve::run(config) {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(()) => Ok(ExitCode::SUCCESS),
             Err(e) => {
-                eprintln!("peregrine: {e}");
-                ExitCode::from(2)
+                let status = match e {
+                    serve::ServeError::Store(_) => Status::Store,
+                    serve::ServeError::Server(_) => Status::Incomplete,
+                    _ => Status::CannotStart,
+                };
+                Err(fail(status, e))
             }
         }
     }
@@ -214,13 +193,43 @@ struct SecretFiles {
     database_url_file: Option<PathBuf>,
 }
 
+/// What the secret files held.
+struct Secrets {
+    admin: Vec<String>,
+    read: Vec<String>,
+    cluster: Vec<String>,
+    /// The URL of `--database-url-file`, which replaces `--database-url`.
+    database_url: Option<String>,
+}
+
+impl SecretFiles {
+    fn read(&self) -> anyhow::Result<Secrets> {
+        let database_url = match &self.database_url_file {
+            None => None,
+            Some(file) => {
+                let lines = secret_lines(Some(file), "--database-url-file")?;
+                let url = lines.into_iter().next().ok_or_else(|| {
+                    anyhow!("--database-url-file {} holds no URL", file.display())
+                })?;
+                Some(url)
+            }
+        };
+        Ok(Secrets {
+            admin: secret_lines(self.admin_tokens_file.as_ref(), "--admin-tokens-file")?,
+            read: secret_lines(self.read_tokens_file.as_ref(), "--read-tokens-file")?,
+            cluster: secret_lines(self.cluster_tokens_file.as_ref(), "--cluster-tokens-file")?,
+            database_url,
+        })
+    }
+}
+
 /// The values of a secret file, with the flag that named it for errors.
-fn secret_lines(file: Option<&PathBuf>, flag: &str) -> Result<Vec<String>, String> {
+fn secret_lines(file: Option<&PathBuf>, flag: &str) -> anyhow::Result<Vec<String>> {
     let Some(file) = file else {
         return Ok(Vec::new());
     };
     let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read {flag} {}: {e}", file.display()))?;
+        .with_context(|| format!("cannot read {flag} {}", file.display()))?;
     Ok(text
         .lines()
         .map(str::trim)

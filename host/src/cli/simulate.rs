@@ -4,6 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use super::parse_attack_rate;
 
 #[derive(clap::Args)]
@@ -29,7 +31,7 @@ pub struct SimulateArgs {
 }
 
 impl SimulateArgs {
-    pub fn execute(self) -> ExitCode {
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
         let SimulateArgs {
             seed,
             days,
@@ -55,33 +57,23 @@ fn simulate(
     config: &crate::simulate::SimulationConfig,
     out: &std::path::Path,
     labels: &std::path::Path,
-) -> ExitCode {
+) -> anyhow::Result<ExitCode> {
     let open = |path: &std::path::Path| {
         std::fs::File::create(path)
             .map(std::io::BufWriter::new)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+            .with_context(|| format!("cannot write {}", path.display()))
     };
-    let result = open(out).and_then(|mut events| {
-        let mut labeled = open(labels)?;
-        let summary = crate::simulate::run(config, &mut events, &mut labeled)
-            .and_then(|s| events.flush().and(labeled.flush()).map(|_| s))
-            .map_err(|e| e.to_string())?;
-        Ok(summary)
-    });
-    match result {
-        Ok(summary) => {
-            eprintln!(
-                "peregrine: {} events over {} days, {} of them attacks (labels in {})",
-                summary.events,
-                config.days,
-                summary.attack_events,
-                labels.display()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("peregrine: {e}");
-            ExitCode::from(1)
-        }
-    }
+    let mut events = open(out)?;
+    let mut labeled = open(labels)?;
+    let summary = crate::simulate::run(config, &mut events, &mut labeled)
+        .and_then(|s| events.flush().and(labeled.flush()).map(|_| s))
+        .context("cannot write the simulated traffic")?;
+    eprintln!(
+        "peregrine: {} events over {} days, {} of them attacks (labels in {})",
+        summary.events,
+        config.days,
+        summary.attack_events,
+        labels.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
