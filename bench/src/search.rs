@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use peregrine::findings::criteria::FindingCriteria;
 use peregrine::findings::GuardDutyFinding;
+use peregrine::findings::criteria::FindingCriteria;
 use peregrine::store::{FindingFilter, Sort, Store};
 use serde_json::json;
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use peregrine::engine::{EngineConfig, Evaluator, RuleEngine, StateStores};
-use peregrine::intel::ThreatIntel;
+use peregrine::intel::ThreatLists;
 use peregrine::ruleset::RuleSet;
 use peregrine_rules_sdk::AuditEvent;
 use peregrine_rules_sdk::normalize::{JudgeOnce, Normalizer};
@@ -67,7 +67,7 @@ fn events() -> Vec<AuditEvent> {
 
 fn judge_and_enrich(c: &mut Criterion) {
     let events = events();
-    let (intel, _) = ThreatIntel::load_dir(&workspace().join("samples/intel")).unwrap();
+    let (intel, _) = ThreatLists::load_dir(&workspace().join("samples/intel")).unwrap();
     let mut group = c.benchmark_group("dispatch");
     group.throughput(Throughput::Elements(events.len() as u64));
     group.bench_function("judge once + mark listed IPs", |b| {
@@ -107,7 +107,7 @@ fn rules(c: &mut Criterion) {
         None,
     );
     set.sync().unwrap();
-    let (intel, _) = ThreatIntel::load_dir(&workspace().join("samples/intel")).unwrap();
+    let (intel, _) = ThreatLists::load_dir(&workspace().join("samples/intel")).unwrap();
     let mut events = events();
     events.iter_mut().for_each(|e| intel.enrich(e));
     let mut group = c.benchmark_group("rule");

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
-use peregrine::intel::ThreatIntel;
+use peregrine::intel::ThreatLists;
 use peregrine_rules_sdk::testing::event;
 
 fn main() {
@@ -29,7 +29,7 @@ fn main() {
     drop(file);
 
     let started = Instant::now();
-    let (intel, warnings) = ThreatIntel::load_dir(dir.path()).unwrap();
+    let (intel, warnings) = ThreatLists::load_dir(dir.path()).unwrap();
     let load = started.elapsed();
     let list = &intel.lists[0];
     println!(

@@ -13,7 +13,7 @@ use peregrine_rules_sdk::AuditEvent;
 use crate::engine::{EngineConfig, LoadedRule, StateStores};
 use crate::findings::{FindingContext, GuardDutyFinding};
 use crate::ingest::{self, IngestError, Item, Location};
-use crate::intel::{IntelDir, IntelError, IntelWarning, LiveIntel, ThreatIntel};
+use crate::intel::{IntelDir, IntelError, IntelWarning, LiveIntel, ThreatLists};
 use crate::metrics::Metrics;
 use crate::pipeline::{Batch, CollectSink, PipelineConfig, Sink};
 use crate::ruleset::RuleFailure;
@@ -123,7 +123,7 @@ pub fn run_into(
                 .for_each(|w| notify(Notice::IntelWarning(w)));
             intel
         }
-        None => ThreatIntel::default(),
+        None => ThreatLists::default(),
     };
     let batch_size = options.batch_size.max(1);
     let runtime = Runtime::start(

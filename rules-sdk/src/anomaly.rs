@@ -538,6 +538,16 @@ pub fn judge_with(
     verdict.filter(|_| flaggable)
 }
 
+/// Judges a batch as [`crate::evaluate_each`] does, keeping the profiles it touches in
+/// memory for the batch and writing each back once at its end: an anomaly rule's
+/// [`Rule::evaluate_batch`](crate::Rule::evaluate_batch).
+pub fn evaluate_batch<R: crate::Rule>(events: &[crate::AuditEvent]) -> Vec<crate::Finding> {
+    batch::begin();
+    let findings = crate::evaluate_each::<R>(events);
+    batch::end();
+    findings
+}
+
 /// Profiles kept in guest memory while the host's batch of events is judged (one call
 /// of the rule), so that a batch reads and writes each once instead of once an event.
 /// Outside a batch (native tests calling `evaluate` directly), every access goes to the

@@ -80,12 +80,22 @@ pub trait Rule {
 
     /// Judges one event. Called only for events that match the subscription.
     fn evaluate(event: &AuditEvent) -> Option<Finding>;
+
+    /// Judges a batch (the events of one `evaluate-audit` call, in order), numbering
+    /// each finding with its event's index. A rule that keeps state across a batch
+    /// wraps [`evaluate_each`] (the anomaly rules: [`anomaly::evaluate_batch`]).
+    fn evaluate_batch(events: &[AuditEvent]) -> Vec<Finding>
+    where
+        Self: Sized,
+    {
+        evaluate_each::<Self>(events)
+    }
 }
 
-/// Runs a rule over a batch, numbering each finding with its event's index.
-pub fn evaluate_batch<R: Rule>(events: &[AuditEvent]) -> Vec<Finding> {
-    anomaly::batch::begin();
-    let findings = events
+/// Runs [`Rule::evaluate`] over each event of a batch, numbering each finding with its
+/// event's index.
+pub fn evaluate_each<R: Rule>(events: &[AuditEvent]) -> Vec<Finding> {
+    events
         .iter()
         .enumerate()
         .filter_map(|(index, event)| {
@@ -94,9 +104,7 @@ pub fn evaluate_batch<R: Rule>(events: &[AuditEvent]) -> Vec<Finding> {
                 finding
             })
         })
-        .collect();
-    anomaly::batch::end();
-    findings
+        .collect()
 }
 
 /// The checks the host applies to a descriptor when it loads a module.
@@ -132,7 +140,7 @@ macro_rules! export_rule {
                     events: ::std::vec::Vec<$crate::AuditEvent>,
                 ) -> ::std::result::Result<::std::vec::Vec<$crate::Finding>, ::std::string::String>
                 {
-                    Ok($crate::evaluate_batch::<$rule>(&events))
+                    Ok(<$rule as $crate::Rule>::evaluate_batch(&events))
                 }
             }
 

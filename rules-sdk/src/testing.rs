@@ -260,7 +260,7 @@ pub fn run_calls_in_batches<R: Rule>(calls: &[Call], size: usize) -> Vec<(usize,
     let mut found = Vec::new();
     for chunk in wanted.chunks(size.max(1)) {
         let events: Vec<AuditEvent> = chunk.iter().map(|(_, e)| e.clone()).collect();
-        for f in crate::evaluate_batch::<R>(&events) {
+        for f in R::evaluate_batch(&events) {
             found.push((chunk[f.event_index as usize].0, f));
         }
     }

@@ -483,7 +483,7 @@ async fn suppression_rules_archive_new_matching_findings_on_arrival() {
         let earlier = findings.iter().find(|f| is_mount(f)).unwrap().clone();
         store.upsert(&earlier).await.unwrap();
 
-        let spec: peregrine::findings::filters::FilterSpec = serde_json::from_value(json!({
+        let spec: peregrine::findings::saved_filters::FilterSpec = serde_json::from_value(json!({
             "name": "miners-are-tests", "action": "ARCHIVE",
             "findingCriteria": {"criterion": {"type": {"equals": ["Persistence:Kubernetes/ContainerWithSensitiveMount"]}}}
         }))
@@ -603,7 +603,7 @@ async fn threat_lists_upload_in_every_format_list_and_delete() {
     assert_eq!(status, StatusCode::OK);
 
     // The stored lists are what the scanner loads.
-    let (loaded, _) = peregrine::intel::ThreatIntel::load_dir(intel.path()).unwrap();
+    let (loaded, _) = peregrine::intel::ThreatLists::load_dir(intel.path()).unwrap();
     let mut names: Vec<_> = loaded.lists.iter().map(|l| l.name.as_str()).collect();
     names.sort();
     assert_eq!(names, ["Tor exit nodes", "abuse", "feed", "scanners"]);

@@ -4,8 +4,8 @@
 
 use std::process::Command;
 
-use peregrine::findings::criteria::FindingCriteria;
 use peregrine::findings::GuardDutyFinding;
+use peregrine::findings::criteria::FindingCriteria;
 use peregrine::store::{FindingFilter, Sort, Store, StoreError};
 use peregrine_e2e::db::on_both_backends;
 use peregrine_e2e::{scan, shipped_rules_dir, workspace_path};

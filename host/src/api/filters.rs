@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::findings::parse;
 use super::{ApiState, Problem};
-use crate::findings::filters::{FilterSpec, validate_name};
 use crate::findings::now_micros;
+use crate::findings::saved_filters::{FilterSpec, validate_name};
 
 fn spec(body: &Bytes) -> Result<FilterSpec, Problem> {
     let spec: FilterSpec = parse(body)?;

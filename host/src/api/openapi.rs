@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::findings::{MAX_IDS, MAX_PAGE};
 use crate::findings::criteria::{MAX_CRITERIA, MAX_PATTERN_LEN, MAX_PATTERNS, MAX_VALUES};
-use crate::findings::filters::MAX_FILTERS;
+use crate::findings::saved_filters::MAX_FILTERS;
 
 fn reference(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })

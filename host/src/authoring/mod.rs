@@ -6,15 +6,15 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use peregrine_rules_sdk::ThreatListKind;
 use peregrine_rules_sdk::normalize::{JudgeOnce, Normalizer};
 use serde::Deserialize;
-use peregrine_rules_sdk::ThreatListKind;
 use serde_json::{Value, json};
 
 use crate::engine::{EngineConfig, Evaluator, LoadError, RuleEngine, StateStores};
 use crate::findings::FindingContext;
 use crate::ingest::{self, Item};
-use crate::intel::{IntelDir, ThreatIntel};
+use crate::intel::{IntelDir, ThreatLists};
 use crate::pipeline;
 
 pub mod scaffold;
@@ -29,8 +29,16 @@ pub enum AuthoringError {
     Fixture { path: String, message: String },
 }
 
-/// What `rules inspect` prints, and whether the host would load the module.
-pub fn inspect(module: &Path, config: &EngineConfig) -> Result<(String, bool), AuthoringError> {
+/// What `rules inspect` found.
+pub struct Inspection {
+    /// What it prints.
+    pub text: String,
+    /// Whether the host would load the module.
+    pub loadable: bool,
+}
+
+/// Describes a module and whether the host would load it.
+pub fn inspect(module: &Path, config: &EngineConfig) -> Result<Inspection, AuthoringError> {
     let engine = RuleEngine::new(config.clone())?;
     let bytes = std::fs::read(module).map_err(|source| LoadError::Read {
         path: module.into(),
@@ -61,14 +69,20 @@ pub fn inspect(module: &Path, config: &EngineConfig) -> Result<(String, bool), A
              logging, its state store and an empty WASI, nothing else); rebuild without them",
             not_offered.join(", ")
         );
-        return Ok((out, false));
+        return Ok(Inspection {
+            text: out,
+            loadable: false,
+        });
     }
     let loaded = engine.load_compiled(module, &bytes, &component, &StateStores::default());
     let rule = match loaded {
         Ok(rule) => rule,
         Err(e) => {
             let _ = writeln!(out, "verdict:      REFUSED: {e}");
-            return Ok((out, false));
+            return Ok(Inspection {
+                text: out,
+                loadable: false,
+            });
         }
     };
     let d = &rule.descriptor;
@@ -128,7 +142,10 @@ pub fn inspect(module: &Path, config: &EngineConfig) -> Result<(String, bool), A
         if d.wants_raw { "wanted" } else { "not wanted" }
     );
     let _ = writeln!(out, "verdict:      the host loads and runs this module");
-    Ok((out, true))
+    Ok(Inspection {
+        text: out,
+        loadable: true,
+    })
 }
 
 const NOT_OFFERED: &str = "NOT OFFERED by the sandbox";
@@ -173,7 +190,7 @@ struct Fixture {
     cluster: Option<String>,
     /// Threat lists the source IPs are checked against.
     #[serde(default)]
-    threat_lists: ThreatLists,
+    threat_lists: FixtureLists,
     /// The events, inline.
     #[serde(default)]
     events: Vec<Value>,
@@ -186,7 +203,7 @@ struct Fixture {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct ThreatLists {
+struct FixtureLists {
     #[serde(default)]
     malicious: Vec<String>,
     #[serde(default)]
@@ -244,7 +261,7 @@ fn fixture_error(path: &Path, message: impl Into<String>) -> AuthoringError {
 }
 
 /// The fixture's lists, loaded as the server loads an intel directory.
-fn intel_of(lists: &ThreatLists, dir: &IntelDir) -> Result<ThreatIntel, String> {
+fn intel_of(lists: &FixtureLists, dir: &IntelDir) -> Result<ThreatLists, String> {
     let write = |path: PathBuf, entries: &[String]| {
         if entries.is_empty() {
             return Ok(());
@@ -258,7 +275,9 @@ fn intel_of(lists: &ThreatLists, dir: &IntelDir) -> Result<ThreatIntel, String> 
     for (name, entries) in &lists.custom {
         write(dir.custom(name, "txt"), entries)?;
     }
-    dir.load().map(|(intel, _)| intel).map_err(|e| e.to_string())
+    dir.load()
+        .map(|(intel, _)| intel)
+        .map_err(|e| e.to_string())
 }
 
 fn run_fixture(
@@ -297,10 +316,9 @@ fn run_fixture(
     let intel = intel_of(&fixture.threat_lists, &IntelDir::new(dir.path()))
         .map_err(|e| fixture_error(path, e))?;
     let read = events.len();
-    // As the host does: each audit ID judged once, never at `RequestReceived`.
-    let mut judge = JudgeOnce::default();
-    events.retain(|e| judge.admit(e).judged().is_some());
-    events.iter_mut().for_each(|e| intel.enrich(e));
+    // As the host does: each request judged once, never at `RequestReceived`.
+    let mut once = JudgeOnce::default();
+    events.retain_mut(|e| pipeline::admit(&mut once, &intel, e).judged().is_some());
 
     let mut evaluator = Evaluator::new(engine, vec![Arc::clone(rule)]);
     let raised = pipeline::judge(

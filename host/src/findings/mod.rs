@@ -4,7 +4,7 @@
 mod aggregate;
 mod build;
 pub mod criteria;
-pub mod filters;
+pub mod saved_filters;
 mod wire;
 
 pub use aggregate::{Aggregator, fold};

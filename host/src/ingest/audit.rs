@@ -17,12 +17,10 @@ use serde_json::Value;
 
 use super::{IngestError, Location, MAX_LINE, read_line};
 
-
 pub enum Item {
     Event(AuditEvent, Location),
     Malformed { location: Location, reason: String },
 }
-
 
 /// Reads one file (`-` for standard input), handing every event and every malformed
 /// entry to `sink`.
@@ -189,7 +187,6 @@ fn parse_deep_event_list(
     }
     Some(())
 }
-
 
 /// CloudWatch Logs' S3 export writes `2024-03-11T09:14:07.118Z {"kind":"Event",...}`.
 fn strip_export_timestamp(line: &str) -> &str {

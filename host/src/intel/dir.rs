@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use peregrine_rules_sdk::ThreatListKind;
 
 use super::formats::load_list_file;
-use super::{IntelError, IntelWarning, ThreatIntel, ThreatList};
+use super::{IntelError, IntelWarning, ThreatList, ThreatLists};
 
 /// The list names findings carry for the two built-in lists.
 pub const MALICIOUS_LIST_NAME: &str = "Peregrine known malicious IPs";
@@ -111,7 +111,7 @@ impl IntelDir {
     }
 
     /// Loads every list; missing files are simply absent lists.
-    pub fn load(&self) -> Result<(ThreatIntel, Vec<IntelWarning>), IntelError> {
+    pub fn load(&self) -> Result<(ThreatLists, Vec<IntelWarning>), IntelError> {
         if !self.root.is_dir() {
             return Err(IntelError {
                 path: self.root.clone(),
@@ -122,7 +122,7 @@ impl IntelDir {
             });
         }
         let mut warnings = Vec::new();
-        let mut intel = ThreatIntel::default();
+        let mut intel = ThreatLists::default();
         for list in BUILTIN_LISTS {
             let path = self.root.join(list.file);
             if path.is_file() {
@@ -160,9 +160,9 @@ impl IntelDir {
     }
 }
 
-impl ThreatIntel {
+impl ThreatLists {
     /// Loads the lists of the intel directory `dir`.
-    pub fn load_dir(dir: &Path) -> Result<(ThreatIntel, Vec<IntelWarning>), IntelError> {
+    pub fn load_dir(dir: &Path) -> Result<(ThreatLists, Vec<IntelWarning>), IntelError> {
         IntelDir::new(dir).load()
     }
 }

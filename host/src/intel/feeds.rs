@@ -27,7 +27,10 @@ pub struct Feed {
 pub enum FeedTarget {
     Builtin(ThreatListKind),
     /// A custom list: its name and the extension of its format.
-    Custom { name: String, ext: String },
+    Custom {
+        name: String,
+        ext: String,
+    },
 }
 
 impl FeedTarget {
@@ -170,7 +173,11 @@ pub fn update(
         });
     }
     let mut updated = Vec::new();
-    for Staged { staged, updated: result } in ready {
+    for Staged {
+        staged,
+        updated: result,
+    } in ready
+    {
         let dest = result.file.clone();
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent).map_err(|source| FeedError::Write {

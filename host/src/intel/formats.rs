@@ -163,7 +163,6 @@ fn parse_csv(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> 
     networks
 }
 
-
 /// Addresses in a STIX 2.x bundle: `ipv4-addr`/`ipv6-addr` objects and the address
 /// comparisons of indicator patterns. Revoked and expired objects are skipped.
 fn parse_stix(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> {

@@ -2,18 +2,18 @@
 
 use std::path::PathBuf;
 
-use super::{IntelDir, IntelError, ThreatIntel};
+use super::{IntelDir, IntelError, ThreatLists};
 
 /// The threat lists a running Peregrine uses, reloaded when the intel directory changes.
 /// A reload that fails keeps the lists in use.
 pub struct LiveIntel {
     dir: Option<IntelDir>,
-    current: std::sync::RwLock<std::sync::Arc<ThreatIntel>>,
+    current: std::sync::RwLock<std::sync::Arc<ThreatLists>>,
 }
 
 impl LiveIntel {
     /// Lists that never change.
-    pub fn fixed(intel: ThreatIntel) -> Self {
+    pub fn fixed(intel: ThreatLists) -> Self {
         LiveIntel {
             dir: None,
             current: std::sync::RwLock::new(std::sync::Arc::new(intel)),
@@ -32,7 +32,7 @@ impl LiveIntel {
         live
     }
 
-    pub fn current(&self) -> std::sync::Arc<ThreatIntel> {
+    pub fn current(&self) -> std::sync::Arc<ThreatLists> {
         std::sync::Arc::clone(&self.current.read().unwrap())
     }
 
@@ -47,7 +47,7 @@ impl LiveIntel {
             }
             intel
         } else {
-            ThreatIntel::default()
+            ThreatLists::default()
         };
         tracing::info!(
             lists = intel.lists.len(),

@@ -16,7 +16,6 @@
 //! format), `#` starting a comment. Malformed entries are reported by line and skipped. Lists are kept as sorted, merged ranges, so a lookup
 //! is a binary search however long the list. Only public addresses are looked up.
 
-
 mod dir;
 pub mod feeds;
 mod formats;
@@ -65,12 +64,12 @@ pub struct IntelError {
 }
 
 #[derive(Debug, Default, Clone)]
-pub struct ThreatIntel {
+pub struct ThreatLists {
     pub lists: Vec<ThreatList>,
     pub trusted: IpSet,
 }
 
-impl ThreatIntel {
+impl ThreatLists {
     pub fn is_empty(&self) -> bool {
         self.lists.is_empty() && self.trusted.is_empty()
     }

@@ -3,16 +3,16 @@
 //! batches) and splits each batch among the workers by username.
 
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::Arc;
 use std::time::Instant;
 
 use peregrine_rules_sdk::AuditEvent;
 use peregrine_rules_sdk::normalize::{Admission, JudgeOnce};
 
-use super::Shared;
 use super::batch::{BatchFindings, InFlightBatch, Submitted, WorkerShare};
+use super::{Shared, judge};
 use crate::intel::LiveIntel;
 use crate::ruleset::RuleSet;
 
@@ -29,7 +29,7 @@ pub(super) fn dispatch(
     rules: &RuleSet,
     intel: &LiveIntel,
     shared: &Shared,
-    mut judge: JudgeOnce,
+    mut once: JudgeOnce,
 ) {
     for Submitted { batch, ack } in input {
         let arrived = Instant::now();
@@ -45,7 +45,7 @@ pub(super) fn dispatch(
         let remember = batch.checkpoint.is_none();
         let mut received = Vec::new();
         for mut event in batch.events {
-            let key = match judge.admit(&event) {
+            let key = match judge::admit(&mut once, &intel, &mut event) {
                 Admission::Skip => continue,
                 Admission::Judge(key) => key,
                 Admission::JudgeReusedId(key) => {
@@ -58,7 +58,6 @@ pub(super) fn dispatch(
             }
             judged += 1;
             newest_event_micros = newest_event_micros.max(event.stage_at);
-            intel.enrich(&mut event);
             split[worker_for(&event, workers.len())].push(event);
         }
         shared

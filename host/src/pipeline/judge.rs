@@ -1,11 +1,23 @@
-//! Judging: the one place an event meets the rules. The pipeline's workers and
-//! `peregrine rules test` both judge through [`judge`], so a fixture passes exactly when
-//! the host would raise its findings.
+//! Judging: the one place an event meets the rules. The pipeline (its dispatcher admits,
+//! its workers judge) and `peregrine rules test` both go through [`admit`] and [`judge`],
+//! so a fixture passes exactly when the host would raise its findings.
 
 use peregrine_rules_sdk::AuditEvent;
+use peregrine_rules_sdk::normalize::{Admission, JudgeOnce};
 
 use crate::engine::{Evaluator, RuleFinding};
 use crate::findings::{self, FindingContext, GuardDutyFinding, RuleId};
+use crate::intel::ThreatLists;
+
+/// Whether `event` is judged: each request once, at its first outcome stage (see
+/// [`JudgeOnce`]); one that is has its source IPs marked from `lists`.
+pub fn admit(once: &mut JudgeOnce, lists: &ThreatLists, event: &mut AuditEvent) -> Admission {
+    let admission = once.admit(event);
+    if admission.judged().is_some() {
+        lists.enrich(event);
+    }
+    admission
+}
 
 /// Judges `events` (already admitted: each request once, source IPs marked) with every
 /// rule of `evaluator` that subscribes to them, and builds the findings they raise.

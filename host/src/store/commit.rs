@@ -9,8 +9,8 @@ use sqlx::Row;
 use super::findings::upsert_in;
 use super::rule_state::save_state_in;
 use super::{Store, StoreError, storable};
-use crate::findings::filters::{Filter, FilterAction};
 use crate::findings::now_micros;
+use crate::findings::saved_filters::{Filter, FilterAction};
 use crate::pipeline::{Commit, CommitError, Rejected, Sink};
 
 /// How long the keys of judged webhook events are kept, so that a sender retrying after a

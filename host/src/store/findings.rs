@@ -6,9 +6,9 @@ use sqlx::Row;
 
 use super::criteria_sql::Arg;
 use super::{Store, StoreError, storable};
-use crate::findings::criteria::FindingCriteria;
-use crate::findings::filters::Filter;
 use crate::findings::GuardDutyFinding;
+use crate::findings::criteria::FindingCriteria;
+use crate::findings::saved_filters::Filter;
 use crate::pipeline::Commit;
 
 /// Where a page ends: the last finding's update time and id.

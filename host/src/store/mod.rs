@@ -9,15 +9,15 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::AnyPool;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
 
 mod checkpoints;
 mod commit;
 pub mod criteria_sql;
-mod filters;
 mod findings;
 mod rule_state;
+mod saved_filters;
 
 pub use commit::{RESEND_WINDOW, StoreSink};
 pub use findings::{Cursor, FindingFilter, Group, GroupBy, Sort, SortKey};
@@ -68,7 +68,7 @@ pub enum StoreError {
     FilterExists(String),
     #[error(
         "there are already {} filters, the most allowed",
-        crate::findings::filters::MAX_FILTERS
+        crate::findings::saved_filters::MAX_FILTERS
     )]
     TooManyFilters,
 }
@@ -167,4 +167,3 @@ pub fn storable(text: &str) -> std::borrow::Cow<'_, str> {
         text.into()
     }
 }
-

@@ -118,6 +118,11 @@ impl Rule for RoleBindingCreated {
         }
         Some(finding)
     }
+
+    /// Profiles are kept in memory for the batch and written back once at its end.
+    fn evaluate_batch(events: &[AuditEvent]) -> Vec<Finding> {
+        anomaly::evaluate_batch::<Self>(events)
+    }
 }
 
 export_rule!(RoleBindingCreated);

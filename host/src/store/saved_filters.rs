@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::{Store, StoreError};
-use crate::findings::filters::{Filter, FilterAction, FilterSpec};
+use crate::findings::saved_filters::{Filter, FilterAction, FilterSpec};
 
 impl Store {
     /// The first ARCHIVE filter (by rank) that the finding matches.
@@ -40,7 +40,7 @@ impl Store {
             .fetch_one(&self.pool)
             .await?
             .try_get("n")?;
-        if count >= crate::findings::filters::MAX_FILTERS {
+        if count >= crate::findings::saved_filters::MAX_FILTERS {
             return Err(StoreError::TooManyFilters);
         }
         let rank = spec.rank.unwrap_or(count + 1);
