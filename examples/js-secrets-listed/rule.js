@@ -4,7 +4,7 @@
 // Built with jco / componentize-js against the same `rule` world as every Peregrine rule
 // (wit/rules.wit); see README.md.
 
-import { log } from 'peregrine:rules/log@0.1.0';
+import { log } from 'peregrine:rules/log@0.2.0';
 
 const FINDING_TYPE = 'CredentialAccess:Kubernetes/SecretsListedClusterWide';
 
@@ -31,6 +31,7 @@ export function describe() {
       users: [],
       sourceIpListed: false,
     },
+    runtime: undefined,
     wantsRaw: false,
   };
 }
@@ -54,7 +55,13 @@ export function evaluateAudit(events) {
       additionalInfo: [['userAgent', event.userAgent ?? '']],
       anomaly: [],
       aggregationKey: undefined,
+      runtimeContext: [],
     });
   });
   return findings;
+}
+
+// The rule subscribes to no runtime events.
+export function evaluateRuntime(events) {
+  return [];
 }

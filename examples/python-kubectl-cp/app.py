@@ -46,6 +46,7 @@ class WitWorld(wit_world.WitWorld):
                 users=[],
                 source_ip_listed=False,
             ),
+            runtime=None,
             wants_raw=False,
         )
 
@@ -74,6 +75,11 @@ class WitWorld(wit_world.WitWorld):
                     additional_info=[("pod", pod), ("paths", ",".join(paths))],
                     anomaly=[],
                     aggregation_key=None,
+                    runtime_context=[],
                 )
             )
         return findings
+
+    def evaluate_runtime(self, events):
+        # The rule subscribes to no runtime events.
+        return []

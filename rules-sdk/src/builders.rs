@@ -1,6 +1,7 @@
 //! Constructors for the WIT records a rule builds.
 
-use crate::{AuditSubscription, Descriptor, Finding, ThreatIntel};
+use crate::runtime::ActivityKind;
+use crate::{AuditSubscription, Descriptor, Finding, RuntimeSubscription, ThreatIntel};
 
 fn strings(values: &[&str]) -> Vec<String> {
     values.iter().map(|v| v.to_string()).collect()
@@ -15,12 +16,19 @@ impl Descriptor {
             title: title.to_string(),
             description: description.to_string(),
             audit: None,
+            runtime: None,
             wants_raw: false,
         }
     }
 
     pub fn subscribe(mut self, subscription: AuditSubscription) -> Self {
         self.audit = Some(subscription);
+        self
+    }
+
+    /// Take runtime events too (or only runtime events, without [`Descriptor::subscribe`]).
+    pub fn subscribe_runtime(mut self, subscription: RuntimeSubscription) -> Self {
+        self.runtime = Some(subscription);
         self
     }
 
@@ -84,6 +92,42 @@ impl AuditSubscription {
     }
 }
 
+impl RuntimeSubscription {
+    /// Every runtime event.
+    pub fn any() -> Self {
+        RuntimeSubscription {
+            activities: Vec::new(),
+            sensors: Vec::new(),
+            listed: false,
+            containers_only: false,
+        }
+    }
+
+    /// Events of these activities only.
+    pub fn activities(mut self, activities: &[ActivityKind]) -> Self {
+        self.activities = activities.to_vec();
+        self
+    }
+
+    /// Events of these sensors only (`tetragon`, `falco`, `tracee`).
+    pub fn sensors(mut self, sensors: &[&str]) -> Self {
+        self.sensors = strings(sensors);
+        self
+    }
+
+    /// Only events with an address, domain or file hash on a threat list.
+    pub fn listed(mut self) -> Self {
+        self.listed = true;
+        self
+    }
+
+    /// Only processes in containers, not on the node itself.
+    pub fn containers_only(mut self) -> Self {
+        self.containers_only = true;
+        self
+    }
+}
+
 impl Finding {
     /// A finding with the descriptor's severity and title.
     pub fn new(description: impl Into<String>) -> Self {
@@ -97,6 +141,7 @@ impl Finding {
             additional_info: Vec::new(),
             anomaly: Vec::new(),
             aggregation_key: None,
+            runtime_context: Vec::new(),
         }
     }
 
@@ -125,6 +170,12 @@ impl Finding {
 
     pub fn with_info(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.additional_info.push((key.into(), value.into()));
+        self
+    }
+
+    /// A `service.runtimeDetails.context` field, e.g. `("moduleName", "rootkit")`.
+    pub fn with_context(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.runtime_context.push((key.into(), value.into()));
         self
     }
 

@@ -50,6 +50,7 @@ pub mod host;
 pub mod paths;
 pub mod profile;
 pub mod risk;
+pub mod runtime;
 pub mod subscription;
 pub mod tactic;
 
@@ -60,13 +61,15 @@ pub mod testing;
 
 pub use bindings::peregrine::rules::audit::*;
 pub use bindings::peregrine::rules::detection::{
-    AnomalyFeature, AnomalyObject, AuditSubscription, Descriptor, Finding, ThreatIntel,
+    AnomalyFeature, AnomalyObject, AuditSubscription, Descriptor, Finding, RuntimeSubscription,
+    ThreatIntel,
 };
+pub use runtime::{Activity, ActivityKind, RuntimeEvent};
 pub use event::{WORKLOAD_RESOURCES, image_prefix};
 pub use host::{log, settings, state};
 
 /// The version of the WIT package this SDK targets.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
 
 /// GuardDuty's default numbers for its severity bands.
 pub const LOW: f64 = 2.0;
@@ -78,8 +81,11 @@ pub trait Rule {
     /// What the rule detects and which events the host should send it.
     fn descriptor() -> Descriptor;
 
-    /// Judges one event. Called only for events that match the subscription.
-    fn evaluate(event: &AuditEvent) -> Option<Finding>;
+    /// Judges one audit event. Called only for events that match the audit subscription.
+    fn evaluate(event: &AuditEvent) -> Option<Finding> {
+        let _ = event;
+        None
+    }
 
     /// Judges a batch (the events of one `evaluate-audit` call, in order), numbering
     /// each finding with its event's index. A rule that keeps state across a batch
@@ -90,16 +96,35 @@ pub trait Rule {
     {
         evaluate_each::<Self>(events)
     }
+
+    /// Judges one runtime event. Called only for events that match the runtime
+    /// subscription.
+    fn evaluate_runtime(event: &RuntimeEvent) -> Option<Finding> {
+        let _ = event;
+        None
+    }
+
+    /// Judges a batch of runtime events, as [`Rule::evaluate_batch`] does audit events.
+    fn evaluate_runtime_batch(events: &[RuntimeEvent]) -> Vec<Finding>
+    where
+        Self: Sized,
+    {
+        number(events.iter().map(|event| Self::evaluate_runtime(event)))
+    }
 }
 
 /// Runs [`Rule::evaluate`] over each event of a batch, numbering each finding with its
 /// event's index.
 pub fn evaluate_each<R: Rule>(events: &[AuditEvent]) -> Vec<Finding> {
-    events
-        .iter()
+    number(events.iter().map(|event| R::evaluate(event)))
+}
+
+/// Numbers each finding with the index of the event that raised it.
+fn number(verdicts: impl Iterator<Item = Option<Finding>>) -> Vec<Finding> {
+    verdicts
         .enumerate()
-        .filter_map(|(index, event)| {
-            R::evaluate(event).map(|mut finding| {
+        .filter_map(|(index, finding)| {
+            finding.map(|mut finding| {
                 finding.event_index = index as u32;
                 finding
             })
@@ -118,6 +143,7 @@ pub fn check_descriptor(d: &Descriptor) -> Result<(), String> {
     if d.title.trim().is_empty() {
         return Err("title is empty".into());
     }
+
     Ok(())
 }
 
@@ -141,6 +167,13 @@ macro_rules! export_rule {
                 ) -> ::std::result::Result<::std::vec::Vec<$crate::Finding>, ::std::string::String>
                 {
                     Ok(<$rule as $crate::Rule>::evaluate_batch(&events))
+                }
+
+                fn evaluate_runtime(
+                    events: ::std::vec::Vec<$crate::RuntimeEvent>,
+                ) -> ::std::result::Result<::std::vec::Vec<$crate::Finding>, ::std::string::String>
+                {
+                    Ok(<$rule as $crate::Rule>::evaluate_runtime_batch(&events))
                 }
             }
 

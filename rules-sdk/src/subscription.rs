@@ -1,7 +1,7 @@
 //! What a subscription matches. The host dispatches with this same function, so native
 //! tests see exactly the events a loaded module would.
 
-use crate::{AuditEvent, AuditSubscription};
+use crate::{AuditEvent, AuditSubscription, RuntimeEvent, RuntimeSubscription};
 
 fn listed(values: &[String], value: Option<&str>) -> bool {
     values.is_empty() || value.is_some_and(|v| values.iter().any(|want| want == v))
@@ -19,4 +19,13 @@ pub fn matches(subscription: &AuditSubscription, event: &AuditEvent) -> bool {
                 .source_ips
                 .iter()
                 .any(|ip| !ip.trusted && !ip.threat_lists.is_empty()))
+}
+
+/// Whether a runtime subscription matches a runtime event.
+pub fn matches_runtime(subscription: &RuntimeSubscription, event: &RuntimeEvent) -> bool {
+    let s = subscription;
+    (s.activities.is_empty() || s.activities.contains(&event.activity.kind()))
+        && (s.sensors.is_empty() || s.sensors.iter().any(|want| *want == event.sensor))
+        && (!s.listed || !event.listings().is_empty())
+        && (!s.containers_only || event.in_container())
 }

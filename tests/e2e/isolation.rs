@@ -152,7 +152,7 @@ fn a_module_built_for_another_wit_version_is_refused_naming_both() {
         .collect();
     assert_eq!(refused.len(), 1, "{:?}", scanned.notices);
     assert!(
-        refused[0].contains("future-wit.wasm: built against peregrine:rules@0.2.0, but this host implements peregrine:rules@0.1.0"),
+        refused[0].contains("future-wit.wasm: built against peregrine:rules@0.3.0, but this host implements peregrine:rules@0.2.0 (and still loads 0.1.0)"),
         "{}",
         refused[0]
     );
@@ -161,4 +161,74 @@ fn a_module_built_for_another_wit_version_is_refused_naming_both() {
         xtask::shipped_rules().unwrap().len(),
         "the other rules load"
     );
+}
+
+#[test]
+fn a_module_built_against_the_previous_world_still_judges_audit_events() {
+    let dir = rules_dir(true, &["previous-wit"]);
+    let mut options = test_options(dir.path());
+    options.engine.settings = std::sync::Arc::new(
+        [("fixture-label".to_string(), "from-the-operator".to_string())].into(),
+    );
+    let exec_fixture = xtask::workspace_root()
+        .join("rules/execution-exec-in-kube-system-pod/fixtures/positive.jsonl");
+    let scanned = scan_with(options, &[exec_fixture]);
+    assert!(
+        !scanned.notices.iter().any(|n| n.starts_with("rule not loaded")),
+        "{:?}",
+        scanned.notices
+    );
+    let previous = scanned
+        .report
+        .rules
+        .iter()
+        .find(|r| r.name == "previous-wit")
+        .expect("the 0.1.0 module loads");
+    assert_eq!(previous.world, peregrine::engine::World::Previous);
+    assert!(
+        scanned
+            .report
+            .rules
+            .iter()
+            .filter(|r| r.name != "previous-wit")
+            .all(|r| r.world == peregrine::engine::World::Current)
+    );
+
+    // It judges the same execs the current exec rule does, with its own state and settings.
+    let commands = |finding_type: &str| -> Vec<(String, Option<String>)> {
+        let mut found: Vec<_> = scanned
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.finding_type == finding_type)
+            .map(|f| {
+                (
+                    f.service.action.kubernetes_api_call_action.request_uri.clone(),
+                    f.service.action.kubernetes_api_call_action.parameters.clone(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let judged_old = commands("Test:Fixture/PreviousWorld");
+    assert_eq!(judged_old.len(), 2, "{judged_old:?}");
+    assert_eq!(judged_old, commands("Execution:Kubernetes/ExecInKubeSystemPod"));
+    let mut descriptions: Vec<_> = scanned
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.finding_type == "Test:Fixture/PreviousWorld")
+        .map(|f| {
+            assert_eq!(
+                f.service.additional_info.get("label"),
+                Some(&serde_json::json!("from-the-operator"))
+            );
+            f.description.clone()
+        })
+        .collect();
+    descriptions.sort();
+    assert_eq!(descriptions.len(), 2);
+    assert!(descriptions[0].starts_with("exec number 1 by "), "{descriptions:?}");
+    assert!(descriptions[1].starts_with("exec number 2 by "), "{descriptions:?}");
 }

@@ -4,7 +4,8 @@
 
 use peregrine_rules_sdk as sdk;
 
-use super::bindings::{audit as wit, detection};
+use super::bindings::{audit as wit, detection, runtime as rt};
+use sdk::runtime as srt;
 
 fn user(u: sdk::UserInfo) -> wit::UserInfo {
     wit::UserInfo {
@@ -235,6 +236,12 @@ pub fn descriptor(d: detection::Descriptor) -> sdk::Descriptor {
             users: s.users,
             source_ip_listed: s.source_ip_listed,
         }),
+        runtime: d.runtime.map(|s| sdk::RuntimeSubscription {
+            activities: s.activities.into_iter().map(activity_kind).collect(),
+            sensors: s.sensors,
+            listed: s.listed,
+            containers_only: s.containers_only,
+        }),
         wants_raw: d.wants_raw,
     }
 }
@@ -267,6 +274,7 @@ pub fn finding(f: detection::Finding) -> sdk::Finding {
             })
             .collect(),
         aggregation_key: f.aggregation_key,
+        runtime_context: f.runtime_context,
     }
 }
 
@@ -276,5 +284,236 @@ fn anomaly_object(o: detection::AnomalyObject) -> sdk::AnomalyObject {
         profile_subtype: o.profile_subtype,
         text: o.text,
         number: o.number,
+    }
+}
+
+fn activity_kind(k: rt::ActivityKind) -> srt::ActivityKind {
+    use rt::ActivityKind as W;
+    use srt::ActivityKind as S;
+    match k {
+        W::Exec => S::Exec,
+        W::Exit => S::Exit,
+        W::File => S::File,
+        W::Mmap => S::Mmap,
+        W::Socket => S::Socket,
+        W::Dns => S::Dns,
+        W::Mount => S::Mount,
+        W::Ptrace => S::Ptrace,
+        W::MemoryWrite => S::MemoryWrite,
+        W::MemfdCreate => S::MemfdCreate,
+        W::Userfaultfd => S::Userfaultfd,
+        W::Credentials => S::Credentials,
+        W::KernelModule => S::KernelModule,
+        W::NamespaceChange => S::NamespaceChange,
+        W::LibraryLoad => S::LibraryLoad,
+        W::Alert => S::Alert,
+    }
+}
+
+fn listings(l: Vec<srt::Listing>) -> Vec<rt::Listing> {
+    use rt::ThreatCategory as W;
+    use srt::ThreatCategory as S;
+    l.into_iter()
+        .map(|l| rt::Listing {
+            category: match l.category {
+                S::Malicious => W::Malicious,
+                S::TorExitNode => W::TorExitNode,
+                S::TorRelay => W::TorRelay,
+                S::CryptoMining => W::CryptoMining,
+                S::CommandAndControl => W::CommandAndControl,
+                S::BlackHole => W::BlackHole,
+                S::DropPoint => W::DropPoint,
+                S::Phishing => W::Phishing,
+                S::Custom => W::Custom,
+            },
+            name: l.name,
+        })
+        .collect()
+}
+
+fn address(a: srt::Address) -> rt::Address {
+    rt::Address {
+        address: a.address,
+        is_public: a.is_public,
+        trusted: a.trusted,
+        listed: listings(a.listed),
+    }
+}
+
+fn process(p: srt::Process) -> rt::Process {
+    rt::Process {
+        id: p.id,
+        parent_id: p.parent_id,
+        name: p.name,
+        executable_path: p.executable_path,
+        arguments: p.arguments,
+        command_line: p.command_line,
+        cwd: p.cwd,
+        pid: p.pid,
+        namespace_pid: p.namespace_pid,
+        uid: p.uid,
+        euid: p.euid,
+        gid: p.gid,
+        egid: p.egid,
+        user_name: p.user_name,
+        start_time: p.start_time,
+        sha256: p.sha256,
+        sha256_listed: listings(p.sha256_listed),
+        in_init_tree: p.in_init_tree,
+        setuid_binary: p.setuid_binary,
+        privileges_changed: p.privileges_changed,
+        fileless: p.fileless,
+        capabilities: p.capabilities,
+        environment: p.environment,
+    }
+}
+
+fn activity(a: srt::Activity) -> rt::Activity {
+    use rt::Activity as W;
+    use srt::Activity as S;
+    match a {
+        S::Exec => W::Exec,
+        S::Exit(x) => W::Exit(rt::ExitActivity {
+            status: x.status,
+            signal: x.signal,
+        }),
+        S::File(f) => W::File(rt::FileActivity {
+            operation: match f.operation {
+                srt::FileOperation::Open => rt::FileOperation::Open,
+                srt::FileOperation::Read => rt::FileOperation::Read,
+                srt::FileOperation::Write => rt::FileOperation::Write,
+                srt::FileOperation::Truncate => rt::FileOperation::Truncate,
+                srt::FileOperation::Rename => rt::FileOperation::Rename,
+                srt::FileOperation::Unlink => rt::FileOperation::Unlink,
+                srt::FileOperation::Link => rt::FileOperation::Link,
+                srt::FileOperation::Symlink => rt::FileOperation::Symlink,
+                srt::FileOperation::Chmod => rt::FileOperation::Chmod,
+                srt::FileOperation::Chown => rt::FileOperation::Chown,
+            },
+            path: f.path,
+            target_path: f.target_path,
+            flags: f.flags,
+            mode: f.mode,
+        }),
+        S::Mmap(m) => W::Mmap(rt::MmapActivity {
+            path: m.path,
+            protection: m.protection,
+        }),
+        S::Socket(s) => W::Socket(rt::SocketActivity {
+            operation: match s.operation {
+                srt::SocketOperation::Connect => rt::SocketOperation::Connect,
+                srt::SocketOperation::Accept => rt::SocketOperation::Accept,
+                srt::SocketOperation::Listen => rt::SocketOperation::Listen,
+                srt::SocketOperation::Bind => rt::SocketOperation::Bind,
+                srt::SocketOperation::Send => rt::SocketOperation::Send,
+                srt::SocketOperation::Close => rt::SocketOperation::Close,
+            },
+            family: match s.family {
+                srt::SocketFamily::Inet => rt::SocketFamily::Inet,
+                srt::SocketFamily::Inet6 => rt::SocketFamily::Inet6,
+                srt::SocketFamily::Unix => rt::SocketFamily::Unix,
+                srt::SocketFamily::Other => rt::SocketFamily::Other,
+            },
+            protocol: s.protocol,
+            local: s.local.map(address),
+            local_port: s.local_port,
+            remote: s.remote.map(address),
+            remote_port: s.remote_port,
+            unix_path: s.unix_path,
+        }),
+        S::Dns(d) => W::Dns(rt::DnsActivity {
+            query_name: d.query_name,
+            query_type: d.query_type,
+            response: d.response,
+            answers: d.answers,
+            listed: listings(d.listed),
+        }),
+        S::Mount(m) => W::Mount(rt::MountActivity {
+            source: m.source,
+            target: m.target,
+            file_system_type: m.file_system_type,
+            flags: m.flags,
+        }),
+        S::Ptrace(p) => W::Ptrace(rt::PtraceActivity {
+            request: p.request,
+            request_name: p.request_name,
+            target_pid: p.target_pid,
+        }),
+        S::MemoryWrite(m) => W::MemoryWrite(rt::MemoryWriteActivity {
+            method: match m.method {
+                srt::MemoryWriteMethod::ProcessVmWritev => rt::MemoryWriteMethod::ProcessVmWritev,
+                srt::MemoryWriteMethod::ProcMem => rt::MemoryWriteMethod::ProcMem,
+            },
+            target_pid: m.target_pid,
+            path: m.path,
+        }),
+        S::MemfdCreate(m) => W::MemfdCreate(rt::MemfdActivity {
+            name: m.name,
+            flags: m.flags,
+        }),
+        S::Userfaultfd => W::Userfaultfd,
+        S::Credentials(c) => W::Credentials(rt::CredentialsActivity {
+            operation: c.operation,
+            uid: c.uid,
+            euid: c.euid,
+            gid: c.gid,
+            egid: c.egid,
+            capabilities: c.capabilities,
+        }),
+        S::KernelModule(k) => W::KernelModule(rt::KernelModuleActivity {
+            name: k.name,
+            path: k.path,
+            sha256: k.sha256,
+            signed: k.signed,
+            tainted: k.tainted,
+        }),
+        S::NamespaceChange(n) => W::NamespaceChange(rt::NamespaceActivity {
+            operation: n.operation,
+            namespaces: n.namespaces,
+            target_pid: n.target_pid,
+        }),
+        S::LibraryLoad(l) => W::LibraryLoad(rt::LibraryActivity { path: l.path }),
+        S::Alert(a) => W::Alert(rt::SensorAlert {
+            rule: a.rule,
+            priority: a.priority,
+            output: a.output,
+            tags: a.tags,
+            fields: a.fields,
+        }),
+    }
+}
+
+/// Moves an SDK runtime event into the record the component call lowers.
+pub fn runtime_event(e: srt::RuntimeEvent) -> rt::RuntimeEvent {
+    rt::RuntimeEvent {
+        cluster: e.cluster,
+        node: e.node,
+        sensor: e.sensor,
+        event_id: e.event_id,
+        time: e.time,
+        process: process(e.process),
+        lineage: e.lineage.into_iter().map(process).collect(),
+        container: e.container.map(|c| rt::Container {
+            id: c.id,
+            runtime: c.runtime,
+            name: c.name,
+            image: c.image,
+            image_id: c.image_id,
+            privileged: c.privileged,
+        }),
+        pod: e.pod.map(|p| rt::Pod {
+            namespace: p.namespace,
+            name: p.name,
+            uid: p.uid,
+            labels: p.labels,
+        }),
+        workload: e.workload.map(|w| rt::WorkloadRef {
+            kind: w.kind,
+            name: w.name,
+        }),
+        activity: activity(e.activity),
+        policy: e.policy,
+        tags: e.tags,
+        raw: e.raw,
     }
 }

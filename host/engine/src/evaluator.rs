@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use peregrine_rules_sdk as sdk;
 
-use super::bindings::audit;
+use super::bindings::{audit, detection, runtime};
 use super::instance::WarmInstance;
 use super::module::LoadedRule;
 use super::{EngineConfig, Failure, RuleEngine, convert};
@@ -16,6 +16,68 @@ pub struct RuleFinding {
     pub rule: Arc<LoadedRule>,
     pub event_index: usize,
     pub finding: sdk::Finding,
+}
+
+/// What the evaluator needs of an event kind: which rules want an event, its WIT record,
+/// and the call that judges a batch of them.
+trait EventKind {
+    type Event: Clone;
+    type Wit;
+    fn wanted(rule: &LoadedRule, event: &Self::Event) -> bool;
+    fn to_wit(event: Self::Event) -> Self::Wit;
+    fn call(
+        instance: &mut WarmInstance,
+        config: &EngineConfig,
+        events: &[&Self::Wit],
+    ) -> Result<Vec<detection::Finding>, Failure>;
+    /// How a log line names the event.
+    fn id(event: &Self::Event) -> (&'static str, &str);
+}
+
+struct Audit;
+
+impl EventKind for Audit {
+    type Event = sdk::AuditEvent;
+    type Wit = audit::AuditEvent;
+    fn wanted(rule: &LoadedRule, event: &Self::Event) -> bool {
+        rule.subscribes_to(event)
+    }
+    fn to_wit(event: Self::Event) -> Self::Wit {
+        convert::audit_event(event)
+    }
+    fn call(
+        instance: &mut WarmInstance,
+        config: &EngineConfig,
+        events: &[&Self::Wit],
+    ) -> Result<Vec<detection::Finding>, Failure> {
+        instance.evaluate_audit(config, events)
+    }
+    fn id(event: &Self::Event) -> (&'static str, &str) {
+        ("audit ID", &event.audit_id)
+    }
+}
+
+struct Runtime;
+
+impl EventKind for Runtime {
+    type Event = sdk::RuntimeEvent;
+    type Wit = runtime::RuntimeEvent;
+    fn wanted(rule: &LoadedRule, event: &Self::Event) -> bool {
+        rule.subscribes_to_runtime(event)
+    }
+    fn to_wit(event: Self::Event) -> Self::Wit {
+        convert::runtime_event(event)
+    }
+    fn call(
+        instance: &mut WarmInstance,
+        config: &EngineConfig,
+        events: &[&Self::Wit],
+    ) -> Result<Vec<detection::Finding>, Failure> {
+        instance.evaluate_runtime(config, events)
+    }
+    fn id(event: &Self::Event) -> (&'static str, &str) {
+        ("event ID", &event.event_id)
+    }
 }
 
 pub struct Evaluator {
@@ -52,10 +114,19 @@ impl Evaluator {
         self.rules = rules;
     }
 
-    /// Judges a batch with every rule that wants some of it. Each rule gets, in one call,
-    /// the events its subscription matches, in order; only events some rule wants are
-    /// converted to the WIT record, and each once.
+    /// Judges a batch of audit events with every rule that wants some of it. Each rule
+    /// gets, in one call, the events its subscription matches, in order; only events some
+    /// rule wants are converted to the WIT record, and each once.
     pub fn evaluate(&mut self, events: &[sdk::AuditEvent], out: &mut Vec<RuleFinding>) {
+        self.evaluate_kind::<Audit>(events, out)
+    }
+
+    /// Judges a batch of runtime events, as [`Evaluator::evaluate`] does audit events.
+    pub fn evaluate_runtime(&mut self, events: &[sdk::RuntimeEvent], out: &mut Vec<RuleFinding>) {
+        self.evaluate_kind::<Runtime>(events, out)
+    }
+
+    fn evaluate_kind<K: EventKind>(&mut self, events: &[K::Event], out: &mut Vec<RuleFinding>) {
         let mut wanted: Vec<Vec<usize>> = Vec::with_capacity(self.rules.len());
         let mut needed = vec![false; events.len()];
         for rule in &self.rules {
@@ -63,38 +134,38 @@ impl Evaluator {
                 Vec::new()
             } else {
                 (0..events.len())
-                    .filter(|&i| rule.subscribes_to(&events[i]))
+                    .filter(|&i| K::wanted(rule, &events[i]))
                     .collect()
             };
             indices.iter().for_each(|&i| needed[i] = true);
             wanted.push(indices);
         }
-        let wit: Vec<Option<audit::AuditEvent>> = events
+        let wit: Vec<Option<K::Wit>> = events
             .iter()
             .zip(&needed)
-            .map(|(e, &needed)| needed.then(|| convert::audit_event(e.clone())))
+            .map(|(e, &needed)| needed.then(|| K::to_wit(e.clone())))
             .collect();
         for (rule_index, indices) in wanted.iter().enumerate() {
             if !indices.is_empty() {
-                self.run(rule_index, &wit, indices, events, out);
+                self.run::<K>(rule_index, &wit, indices, events, out);
             }
         }
     }
 
-    fn run(
+    fn run<K: EventKind>(
         &mut self,
         rule_index: usize,
-        wit: &[Option<audit::AuditEvent>],
+        wit: &[Option<K::Wit>],
         indices: &[usize],
-        events: &[sdk::AuditEvent],
+        events: &[K::Event],
         out: &mut Vec<RuleFinding>,
     ) {
         let rule = Arc::clone(&self.rules[rule_index]);
-        let batch: Vec<&audit::AuditEvent> = indices
+        let batch: Vec<&K::Wit> = indices
             .iter()
             .map(|&i| wit[i].as_ref().expect("wanted events are converted"))
             .collect();
-        match self.call(rule_index, &batch) {
+        match self.call::<K>(rule_index, &batch) {
             Ok(findings) => {
                 let before = out.len();
                 for finding in findings {
@@ -119,18 +190,18 @@ impl Evaluator {
                     if rule.stats.is_quarantined() {
                         break;
                     }
-                    self.run(rule_index, wit, &[single], events, out);
+                    self.run::<K>(rule_index, wit, &[single], events, out);
                 }
             }
-            Err(failure) => self.record_failure(&rule, &failure, &events[indices[0]]),
+            Err(failure) => self.record_failure(&rule, &failure, K::id(&events[indices[0]])),
         }
     }
 
-    fn call(
+    fn call<K: EventKind>(
         &mut self,
         rule_index: usize,
-        events: &[&audit::AuditEvent],
-    ) -> Result<Vec<super::bindings::detection::Finding>, Failure> {
+        events: &[&K::Wit],
+    ) -> Result<Vec<detection::Finding>, Failure> {
         let rule = &self.rules[rule_index];
         rule.stats.calls.fetch_add(1, Ordering::Relaxed);
         let slot = &mut self.instances[rule_index];
@@ -142,7 +213,7 @@ impl Evaluator {
             None => slot.insert(WarmInstance::new(&self.engine, &self.config, rule)?),
         };
         let started = std::time::Instant::now();
-        let result = instance.evaluate(&self.config, events);
+        let result = K::call(instance, &self.config, events);
         rule.stats
             .busy_nanos
             .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
@@ -153,13 +224,13 @@ impl Evaluator {
         result
     }
 
-    fn record_failure(&self, rule: &LoadedRule, failure: &Failure, event: &sdk::AuditEvent) {
+    fn record_failure(&self, rule: &LoadedRule, failure: &Failure, (what, id): (&str, &str)) {
         match failure {
             Failure::Timeout => rule.stats.timeouts.fetch_add(1, Ordering::Relaxed),
             Failure::OutOfMemory => rule.stats.out_of_memory.fetch_add(1, Ordering::Relaxed),
             _ => 0,
         };
-        tracing::warn!(rule = %rule.name, audit_id = %event.audit_id, "rule failed on an event: {failure}");
+        tracing::warn!(rule = %rule.name, "rule failed on the event with {what} {id}: {failure}");
         if rule
             .stats
             .record_failure(&failure.to_string(), self.config.quarantine_after)

@@ -250,3 +250,4 @@ impl settings::Host for HostState {
 // The type-only interfaces have no functions to provide.
 impl super::bindings::audit::Host for HostState {}
 impl super::bindings::detection::Host for HostState {}
+impl super::bindings::runtime::Host for HostState {}

@@ -3,24 +3,25 @@
 
 use std::sync::Arc;
 
+use wasmtime::component::{Func, TypedFunc};
 use wasmtime::{Store, StoreLimitsBuilder, Trap};
 
-use super::bindings::{Rule, audit, detection};
+use super::bindings::{audit, detection, runtime};
 use super::host::HostState;
-use super::module::LoadedRule;
-use super::{EngineConfig, Failure};
+use super::module::{LoadedRule, World};
+use super::{EngineConfig, Failure, previous};
 
-/// `evaluate-audit`, taking events by reference so a call passes any subset of a batch
+/// The evaluate calls take events by reference, so a call passes any subset of a batch
 /// without copying it first (`&T` lowers exactly as `T`).
-type EvaluateAudit<'a> = wasmtime::component::TypedFunc<
-    (&'a [&'a audit::AuditEvent],),
-    (Result<Vec<detection::Finding>, String>,),
->;
+type Evaluate<'a, E, F> = TypedFunc<(&'a [&'a E],), (Result<Vec<F>, String>,)>;
+type Describe<D> = TypedFunc<(), (D,)>;
 
 pub struct WarmInstance {
     store: Store<HostState>,
-    rule: Rule,
-    evaluate: wasmtime::component::Func,
+    world: World,
+    describe: Func,
+    evaluate_audit: Func,
+    evaluate_runtime: Option<Func>,
     calls: u64,
 }
 
@@ -49,22 +50,49 @@ impl WarmInstance {
         store.set_epoch_deadline(config.deadline_ticks());
         let instance = loaded
             .pre
-            .instance_pre()
             .instantiate(&mut store)
             .map_err(|e| classify(e, &store, "instantiation failed"))?;
-        let rule = Rule::new(&mut store, &instance)
-            .map_err(|e| classify(e, &store, "instantiation failed"))?;
-        let evaluate = instance
-            .get_func(&mut store, "evaluate-audit")
-            .ok_or_else(|| Failure::Trap("the component exports no evaluate-audit".into()))?;
-        // Type-checked once here; calls then skip the check (see `evaluate`).
-        let _: EvaluateAudit<'_> = evaluate
-            .typed(&store)
-            .map_err(|e| classify(e, &store, "evaluate-audit has the wrong type"))?;
+        let mut export = |name: &str| {
+            instance
+                .get_func(&mut store, name)
+                .ok_or_else(|| Failure::Incompatible(format!("the component exports no {name}")))
+        };
+        let describe = export("describe")?;
+        let evaluate_audit = export("evaluate-audit")?;
+        let evaluate_runtime = match loaded.world {
+            World::Current => Some(export("evaluate-runtime")?),
+            World::Previous => None,
+        };
+        // Type-checked once here; calls then skip the check (see `evaluate_audit`).
+        fn wrong(name: &'static str) -> impl Fn(wasmtime::Error) -> Failure {
+            move |e: wasmtime::Error| {
+                Failure::Incompatible(format!("{name} has the wrong type: {:#}", e.root_cause()))
+            }
+        }
+        match loaded.world {
+            World::Current => {
+                let _: Describe<detection::Descriptor> =
+                    describe.typed(&store).map_err(wrong("describe"))?;
+                let _: Evaluate<'_, audit::AuditEvent, detection::Finding> =
+                    evaluate_audit.typed(&store).map_err(wrong("evaluate-audit"))?;
+                let _: Evaluate<'_, runtime::RuntimeEvent, detection::Finding> = evaluate_runtime
+                    .expect("the current world evaluates runtime events")
+                    .typed(&store)
+                    .map_err(wrong("evaluate-runtime"))?;
+            }
+            World::Previous => {
+                let _: Describe<previous::Descriptor> =
+                    describe.typed(&store).map_err(wrong("describe"))?;
+                let _: Evaluate<'_, audit::AuditEvent, previous::Finding> =
+                    evaluate_audit.typed(&store).map_err(wrong("evaluate-audit"))?;
+            }
+        }
         Ok(WarmInstance {
             store,
-            rule,
-            evaluate,
+            world: loaded.world,
+            describe,
+            evaluate_audit,
+            evaluate_runtime,
             calls: 0,
         })
     }
@@ -74,27 +102,80 @@ impl WarmInstance {
         self.calls >= config.recycle_after_calls
     }
 
-    pub fn describe(&mut self, config: &EngineConfig) -> Result<detection::Descriptor, Failure> {
+    fn enter(&mut self, config: &EngineConfig) {
         self.store.set_epoch_deadline(config.deadline_ticks());
         self.calls += 1;
-        self.rule
-            .call_describe(&mut self.store)
-            .map_err(|e| classify(e, &self.store, "describe failed"))
     }
 
-    pub fn evaluate(
+    pub fn describe(&mut self, config: &EngineConfig) -> Result<detection::Descriptor, Failure> {
+        self.enter(config);
+        let result = match self.world {
+            World::Current => {
+                // SAFETY: `new` checked that `describe` has exactly this type.
+                let f: Describe<detection::Descriptor> =
+                    unsafe { TypedFunc::new_unchecked(self.describe) };
+                f.call(&mut self.store, ()).map(|(d,)| d)
+            }
+            World::Previous => {
+                // SAFETY: as above, for the previous world's type.
+                let f: Describe<previous::Descriptor> =
+                    unsafe { TypedFunc::new_unchecked(self.describe) };
+                f.call(&mut self.store, ()).map(|(d,)| d.into())
+            }
+        };
+        result.map_err(|e| classify(e, &self.store, "describe failed"))
+    }
+
+    pub fn evaluate_audit(
         &mut self,
         config: &EngineConfig,
         events: &[&audit::AuditEvent],
     ) -> Result<Vec<detection::Finding>, Failure> {
-        self.store.set_epoch_deadline(config.deadline_ticks());
-        self.calls += 1;
-        // SAFETY: `new` checked that `evaluate` has exactly this type.
-        let evaluate: EvaluateAudit<'_> =
-            unsafe { wasmtime::component::TypedFunc::new_unchecked(self.evaluate) };
-        match evaluate.call(&mut self.store, (events,)) {
-            Ok((Ok(findings),)) => Ok(findings),
-            Ok((Err(message),)) => Err(Failure::Error(message)),
+        self.enter(config);
+        let result = match self.world {
+            World::Current => {
+                // SAFETY: `new` checked that `evaluate-audit` has exactly this type.
+                let f: Evaluate<'_, audit::AuditEvent, detection::Finding> =
+                    unsafe { TypedFunc::new_unchecked(self.evaluate_audit) };
+                f.call(&mut self.store, (events,)).map(|(r,)| r)
+            }
+            World::Previous => {
+                // SAFETY: as above, for the previous world's type.
+                let f: Evaluate<'_, audit::AuditEvent, previous::Finding> =
+                    unsafe { TypedFunc::new_unchecked(self.evaluate_audit) };
+                f.call(&mut self.store, (events,))
+                    .map(|(r,)| r.map(|fs| fs.into_iter().map(Into::into).collect()))
+            }
+        };
+        self.finish(result)
+    }
+
+    pub fn evaluate_runtime(
+        &mut self,
+        config: &EngineConfig,
+        events: &[&runtime::RuntimeEvent],
+    ) -> Result<Vec<detection::Finding>, Failure> {
+        let Some(func) = self.evaluate_runtime else {
+            return Err(Failure::Incompatible(format!(
+                "built against peregrine:rules@{}, which has no runtime events",
+                previous::VERSION
+            )));
+        };
+        self.enter(config);
+        // SAFETY: `new` checked that `evaluate-runtime` has exactly this type.
+        let f: Evaluate<'_, runtime::RuntimeEvent, detection::Finding> =
+            unsafe { TypedFunc::new_unchecked(func) };
+        let result = f.call(&mut self.store, (events,)).map(|(r,)| r);
+        self.finish(result)
+    }
+
+    fn finish(
+        &self,
+        result: wasmtime::Result<Result<Vec<detection::Finding>, String>>,
+    ) -> Result<Vec<detection::Finding>, Failure> {
+        match result {
+            Ok(Ok(findings)) => Ok(findings),
+            Ok(Err(message)) => Err(Failure::Error(message)),
             Err(e) => Err(classify(e, &self.store, "evaluation failed")),
         }
     }

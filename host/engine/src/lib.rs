@@ -16,6 +16,7 @@ mod evaluator;
 mod host;
 mod instance;
 mod module;
+mod previous;
 pub mod ruleset;
 
 use std::path::{Path, PathBuf};
@@ -26,13 +27,13 @@ use std::time::Duration;
 
 use wasmtime::component::{Component, HasSelf, Linker};
 
-pub use convert::audit_event as to_wit_event;
+pub use convert::{audit_event as to_wit_event, runtime_event as to_wit_runtime_event};
 pub use evaluator::{Evaluator, RuleFinding};
 pub use host::{RuleSettings, StateBucket, StateChange, StateStores};
 pub use instance::WarmInstance;
-pub use module::{LoadedRule, RuleStats, content_hash};
+pub use module::{LoadedRule, RuleStats, World, content_hash};
 
-use bindings::{Rule, RulePre};
+use bindings::Rule;
 use host::HostState;
 
 /// The epoch tick: the granularity of call deadlines.
@@ -41,6 +42,8 @@ pub const TICK: Duration = Duration::from_millis(10);
 /// The WIT package this host implements.
 pub const WIT_PACKAGE: &str = "peregrine:rules";
 pub const WIT_VERSION: &str = peregrine_rules_sdk::WIT_VERSION;
+/// Every version of the package this host loads modules of, newest first.
+pub const WIT_VERSIONS: [&str; 2] = [WIT_VERSION, previous::VERSION];
 
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -89,6 +92,9 @@ pub enum Failure {
     Trap(String),
     #[error("returned an error: {0}")]
     Error(String),
+    /// The component's exports do not have the world's types.
+    #[error("{0}")]
+    Incompatible(String),
 }
 
 /// Why a module could not be loaded.
@@ -103,11 +109,16 @@ pub enum LoadError {
     NotAComponent { path: PathBuf, reason: String },
     #[error(
         "{path}: built against {WIT_PACKAGE}@{found}, but this host implements \
-         {WIT_PACKAGE}@{WIT_VERSION}; rebuild the rule with a matching SDK"
+         {WIT_PACKAGE}@{WIT_VERSION} (and still loads {prev}); rebuild the rule with a \
+         matching SDK", prev = previous::VERSION
     )]
     WitVersion { path: PathBuf, found: String },
-    #[error("{path}: does not fit the {WIT_PACKAGE}@{WIT_VERSION} `rule` world: {reason}")]
-    Incompatible { path: PathBuf, reason: String },
+    #[error("{path}: does not fit the {WIT_PACKAGE}@{version} `rule` world: {reason}")]
+    Incompatible {
+        path: PathBuf,
+        version: &'static str,
+        reason: String,
+    },
     #[error("{path}: describe() failed: {failure}")]
     Describe { path: PathBuf, failure: Failure },
     #[error("{path}: invalid descriptor: {reason}")]
@@ -158,6 +169,7 @@ impl RuleEngine {
             .map_err(|e| EngineError(format!("{e:#}")))?;
         Rule::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
             .map_err(|e| EngineError(format!("{e:#}")))?;
+        previous::add_to_linker(&mut linker).map_err(|e| EngineError(format!("{e:#}")))?;
 
         let stop_ticker = Arc::new(AtomicBool::new(false));
         let ticker = {
@@ -239,24 +251,28 @@ impl RuleEngine {
         states: &StateStores,
     ) -> Result<LoadedRule, LoadError> {
         let path_buf = path.to_path_buf();
-        let component = component.clone();
-        if let Some(found) = foreign_wit_version(&self.engine, &component) {
-            return Err(LoadError::WitVersion {
-                path: path_buf,
-                found,
-            });
-        }
-        let instance_pre =
-            self.linker
-                .instantiate_pre(&component)
-                .map_err(|e| LoadError::Incompatible {
-                    path: path_buf.clone(),
-                    reason: format!("{e:#}"),
-                })?;
-        let pre = RulePre::new(instance_pre).map_err(|e| LoadError::Incompatible {
+        let world = match wit_version(&self.engine, component) {
+            Some(v) if v == WIT_VERSION => World::Current,
+            Some(v) if v == previous::VERSION => World::Previous,
+            Some(found) => {
+                return Err(LoadError::WitVersion {
+                    path: path_buf,
+                    found,
+                });
+            }
+            // A module that imports no capability names no version: its exports tell.
+            None if exports(&self.engine, component, "evaluate-runtime") => World::Current,
+            None => World::Previous,
+        };
+        let incompatible = |reason: String| LoadError::Incompatible {
             path: path_buf.clone(),
-            reason: format!("{e:#}"),
-        })?;
+            version: world.version(),
+            reason,
+        };
+        let pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(|e| incompatible(format!("{e:#}")))?;
 
         let name = module::module_name(path);
         let mut loaded = LoadedRule {
@@ -264,6 +280,7 @@ impl RuleEngine {
             path: path_buf.clone(),
             hash: module::content_hash(bytes),
             descriptor: peregrine_rules_sdk::Descriptor::new("", 0.0, "", ""),
+            world,
             pre,
             state: Arc::new(StateBucket::default()),
             label: Arc::from(name.as_str()),
@@ -271,9 +288,12 @@ impl RuleEngine {
         };
         let descriptor = WarmInstance::new(&self.engine, &self.config, &loaded)
             .and_then(|mut instance| instance.describe(&self.config))
-            .map_err(|failure| LoadError::Describe {
-                path: path_buf.clone(),
-                failure,
+            .map_err(|failure| match failure {
+                Failure::Incompatible(reason) => incompatible(reason),
+                failure => LoadError::Describe {
+                    path: path_buf.clone(),
+                    failure,
+                },
             })?;
         let descriptor = convert::descriptor(descriptor);
         peregrine_rules_sdk::check_descriptor(&descriptor).map_err(|reason| {
@@ -343,21 +363,24 @@ fn check_is_component(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// The version of `peregrine:rules` a component imports, when it is not ours.
-fn foreign_wit_version(engine: &wasmtime::Engine, component: &Component) -> Option<String> {
+/// The version of `peregrine:rules` a component imports, if it imports any of it.
+fn wit_version(engine: &wasmtime::Engine, component: &Component) -> Option<String> {
     let prefix = format!("{WIT_PACKAGE}/");
     component
         .component_type()
         .imports(engine)
         .find_map(|(name, _)| {
             let rest = name.strip_prefix(&prefix)?;
-            let version = rest.split_once('@').map_or("", |(_, v)| v);
-            (version != WIT_VERSION).then(|| {
-                if version.is_empty() {
-                    "(unversioned)".to_string()
-                } else {
-                    version.to_string()
-                }
+            Some(match rest.split_once('@') {
+                Some((_, version)) => version.to_string(),
+                None => "(unversioned)".to_string(),
             })
         })
+}
+
+fn exports(engine: &wasmtime::Engine, component: &Component, name: &str) -> bool {
+    component
+        .component_type()
+        .exports(engine)
+        .any(|(export, _)| export == name)
 }

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use peregrine_rules_sdk as sdk;
 use sha2::{Digest, Sha256};
 
-use super::bindings::RulePre;
+use wasmtime::component::InstancePre;
+
 use super::host::{HostState, StateBucket};
 
 /// Counters a rule accumulates while it runs, shown by `scan` and `/v1/rules`.
@@ -54,6 +55,24 @@ impl RuleStats {
     }
 }
 
+/// The version of the `rule` world a module was built against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum World {
+    /// `peregrine:rules@0.2.0`: audit and runtime events.
+    Current,
+    /// `peregrine:rules@0.1.0`: audit events only.
+    Previous,
+}
+
+impl World {
+    pub fn version(self) -> &'static str {
+        match self {
+            World::Current => super::WIT_VERSION,
+            World::Previous => super::previous::VERSION,
+        }
+    }
+}
+
 pub struct LoadedRule {
     /// The module's file stem, e.g. `execution-exec-in-kube-system-pod`.
     pub name: String,
@@ -61,7 +80,9 @@ pub struct LoadedRule {
     /// SHA-256 of the module file: its version.
     pub hash: String,
     pub descriptor: sdk::Descriptor,
-    pub(super) pre: RulePre<HostState>,
+    /// The world the module targets.
+    pub world: World,
+    pub(super) pre: InstancePre<HostState>,
     pub(super) state: Arc<StateBucket>,
     pub(super) label: Arc<str>,
     pub stats: RuleStats,
@@ -83,6 +104,14 @@ impl LoadedRule {
             .audit
             .as_ref()
             .is_some_and(|s| sdk::subscription::matches(s, event))
+    }
+
+    /// Whether the rule wants this runtime event.
+    pub fn subscribes_to_runtime(&self, event: &sdk::RuntimeEvent) -> bool {
+        self.descriptor
+            .runtime
+            .as_ref()
+            .is_some_and(|s| sdk::subscription::matches_runtime(s, event))
     }
 }
 

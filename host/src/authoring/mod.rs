@@ -88,9 +88,15 @@ pub fn inspect(module: &Path, config: &EngineConfig) -> Result<Inspection, Autho
     let d = &rule.descriptor;
     let _ = writeln!(
         out,
-        "world:        {}@{} rule",
+        "world:        {}@{} rule{}",
         crate::engine::WIT_PACKAGE,
-        crate::engine::WIT_VERSION
+        rule.world.version(),
+        match rule.world {
+            crate::engine::World::Current => "",
+            crate::engine::World::Previous =>
+                " (the previous contract: audit events only; rebuild with the current SDK \
+                 for runtime events)",
+        }
     );
     let _ = writeln!(out, "finding type: {}", d.finding_type);
     let _ = writeln!(
@@ -136,6 +142,42 @@ pub fn inspect(module: &Path, config: &EngineConfig) -> Result<Inspection, Autho
             }
         }
     }
+    match &d.runtime {
+        None => {
+            let _ = writeln!(
+                out,
+                "runtime:      none (the rule is never given runtime events)"
+            );
+        }
+        Some(s) => {
+            let activities: Vec<&str> = s.activities.iter().map(|a| a.name()).collect();
+            let any = |items: &[&str]| {
+                if items.is_empty() {
+                    "any".to_string()
+                } else {
+                    items.join(", ")
+                }
+            };
+            let sensors: Vec<&str> = s.sensors.iter().map(String::as_str).collect();
+            let _ = writeln!(out, "runtime:");
+            let _ = writeln!(out, "  activities: {}", any(&activities));
+            let _ = writeln!(out, "  sensors: {}", any(&sensors));
+            let _ = writeln!(
+                out,
+                "  address, domain or hash on a threat list: {}",
+                if s.listed { "required" } else { "not required" }
+            );
+            let _ = writeln!(
+                out,
+                "  processes: {}",
+                if s.containers_only {
+                    "in containers only"
+                } else {
+                    "in containers and on nodes"
+                }
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "raw event:    {}",
@@ -154,7 +196,9 @@ const NOT_OFFERED: &str = "NOT OFFERED by the sandbox";
 fn describe_import(name: &str) -> &'static str {
     let interface = name.split('@').next().unwrap_or(name);
     match interface {
-        "peregrine:rules/audit" | "peregrine:rules/detection" => "types",
+        "peregrine:rules/audit" | "peregrine:rules/detection" | "peregrine:rules/runtime" => {
+            "types"
+        }
         "peregrine:rules/log" => "offered: log lines go to the host's log",
         "peregrine:rules/state" => "offered: the rule's own key-value store",
         "peregrine:rules/settings" => "offered: the operator's --rule-setting values, read only",

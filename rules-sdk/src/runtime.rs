@@ -1,0 +1,131 @@
+//! Container runtime events: the WIT records, and the questions rules ask of them.
+
+pub use crate::bindings::peregrine::rules::runtime::*;
+
+impl Activity {
+    /// The case of this activity, as subscriptions name it.
+    pub fn kind(&self) -> ActivityKind {
+        match self {
+            Activity::Exec => ActivityKind::Exec,
+            Activity::Exit(_) => ActivityKind::Exit,
+            Activity::File(_) => ActivityKind::File,
+            Activity::Mmap(_) => ActivityKind::Mmap,
+            Activity::Socket(_) => ActivityKind::Socket,
+            Activity::Dns(_) => ActivityKind::Dns,
+            Activity::Mount(_) => ActivityKind::Mount,
+            Activity::Ptrace(_) => ActivityKind::Ptrace,
+            Activity::MemoryWrite(_) => ActivityKind::MemoryWrite,
+            Activity::MemfdCreate(_) => ActivityKind::MemfdCreate,
+            Activity::Userfaultfd => ActivityKind::Userfaultfd,
+            Activity::Credentials(_) => ActivityKind::Credentials,
+            Activity::KernelModule(_) => ActivityKind::KernelModule,
+            Activity::NamespaceChange(_) => ActivityKind::NamespaceChange,
+            Activity::LibraryLoad(_) => ActivityKind::LibraryLoad,
+            Activity::Alert(_) => ActivityKind::Alert,
+        }
+    }
+}
+
+impl ActivityKind {
+    /// Every kind, in the contract's order.
+    pub const ALL: [ActivityKind; 16] = [
+        ActivityKind::Exec,
+        ActivityKind::Exit,
+        ActivityKind::File,
+        ActivityKind::Mmap,
+        ActivityKind::Socket,
+        ActivityKind::Dns,
+        ActivityKind::Mount,
+        ActivityKind::Ptrace,
+        ActivityKind::MemoryWrite,
+        ActivityKind::MemfdCreate,
+        ActivityKind::Userfaultfd,
+        ActivityKind::Credentials,
+        ActivityKind::KernelModule,
+        ActivityKind::NamespaceChange,
+        ActivityKind::LibraryLoad,
+        ActivityKind::Alert,
+    ];
+
+    /// The contract's name of the kind, e.g. `kernel-module`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ActivityKind::Exec => "exec",
+            ActivityKind::Exit => "exit",
+            ActivityKind::File => "file",
+            ActivityKind::Mmap => "mmap",
+            ActivityKind::Socket => "socket",
+            ActivityKind::Dns => "dns",
+            ActivityKind::Mount => "mount",
+            ActivityKind::Ptrace => "ptrace",
+            ActivityKind::MemoryWrite => "memory-write",
+            ActivityKind::MemfdCreate => "memfd-create",
+            ActivityKind::Userfaultfd => "userfaultfd",
+            ActivityKind::Credentials => "credentials",
+            ActivityKind::KernelModule => "kernel-module",
+            ActivityKind::NamespaceChange => "namespace-change",
+            ActivityKind::LibraryLoad => "library-load",
+            ActivityKind::Alert => "alert",
+        }
+    }
+}
+
+impl Address {
+    /// On a threat list and not trusted.
+    pub fn is_listed(&self) -> bool {
+        !self.trusted && !self.listed.is_empty()
+    }
+}
+
+impl ThreatCategory {
+    /// The name GuardDuty's threat intelligence details use for the category.
+    pub fn name(self) -> &'static str {
+        match self {
+            ThreatCategory::Malicious => "malicious",
+            ThreatCategory::TorExitNode => "tor-exit-node",
+            ThreatCategory::TorRelay => "tor-relay",
+            ThreatCategory::CryptoMining => "crypto-mining",
+            ThreatCategory::CommandAndControl => "command-and-control",
+            ThreatCategory::BlackHole => "black-hole",
+            ThreatCategory::DropPoint => "drop-point",
+            ThreatCategory::Phishing => "phishing",
+            ThreatCategory::Custom => "custom",
+        }
+    }
+}
+
+impl RuntimeEvent {
+    /// The remote address of a socket activity.
+    pub fn remote(&self) -> Option<&Address> {
+        match &self.activity {
+            Activity::Socket(s) => s.remote.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The threat lists this event's indicators are on: a socket's remote address, a DNS
+    /// name, the executable's hash (trusted addresses are on none).
+    pub fn listings(&self) -> Vec<&Listing> {
+        let mut found: Vec<&Listing> = self.process.sha256_listed.iter().collect();
+        match &self.activity {
+            Activity::Socket(s) => {
+                if let Some(remote) = s.remote.as_ref().filter(|a| a.is_listed()) {
+                    found.extend(&remote.listed);
+                }
+            }
+            Activity::Dns(d) => found.extend(&d.listed),
+            _ => {}
+        }
+        found
+    }
+
+    /// The process runs in a container (not on the node itself).
+    pub fn in_container(&self) -> bool {
+        self.container.is_some()
+    }
+
+    /// The pod's namespace, when the process runs in a pod.
+    pub fn namespace(&self) -> Option<&str> {
+        self.pod.as_ref().map(|p| p.namespace.as_str())
+    }
+}
