@@ -6,6 +6,7 @@
 //! stages; exec commands URL-encoded in the request URI.
 
 mod objects;
+pub mod runtime;
 mod raw;
 
 use std::collections::HashSet;
