@@ -104,8 +104,11 @@ impl SourceCounter {
 pub struct Metrics {
     /// Events received, by kind of source (`webhook`, `file`) and cluster.
     pub events_received: SourceCounter,
-    /// Entries that could not be read as audit events, by kind of source and cluster.
+    /// Entries that could not be read as events, by kind of source and cluster.
     pub events_malformed: SourceCounter,
+    /// Events a runtime sensor said it dropped (Tetragon's `rate_limit_info`), by kind of
+    /// source and cluster.
+    pub sensor_events_dropped: SourceCounter,
     /// Events judged by the rules (each audit ID once, at its first outcome stage).
     pub events_judged: AtomicU64,
     /// Events skipped: other stages of an audit ID already judged, or resent events.
@@ -149,12 +152,17 @@ impl Metrics {
         self.events_received.render(
             &mut out,
             "peregrine_events_received_total",
-            "Audit events received, by kind of source (webhook, file) and cluster.",
+            "Events received (audit and runtime), by kind of source (webhook, file) and cluster.",
         );
         self.events_malformed.render(
             &mut out,
             "peregrine_events_malformed_total",
-            "Entries that were not readable audit events, by kind of source and cluster.",
+            "Entries that were not readable events, by kind of source and cluster.",
+        );
+        self.sensor_events_dropped.render(
+            &mut out,
+            "peregrine_sensor_events_dropped_total",
+            "Events a runtime sensor reported it dropped, by kind of source and cluster.",
         );
         gauge(
             &mut out,

@@ -8,8 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use peregrine_rules_sdk::AuditEvent;
-
 use crate::engine::{EngineConfig, LoadedRule, StateStores};
 use crate::findings::{FindingContext, GuardDutyFinding};
 use crate::ingest::{self, IngestError, Item, Location};
@@ -65,6 +63,11 @@ pub enum Notice<'a> {
         location: &'a Location,
         reason: &'a str,
     },
+    /// A runtime sensor reported that it dropped events (they were never seen).
+    SensorDropped {
+        location: &'a Location,
+        count: u64,
+    },
     RuleNotLoaded(&'a RuleFailure),
     IntelWarning(&'a IntelWarning),
     FileFailed(&'a IngestError),
@@ -73,8 +76,12 @@ pub enum Notice<'a> {
 pub struct ScanReport {
     pub findings: Vec<GuardDutyFinding>,
     pub events_read: u64,
+    /// Of `events_read`, the runtime events (the rest are audit events).
+    pub runtime_events_read: u64,
     pub events_judged: u64,
     pub malformed: u64,
+    /// Events the runtime sensors said they dropped.
+    pub sensor_dropped: u64,
     pub files_failed: usize,
     pub rules: Vec<Arc<LoadedRule>>,
     pub rules_failed_to_load: usize,
@@ -162,34 +169,44 @@ pub fn run_into(
         return Err(ScanError::NoRules(options.rules_dir.clone()));
     };
     let mut events_read = 0u64;
+    let mut runtime_events_read = 0u64;
     let mut malformed = 0u64;
+    let mut sensor_dropped = 0u64;
     let mut files_failed = 0usize;
-    let mut batch = Vec::with_capacity(batch_size);
-    let submit = |events: Vec<AuditEvent>| {
+    let mut batch = Batch::default();
+    let submit = |batch: Batch| {
         // Only a pipeline that stopped refuses a waiting submit; nothing to do then.
-        let _ = pipeline.submit(Batch {
-            events,
-            checkpoint: None,
-        });
+        let _ = pipeline.submit(batch);
     };
     for file in files {
-        let mut take = |item: Item| match item {
-            Item::Event(event, _) => {
-                events_read += 1;
-                batch.push(event);
-                if batch.len() >= batch_size {
-                    submit(std::mem::replace(
-                        &mut batch,
-                        Vec::with_capacity(batch_size),
-                    ));
+        let mut take = |item: Item| {
+            match item {
+                Item::Event(event, _) => {
+                    events_read += 1;
+                    batch.events.push(event);
+                }
+                Item::Runtime(event, _) => {
+                    events_read += 1;
+                    runtime_events_read += 1;
+                    batch.runtime.push(*event);
+                }
+                Item::Dropped { count, location } => {
+                    sensor_dropped += count;
+                    notify(Notice::SensorDropped {
+                        location: &location,
+                        count,
+                    });
+                }
+                Item::Malformed { location, reason } => {
+                    malformed += 1;
+                    notify(Notice::Malformed {
+                        location: &location,
+                        reason: &reason,
+                    });
                 }
             }
-            Item::Malformed { location, reason } => {
-                malformed += 1;
-                notify(Notice::Malformed {
-                    location: &location,
-                    reason: &reason,
-                });
+            if batch.len() >= batch_size {
+                submit(std::mem::take(&mut batch));
             }
         };
         if let Err(e) = ingest::read_path(file, &normalizer, &mut take) {
@@ -204,10 +221,12 @@ pub fn run_into(
     Ok(ScanReport {
         findings: Vec::new(),
         events_read,
+        runtime_events_read,
         events_judged: metrics
             .events_judged
             .load(std::sync::atomic::Ordering::Relaxed),
         malformed,
+        sensor_dropped,
         files_failed,
         rules: snapshot.rules.clone(),
         rules_failed_to_load: failures.len(),
@@ -226,15 +245,18 @@ pub fn render_table(findings: &[GuardDutyFinding]) -> String {
         "LAST SEEN".to_string(),
     ]];
     for f in findings {
-        let action = &f.service.action.kubernetes_api_call_action;
-        let target = match &f.resource.kubernetes_details.kubernetes_workload_details {
-            Some(w) => format!(
+        let action = f.service.action.kubernetes_api_call_action.as_ref();
+        let target = match (
+            &f.resource.kubernetes_details.kubernetes_workload_details,
+            action,
+        ) {
+            (Some(w), _) => format!(
                 "{}/{}/{}",
                 w.workload_type,
                 w.namespace.as_deref().unwrap_or("-"),
                 w.name.as_deref().unwrap_or("-")
             ),
-            None => match (&action.resource, &action.resource_name) {
+            (None, Some(action)) => match (&action.resource, &action.resource_name) {
                 (Some(r), Some(n)) => format!("{r}/{n}"),
                 (Some(r), None) => r.clone(),
                 _ => action
@@ -244,16 +266,25 @@ pub fn render_table(findings: &[GuardDutyFinding]) -> String {
                     .unwrap_or("")
                     .to_string(),
             },
+            (None, None) => match &f.resource.node_details {
+                Some(node) => format!("node/{}", node.name),
+                None => "-".into(),
+            },
+        };
+        // The caller of an API call, or the process of a runtime finding.
+        let actor = match (
+            &f.resource.kubernetes_details.kubernetes_user_details,
+            &f.service.runtime_details,
+        ) {
+            (Some(user), _) => user.username.clone(),
+            (None, Some(runtime)) => format!("process {}", runtime.process.executable_path),
+            (None, None) => "-".into(),
         };
         rows.push([
             crate::findings::severity_label(f.severity).to_string(),
             f.finding_type.clone(),
             f.service.count.to_string(),
-            f.resource
-                .kubernetes_details
-                .kubernetes_user_details
-                .username
-                .clone(),
+            actor,
             target,
             f.service.event_last_seen.clone(),
         ]);
@@ -312,6 +343,18 @@ pub fn summary(report: &ScanReport) -> String {
     );
     if !failing.is_empty() {
         line.push_str(&format!("; rules with failures: {}", failing.join(", ")));
+    }
+    if report.runtime_events_read > 0 {
+        line.push_str(&format!(
+            "; {} of the events were runtime events",
+            report.runtime_events_read
+        ));
+    }
+    if report.sensor_dropped > 0 {
+        line.push_str(&format!(
+            "; the sensors said they dropped {} events",
+            report.sensor_dropped
+        ));
     }
     if report.files_failed > 0 {
         line.push_str(&format!(

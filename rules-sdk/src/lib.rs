@@ -64,9 +64,9 @@ pub use bindings::peregrine::rules::detection::{
     AnomalyFeature, AnomalyObject, AuditSubscription, Descriptor, Finding, RuntimeSubscription,
     ThreatIntel,
 };
-pub use runtime::{Activity, ActivityKind, RuntimeEvent};
 pub use event::{WORKLOAD_RESOURCES, image_prefix};
 pub use host::{log, settings, state};
+pub use runtime::{Activity, ActivityKind, RuntimeEvent};
 
 /// The version of the WIT package this SDK targets.
 pub const WIT_VERSION: &str = "0.2.0";

@@ -226,6 +226,8 @@ async fn list_filters_and_pages_without_gaps_or_duplicates() {
             f.resource
                 .kubernetes_details
                 .kubernetes_user_details
+                .as_ref()
+                .unwrap()
                 .username
                 == "system:anonymous"
         });
@@ -520,7 +522,7 @@ async fn search_filters_on_any_field_path_and_pages() {
         let want: Vec<&str> = api
             .stored
             .iter()
-            .filter(|f| f.severity >= 7.0 && f.resource.kubernetes_details.kubernetes_user_details.username != "system:anonymous")
+            .filter(|f| f.severity >= 7.0 && f.resource.kubernetes_details.kubernetes_user_details.as_ref().unwrap().username != "system:anonymous")
             .map(|f| f.id.as_str())
             .collect();
         assert!(want.len() > 5, "{}", want.len());

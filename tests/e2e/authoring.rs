@@ -196,9 +196,15 @@ fn rules_inspect_names_the_world_a_module_targets() {
     ]);
     let shown = text(&old);
     assert_eq!(old.status.code(), Some(0), "{shown}");
-    assert!(shown.contains("world:        peregrine:rules@0.1.0 rule (the previous contract"), "{shown}");
+    assert!(
+        shown.contains("world:        peregrine:rules@0.1.0 rule (the previous contract"),
+        "{shown}"
+    );
     assert!(shown.contains("runtime:      none"), "{shown}");
-    assert!(shown.contains("the host loads and runs this module"), "{shown}");
+    assert!(
+        shown.contains("the host loads and runs this module"),
+        "{shown}"
+    );
 
     let current = peregrine(&[
         "rules",
@@ -207,5 +213,8 @@ fn rules_inspect_names_the_world_a_module_targets() {
     ]);
     let shown = text(&current);
     assert_eq!(current.status.code(), Some(0), "{shown}");
-    assert!(shown.contains("world:        peregrine:rules@0.2.0 rule\n"), "{shown}");
+    assert!(
+        shown.contains("world:        peregrine:rules@0.2.0 rule\n"),
+        "{shown}"
+    );
 }

@@ -21,6 +21,10 @@ fn read(path: &Path) -> (Vec<(String, String, String)>, Vec<String>) {
     let name = path.file_name().unwrap().to_string_lossy().to_string();
     let mut sink = |item: Item| match item {
         Item::Event(e, at) => events.push((e.audit_id, e.cluster, format!("{name}:{}", at.line))),
+        Item::Runtime(e, at) => events.push((e.event_id, e.cluster, format!("{name}:{}", at.line))),
+        Item::Dropped { location, count } => {
+            problems.push(format!("{name}:{}: dropped {count}", location.line))
+        }
         Item::Malformed { location, reason } => {
             problems.push(format!("{name}:{}: {reason}", location.line))
         }

@@ -128,6 +128,8 @@ fn state_outlives_instances_and_is_shared_by_workers() {
                 f.resource
                     .kubernetes_details
                     .kubernetes_user_details
+                    .as_ref()
+                    .unwrap()
                     .username
                     .clone(),
                 f.service.count,
@@ -174,7 +176,10 @@ fn a_module_built_against_the_previous_world_still_judges_audit_events() {
         .join("rules/execution-exec-in-kube-system-pod/fixtures/positive.jsonl");
     let scanned = scan_with(options, &[exec_fixture]);
     assert!(
-        !scanned.notices.iter().any(|n| n.starts_with("rule not loaded")),
+        !scanned
+            .notices
+            .iter()
+            .any(|n| n.starts_with("rule not loaded")),
         "{:?}",
         scanned.notices
     );
@@ -203,8 +208,20 @@ fn a_module_built_against_the_previous_world_still_judges_audit_events() {
             .filter(|f| f.finding_type == finding_type)
             .map(|f| {
                 (
-                    f.service.action.kubernetes_api_call_action.request_uri.clone(),
-                    f.service.action.kubernetes_api_call_action.parameters.clone(),
+                    f.service
+                        .action
+                        .kubernetes_api_call_action
+                        .as_ref()
+                        .unwrap()
+                        .request_uri
+                        .clone(),
+                    f.service
+                        .action
+                        .kubernetes_api_call_action
+                        .as_ref()
+                        .unwrap()
+                        .parameters
+                        .clone(),
                 )
             })
             .collect();
@@ -213,7 +230,10 @@ fn a_module_built_against_the_previous_world_still_judges_audit_events() {
     };
     let judged_old = commands("Test:Fixture/PreviousWorld");
     assert_eq!(judged_old.len(), 2, "{judged_old:?}");
-    assert_eq!(judged_old, commands("Execution:Kubernetes/ExecInKubeSystemPod"));
+    assert_eq!(
+        judged_old,
+        commands("Execution:Kubernetes/ExecInKubeSystemPod")
+    );
     let mut descriptions: Vec<_> = scanned
         .report
         .findings
@@ -229,6 +249,12 @@ fn a_module_built_against_the_previous_world_still_judges_audit_events() {
         .collect();
     descriptions.sort();
     assert_eq!(descriptions.len(), 2);
-    assert!(descriptions[0].starts_with("exec number 1 by "), "{descriptions:?}");
-    assert!(descriptions[1].starts_with("exec number 2 by "), "{descriptions:?}");
+    assert!(
+        descriptions[0].starts_with("exec number 1 by "),
+        "{descriptions:?}"
+    );
+    assert!(
+        descriptions[1].starts_with("exec number 2 by "),
+        "{descriptions:?}"
+    );
 }

@@ -137,7 +137,12 @@ fn threat_list_findings_name_their_list_and_caller() {
         evidence.threat_intelligence_details[0].threat_list_name,
         "scanners"
     );
-    let call = &f.service.action.kubernetes_api_call_action;
+    let call = f
+        .service
+        .action
+        .kubernetes_api_call_action
+        .as_ref()
+        .unwrap();
     assert_eq!(
         call.remote_ip_details
             .as_ref()

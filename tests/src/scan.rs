@@ -19,6 +19,7 @@ pub fn scan_with(options: ScanOptions, files: &[PathBuf]) -> Scanned {
     let mut notify = |n: Notice<'_>| {
         notices.push(match n {
             Notice::Malformed { location, reason } => format!("{location}: {reason}"),
+            Notice::SensorDropped { location, count } => format!("{location}: dropped {count}"),
             Notice::RuleNotLoaded(e) => format!("rule not loaded: {e}"),
             Notice::IntelWarning(w) => format!("intel: {w}"),
             Notice::FileFailed(e) => format!("file failed: {e}"),
@@ -70,8 +71,9 @@ pub fn summarize(report: &ScanReport) -> Vec<(String, String, String, u64)> {
                 f.resource
                     .kubernetes_details
                     .kubernetes_user_details
-                    .username
-                    .clone(),
+                    .as_ref()
+                    .map_or("-", |u| u.username.as_str())
+                    .to_string(),
                 workload,
                 f.service.count,
             )

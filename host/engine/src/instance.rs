@@ -73,8 +73,9 @@ impl WarmInstance {
             World::Current => {
                 let _: Describe<detection::Descriptor> =
                     describe.typed(&store).map_err(wrong("describe"))?;
-                let _: Evaluate<'_, audit::AuditEvent, detection::Finding> =
-                    evaluate_audit.typed(&store).map_err(wrong("evaluate-audit"))?;
+                let _: Evaluate<'_, audit::AuditEvent, detection::Finding> = evaluate_audit
+                    .typed(&store)
+                    .map_err(wrong("evaluate-audit"))?;
                 let _: Evaluate<'_, runtime::RuntimeEvent, detection::Finding> = evaluate_runtime
                     .expect("the current world evaluates runtime events")
                     .typed(&store)
@@ -83,8 +84,9 @@ impl WarmInstance {
             World::Previous => {
                 let _: Describe<previous::Descriptor> =
                     describe.typed(&store).map_err(wrong("describe"))?;
-                let _: Evaluate<'_, audit::AuditEvent, previous::Finding> =
-                    evaluate_audit.typed(&store).map_err(wrong("evaluate-audit"))?;
+                let _: Evaluate<'_, audit::AuditEvent, previous::Finding> = evaluate_audit
+                    .typed(&store)
+                    .map_err(wrong("evaluate-audit"))?;
             }
         }
         Ok(WarmInstance {

@@ -85,10 +85,13 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.instance(&name("detection"))?;
 
     let mut i = linker.instance(&name("log"))?;
-    i.func_wrap("log", |mut s: Store, (level, message): (log::Level, String)| {
-        log::Host::log(s.data_mut(), level, message);
-        Ok(())
-    })?;
+    i.func_wrap(
+        "log",
+        |mut s: Store, (level, message): (log::Level, String)| {
+            log::Host::log(s.data_mut(), level, message);
+            Ok(())
+        },
+    )?;
 
     let mut i = linker.instance(&name("state"))?;
     i.func_wrap("get", |mut s: Store, (key,): (String,)| {

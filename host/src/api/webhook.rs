@@ -287,7 +287,12 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
     let source = format!("webhook:{cluster}");
     let parsed =
         tokio::task::spawn_blocking(move || intake::read_body(&body, &source, &normalizer)).await;
-    let Received { events, malformed } = match parsed {
+    let Received {
+        events,
+        runtime,
+        dropped,
+        malformed,
+    } = match parsed {
         Ok(Ok(parsed)) => parsed,
         Ok(Err(reason)) => {
             tracing::warn!(%cluster, "audit webhook body refused: {reason}");
@@ -305,7 +310,13 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
     let metrics = &state.metrics;
     metrics
         .events_received
-        .add("webhook", cluster, events.len() as u64);
+        .add("webhook", cluster, (events.len() + runtime.len()) as u64);
+    if dropped > 0 {
+        metrics
+            .sensor_events_dropped
+            .add("webhook", cluster, dropped);
+        tracing::warn!(%cluster, "the runtime sensor says it dropped {dropped} events");
+    }
     if !malformed.is_empty() {
         metrics
             .events_malformed
@@ -314,7 +325,7 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
             tracing::warn!(%cluster, "audit webhook entry skipped: {reason}");
         }
     }
-    if events.is_empty() {
+    if events.is_empty() && runtime.is_empty() {
         let why = malformed
             .first()
             .map_or("the EventList has no items", String::as_str);
@@ -325,9 +336,10 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
             None,
         );
     }
-    let received = events.len();
+    let received = events.len() + runtime.len();
     let ack = match webhook.pipeline.try_submit(Batch {
         events,
+        runtime,
         checkpoint: None,
     }) {
         Ok(ack) => ack,

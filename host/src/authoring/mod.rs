@@ -349,6 +349,10 @@ fn run_fixture(
         let mut problems = Vec::new();
         ingest::read_path(&file, &normalizer, &mut |item| match item {
             Item::Event(e, _) => events.push(e),
+            // `rules test` fixtures hold audit events.
+            Item::Runtime(_, location) | Item::Dropped { location, .. } => problems.push(format!(
+                "{location}: a runtime event; rules test takes audit events only for now"
+            )),
             Item::Malformed { location, reason } => problems.push(format!("{location}: {reason}")),
         })
         .map_err(|e| fixture_error(path, e.to_string()))?;
@@ -379,7 +383,7 @@ fn run_fixture(
                 "auditId": f.service.additional_info.get("auditId"),
                 "severity": f.severity,
                 "title": f.title,
-                "username": f.resource.kubernetes_details.kubernetes_user_details.username,
+                "username": f.resource.kubernetes_details.kubernetes_user_details.map(|u| u.username),
             })
         })
         .collect();

@@ -79,6 +79,9 @@ fn run_scan(
         Notice::Malformed { location, reason } => {
             eprintln!("peregrine: {location}: skipped: {reason}")
         }
+        Notice::SensorDropped { location, count } => {
+            eprintln!("peregrine: {location}: the sensor says it dropped {count} events")
+        }
         Notice::RuleNotLoaded(e) => eprintln!("peregrine: rule not loaded: {e}"),
         Notice::IntelWarning(w) => eprintln!("peregrine: threat list entry skipped: {w}"),
         Notice::FileFailed(e) => eprintln!("peregrine: cannot read {e}"),

@@ -46,6 +46,8 @@ fn workload_details(event: &AuditEvent) -> Option<WorkloadDetails> {
             service_account_name: None,
             containers: Vec::new(),
             volumes: Vec::new(),
+            pod_name: None,
+            pod_uid: None,
         });
     };
     Some(WorkloadDetails {
@@ -61,6 +63,8 @@ fn workload_details(event: &AuditEvent) -> Option<WorkloadDetails> {
             .containers
             .iter()
             .map(|c| ContainerDetails {
+                container_runtime: None,
+                id: None,
                 name: c.name.clone(),
                 image: c.image.clone(),
                 image_prefix: image_prefix(&c.image).to_string(),
@@ -86,6 +90,8 @@ fn workload_details(event: &AuditEvent) -> Option<WorkloadDetails> {
                 host_path: v.host_path.clone().map(|path| HostPath { path }),
             })
             .collect(),
+        pod_name: None,
+        pod_uid: None,
     })
 }
 
@@ -114,7 +120,7 @@ pub fn aggregation_key(
     )
 }
 
-fn finding_id(key: &str) -> String {
+pub(super) fn finding_id(key: &str) -> String {
     hex::encode(&Sha256::digest(key.as_bytes())[..16])
 }
 
@@ -161,22 +167,7 @@ pub fn build(
         }
     });
     let object = event.object_ref.as_ref();
-    let mut additional_info = serde_json::Map::new();
-    for (k, v) in &reported.additional_info {
-        additional_info.insert(k.clone(), serde_json::Value::String(v.clone()));
-    }
-    if let Some(first) = reported.threat_intel.first() {
-        additional_info.insert(
-            "threatListName".into(),
-            first.threat_list_name.clone().into(),
-        );
-    }
-    additional_info.insert("module".into(), rule.module.into());
-    additional_info.insert("moduleVersion".into(), rule.version.into());
-    additional_info.insert("auditId".into(), event.audit_id.clone().into());
-    let value = serde_json::Value::Object(additional_info.clone()).to_string();
-    additional_info.insert("value".into(), value.into());
-    additional_info.insert("type".into(), "default".into());
+    let additional_info = additional_info(&reported, rule, &[("auditId", &event.audit_id)]);
 
     GuardDutyFinding {
         schema_version: SCHEMA_VERSION.into(),
@@ -200,7 +191,7 @@ pub fn build(
                 name: event.cluster.clone(),
             },
             kubernetes_details: KubernetesDetails {
-                kubernetes_user_details: UserDetails {
+                kubernetes_user_details: Some(UserDetails {
                     username: event.user.username.clone(),
                     uid: event.user.uid.clone(),
                     groups: event.user.groups.clone(),
@@ -215,16 +206,17 @@ pub fn build(
                         username: u.username.clone(),
                         groups: u.groups.clone(),
                     }),
-                },
+                }),
                 kubernetes_workload_details: workload,
             },
+            node_details: None,
         },
         service: Service {
             service_name: "peregrine".into(),
             detector_id: ctx.detector_id.clone(),
             action: Action {
-                action_type: "KUBERNETES_API_CALL".into(),
-                kubernetes_api_call_action: ApiCallAction {
+                action_type: Some("KUBERNETES_API_CALL".into()),
+                kubernetes_api_call_action: Some(ApiCallAction {
                     request_uri: event.request_uri.clone(),
                     verb: event.verb.clone(),
                     resource: object.map(|o| o.resource.clone()),
@@ -240,7 +232,7 @@ pub fn build(
                     remote_ip_details,
                     status_code: event.response_code,
                     parameters: reported.parameters,
-                },
+                }),
                 kubernetes_permission_checked_details: event.access_review().map(|r| {
                     PermissionCheckedDetails {
                         verb: r.verb.clone(),
@@ -262,16 +254,7 @@ pub fn build(
                     uid: r.uid.clone(),
                 }),
             },
-            evidence: (!reported.threat_intel.is_empty()).then(|| Evidence {
-                threat_intelligence_details: reported
-                    .threat_intel
-                    .into_iter()
-                    .map(|t| ThreatIntelligenceDetail {
-                        threat_list_name: t.threat_list_name,
-                        threat_names: t.threat_names,
-                    })
-                    .collect(),
-            }),
+            evidence: evidence(reported.threat_intel),
             additional_info,
             detection: (!reported.anomaly.is_empty()).then(|| Detection {
                 anomaly: anomaly_json(&reported.anomaly),
@@ -280,10 +263,51 @@ pub fn build(
             count: 1,
             event_first_seen: seen.clone(),
             event_last_seen: seen,
-            resource_role: "TARGET".into(),
+            resource_role: Some("TARGET".into()),
             feature_name: "KubernetesAuditLogs".into(),
+            runtime_details: None,
         },
     }
+}
+
+pub(super) fn evidence(threat_intel: Vec<sdk::ThreatIntel>) -> Option<Evidence> {
+    (!threat_intel.is_empty()).then(|| Evidence {
+        threat_intelligence_details: threat_intel
+            .into_iter()
+            .map(|t| ThreatIntelligenceDetail {
+                threat_list_name: t.threat_list_name,
+                threat_names: t.threat_names,
+            })
+            .collect(),
+    })
+}
+
+/// `service.additionalInfo`: the rule's keys, the list named first, and what Peregrine
+/// adds (`extra`), then GuardDuty's `value` (the same keys as a JSON string) and `type`.
+pub(super) fn additional_info(
+    reported: &sdk::Finding,
+    rule: RuleId<'_>,
+    extra: &[(&str, &str)],
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut info = serde_json::Map::new();
+    for (k, v) in &reported.additional_info {
+        info.insert(k.clone(), serde_json::Value::String(v.clone()));
+    }
+    if let Some(first) = reported.threat_intel.first() {
+        info.insert(
+            "threatListName".into(),
+            first.threat_list_name.clone().into(),
+        );
+    }
+    info.insert("module".into(), rule.module.into());
+    info.insert("moduleVersion".into(), rule.version.into());
+    for (k, v) in extra {
+        info.insert((*k).into(), (*v).into());
+    }
+    let value = serde_json::Value::Object(info.clone()).to_string();
+    info.insert("value".into(), value.into());
+    info.insert("type".into(), "default".into());
+    info
 }
 
 /// GuardDuty's `detection.anomaly`: `unusual.behavior[scope][feature]` is the value seen,

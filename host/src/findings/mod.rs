@@ -3,10 +3,12 @@
 
 mod aggregate;
 mod build;
+mod build_runtime;
 pub mod criteria;
 pub mod saved_filters;
 mod wire;
 
 pub use aggregate::{Aggregator, fold};
 pub use build::{RuleId, aggregation_key, build, format_time, now_micros};
+pub use build_runtime::{build_runtime, process_uuid};
 pub use wire::*;

@@ -50,6 +50,15 @@ pub struct Resource {
     pub resource_type: String,
     pub eks_cluster_details: ClusterDetails,
     pub kubernetes_details: KubernetesDetails,
+    /// The node a runtime finding's process ran on (an extension: GuardDuty's
+    /// `instanceDetails` needs the cloud's instance inventory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_details: Option<NodeDetails>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct NodeDetails {
+    pub name: String,
 }
 
 #[derive(Serialize, Clone, Debug, PartialEq)]
@@ -60,7 +69,9 @@ pub struct ClusterDetails {
 #[derive(Serialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct KubernetesDetails {
-    pub kubernetes_user_details: UserDetails,
+    /// The API caller of an audit-log finding; runtime findings have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kubernetes_user_details: Option<UserDetails>,
     pub kubernetes_workload_details: Option<WorkloadDetails>,
 }
 
@@ -102,11 +113,20 @@ pub struct WorkloadDetails {
     pub service_account_name: Option<String>,
     pub containers: Vec<ContainerDetails>,
     pub volumes: Vec<VolumeDetails>,
+    /// The pod of a runtime finding whose workload is its owner (extensions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_uid: Option<String>,
 }
 
 #[derive(Serialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerDetails {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_runtime: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub name: String,
     pub image: String,
     pub image_prefix: String,
@@ -158,15 +178,61 @@ pub struct Service {
     pub count: u64,
     pub event_first_seen: String,
     pub event_last_seen: String,
-    pub resource_role: String,
+    /// `TARGET` on audit-log findings; runtime findings have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_role: Option<String>,
     pub feature_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime_details: Option<RuntimeDetails>,
+}
+
+/// `service.runtimeDetails`: the process and what it did.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct RuntimeDetails {
+    pub process: ProcessDetails,
+    pub context: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessDetails {
+    pub name: String,
+    pub executable_path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executable_sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace_pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pwd: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    pub uuid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_uuid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub euid: Option<u32>,
+    /// The command line (an extension; GuardDuty's agent collects it but the finding
+    /// format has no field for it).
+    pub command_line: String,
+    /// Parent first. Lineage entries carry no lineage of their own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lineage: Vec<ProcessDetails>,
 }
 
 #[derive(Serialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Action {
-    pub action_type: String,
-    pub kubernetes_api_call_action: ApiCallAction,
+    /// `KUBERNETES_API_CALL` on audit-log findings; runtime findings have an empty action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kubernetes_api_call_action: Option<ApiCallAction>,
     /// The permission an access review checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kubernetes_permission_checked_details: Option<PermissionCheckedDetails>,

@@ -1,4 +1,4 @@
-//! Reading audit logs: JSON lines from kube-apiserver's log backend, `EventList` documents
+//! Reading audit logs (and the runtime events mixed into them, handed to `runtime`): JSON lines from kube-apiserver's log backend, `EventList` documents
 //! from its webhook backend, and EKS control-plane logs exported from CloudWatch Logs
 //! (S3 export lines `<timestamp> <event>`, `filter-log-events` output, and subscription
 //! payloads with `logEvents`, whose `logGroup` names the cluster). Files may be gzipped.
@@ -11,16 +11,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
-use peregrine_rules_sdk::AuditEvent;
 use peregrine_rules_sdk::normalize::Normalizer;
 use serde_json::Value;
 
-use super::{IngestError, Location, MAX_LINE, read_line};
-
-pub enum Item {
-    Event(AuditEvent, Location),
-    Malformed { location: Location, reason: String },
-}
+use super::{IngestError, Item, Location, MAX_LINE, read_line, runtime};
 
 /// Reads one file (`-` for standard input), handing every event and every malformed
 /// entry to `sink`.
@@ -94,6 +88,17 @@ pub fn parse_line(
     let text = strip_export_timestamp(text.trim());
     if text.is_empty() {
         return Ok(());
+    }
+    if runtime::looks_like_runtime(text) {
+        match serde_json::from_str::<Value>(text) {
+            Ok(value) => {
+                runtime::take(&value, Some(text), location, normalizer, sink);
+                return Ok(());
+            }
+            Err(e) if e.is_eof() && !complete => return Err(Truncated),
+            // Not valid after all: the general path reports it.
+            Err(_) => {}
+        }
     }
     match normalizer.event_from_json(text) {
         Ok(event) => sink(Item::Event(event, location.clone())),
@@ -238,13 +243,17 @@ fn expand(
     event_error: Option<&str>,
     sink: &mut dyn FnMut(Item),
 ) {
-    let event = |v: &Value, n: &Normalizer, sink: &mut dyn FnMut(Item)| match n.event_from_value(v)
-    {
-        Ok(e) => sink(Item::Event(e, location.clone())),
-        Err(e) => sink(Item::Malformed {
-            location: location.clone(),
-            reason: format!("not an audit event: {e}"),
-        }),
+    let event = |v: &Value, n: &Normalizer, sink: &mut dyn FnMut(Item)| {
+        if runtime::is_runtime(v) {
+            return runtime::take(v, None, location, n, sink);
+        }
+        match n.event_from_value(v) {
+            Ok(e) => sink(Item::Event(e, location.clone())),
+            Err(e) => sink(Item::Malformed {
+                location: location.clone(),
+                reason: format!("not an audit event: {e}"),
+            }),
+        }
     };
     let message = |v: &Value, n: &Normalizer, sink: &mut dyn FnMut(Item)| match v
         .get("message")
@@ -301,6 +310,9 @@ fn expand(
         {
             message(&value, normalizer, sink)
         }
+        Value::Object(_) if runtime::is_runtime(&value) => {
+            runtime::take(&value, None, location, normalizer, sink)
+        }
         Value::Object(_) => match event_error {
             Some(reason) => sink(Item::Malformed {
                 location: location.clone(),
@@ -310,7 +322,7 @@ fn expand(
         },
         other => sink(Item::Malformed {
             location: location.clone(),
-            reason: format!("expected an audit event object, found {}", json_kind(other)),
+            reason: format!("expected an event object, found {}", json_kind(other)),
         }),
     }
 }
@@ -351,6 +363,7 @@ mod tests {
             &mut |item| match item {
                 Item::Event(..) => events += 1,
                 Item::Malformed { .. } => malformed += 1,
+                Item::Runtime(..) | Item::Dropped { .. } => {}
             },
         )?;
         Ok((events, malformed))

@@ -451,7 +451,7 @@ pub fn follow(
             );
             current.rewind().map_err(io_error)?;
         }
-        let (events, at_end) = read_batch(
+        let (batch, at_end) = read_batch(
             current,
             &normalizer,
             config.batch_size,
@@ -461,9 +461,9 @@ pub fn follow(
         )
         .map_err(io_error)?;
         let here = Some((current.id.clone(), current.position));
-        if !events.is_empty() || submitted != here {
+        if !batch.is_empty() || submitted != here {
             submitted = here;
-            match submit(pipeline, &source, current, events) {
+            match submit(pipeline, &source, current, batch) {
                 Some(ack) => acks.push_back(ack),
                 None => break,
             }
@@ -489,7 +489,7 @@ pub fn follow(
         match std::fs::metadata(&config.path) {
             Ok(meta) if file_id(&meta) != current.id => {
                 // Rotated: read what the old file still holds, then take the new one.
-                let (events, at_end) = read_batch(
+                let (batch, at_end) = read_batch(
                     current,
                     &normalizer,
                     usize::MAX,
@@ -498,9 +498,9 @@ pub fn follow(
                     &mut complaints,
                 )
                 .map_err(io_error)?;
-                if !events.is_empty() {
+                if !batch.is_empty() {
                     submitted = Some((current.id.clone(), current.position));
-                    match submit(pipeline, &source, current, events) {
+                    match submit(pipeline, &source, current, batch) {
                         Some(ack) => acks.push_back(ack),
                         None => break,
                     }
@@ -525,24 +525,15 @@ pub fn follow(
 }
 
 /// Submits events with the position after them; `None` once the pipeline has stopped.
-fn submit(
-    pipeline: &Pipeline,
-    source: &str,
-    current: &Reading,
-    events: Vec<peregrine_rules_sdk::AuditEvent>,
-) -> Option<Ack> {
+fn submit(pipeline: &Pipeline, source: &str, current: &Reading, mut batch: Batch) -> Option<Ack> {
     let checkpoint = Checkpoint {
         source: source.to_string(),
         file_id: current.id.clone(),
         position: current.position,
         fingerprint: Some(fingerprint(last_span(&current.tail))),
     };
-    pipeline
-        .submit(Batch {
-            events,
-            checkpoint: Some(checkpoint),
-        })
-        .ok()
+    batch.checkpoint = Some(checkpoint);
+    pipeline.submit(batch).ok()
 }
 
 /// Reads up to `limit` complete lines; a line still being written is left for later.
@@ -554,9 +545,10 @@ fn read_batch(
     metric_label: &str,
     pipeline: &Pipeline,
     complaints: &mut Complaints,
-) -> std::io::Result<(Vec<peregrine_rules_sdk::AuditEvent>, bool)> {
-    let mut events = Vec::new();
+) -> std::io::Result<(Batch, bool)> {
+    let mut batch = Batch::default();
     let mut malformed = 0u64;
+    let mut dropped = 0u64;
     let mut lines = 0;
     let mut at_end = false;
     while lines < limit {
@@ -570,7 +562,13 @@ fn read_batch(
             line: current.lines + 1,
         };
         let mut sink = |item: Item| match item {
-            Item::Event(event, _) => events.push(event),
+            Item::Event(event, _) => batch.events.push(event),
+            Item::Runtime(event, _) => batch.runtime.push(*event),
+            Item::Dropped { count, location } => {
+                dropped += count;
+                // Sensors report drops at most every few seconds: each one is worth a line.
+                tracing::warn!(%location, "the runtime sensor says it dropped {count} events");
+            }
             Item::Malformed { location, reason } => {
                 malformed += 1;
                 complaints.malformed(&current.path, format!("{location}: skipped: {reason}"));
@@ -598,13 +596,18 @@ fn read_batch(
     let metrics = pipeline.metrics();
     metrics
         .events_received
-        .add("file", metric_label, events.len() as u64);
+        .add("file", metric_label, batch.len() as u64);
     if malformed > 0 {
         metrics
             .events_malformed
             .add("file", metric_label, malformed);
     }
-    Ok((events, at_end))
+    if dropped > 0 {
+        metrics
+            .sensor_events_dropped
+            .add("file", metric_label, dropped);
+    }
+    Ok((batch, at_end))
 }
 
 #[cfg(test)]

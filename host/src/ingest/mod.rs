@@ -1,11 +1,13 @@
 //! Ingestion: reading sources into batches of events. Files (JSON lines, gzipped or not,
 //! read once or followed as they grow) and webhook bodies; each kind of event has its
-//! adapters in a module of its own (`audit`: Kubernetes audit events), and a followed
+//! adapters in a module of its own (`audit`: Kubernetes audit events; `runtime`: the node
+//! sensors' events, which may be mixed into the same files), and a followed
 //! file's read position is its [`Checkpoint`].
 
 pub mod audit;
 mod checkpoint;
 pub mod follow;
+pub mod runtime;
 pub mod webhook;
 
 use std::fmt;
@@ -16,11 +18,26 @@ use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 
-pub use audit::{Item, parse_document, read_path};
+pub use audit::{parse_document, read_path};
 pub use checkpoint::Checkpoint;
 
 /// Longest line read; a longer one is reported and skipped.
 pub const MAX_LINE: usize = 64 << 20;
+
+/// What reading a source yields, entry by entry.
+pub enum Item {
+    Event(peregrine_rules_sdk::AuditEvent, Location),
+    Runtime(Box<peregrine_rules_sdk::RuntimeEvent>, Location),
+    /// A sensor says it dropped this many events: never silence, it is counted and shown.
+    Dropped {
+        count: u64,
+        location: Location,
+    },
+    Malformed {
+        location: Location,
+        reason: String,
+    },
+}
 
 /// Where an event came from.
 #[derive(Clone, Debug)]

@@ -4,14 +4,17 @@
 
 use std::sync::Arc;
 
-use peregrine_rules_sdk::AuditEvent;
 use peregrine_rules_sdk::normalize::Normalizer;
+use peregrine_rules_sdk::{AuditEvent, RuntimeEvent};
 
 use super::{Item, Location, parse_document};
 
 /// What a body held.
 pub struct Received {
     pub events: Vec<AuditEvent>,
+    pub runtime: Vec<RuntimeEvent>,
+    /// Events the sensors said they dropped.
+    pub dropped: u64,
     /// Why each entry that is not an event was skipped.
     pub malformed: Vec<String>,
 }
@@ -22,6 +25,8 @@ pub struct Received {
 pub fn read_body(body: &[u8], source: &str, normalizer: &Normalizer) -> Result<Received, String> {
     let mut received = Received {
         events: Vec::new(),
+        runtime: Vec::new(),
+        dropped: 0,
         malformed: Vec::new(),
     };
     let location = Location {
@@ -33,6 +38,11 @@ pub fn read_body(body: &[u8], source: &str, normalizer: &Normalizer) -> Result<R
             event.cluster.clone_from(&normalizer.cluster);
             received.events.push(event)
         }
+        Item::Runtime(mut event, _) => {
+            event.cluster.clone_from(&normalizer.cluster);
+            received.runtime.push(*event)
+        }
+        Item::Dropped { count, .. } => received.dropped += count,
         Item::Malformed { reason, .. } => received.malformed.push(reason),
     })?;
     Ok(received)

@@ -101,4 +101,44 @@ impl ThreatLists {
                 .collect();
         }
     }
+
+    /// Marks the public addresses of a runtime event's socket (the remote, and the local
+    /// one of a listener or an accepted connection) as trusted or with the lists they are on.
+    pub fn enrich_runtime(&self, event: &mut peregrine_rules_sdk::RuntimeEvent) {
+        use peregrine_rules_sdk::runtime::{Activity, Listing, ThreatCategory};
+        if self.is_empty() {
+            return;
+        }
+        let Activity::Socket(socket) = &mut event.activity else {
+            return;
+        };
+        for address in [socket.remote.as_mut(), socket.local.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            let Ok(ip) = address.address.parse::<IpAddr>() else {
+                continue;
+            };
+            if !is_public_ip(&ip) {
+                continue;
+            }
+            if self.trusted.contains(ip) {
+                address.trusted = true;
+                continue;
+            }
+            address.listed = self
+                .lists
+                .iter()
+                .filter(|list| list.set.contains(ip))
+                .map(|list| Listing {
+                    category: match list.kind {
+                        ThreatListKind::Malicious => ThreatCategory::Malicious,
+                        ThreatListKind::TorExitNode => ThreatCategory::TorExitNode,
+                        ThreatListKind::Custom => ThreatCategory::Custom,
+                    },
+                    name: list.name.clone(),
+                })
+                .collect();
+        }
+    }
 }

@@ -6,24 +6,38 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use peregrine_rules_sdk::AuditEvent;
 use peregrine_rules_sdk::normalize::RequestKey;
+use peregrine_rules_sdk::{AuditEvent, RuntimeEvent};
 
 use crate::findings::GuardDutyFinding;
 use crate::ingest::Checkpoint;
 use crate::ruleset::RuleSnapshot;
 
-/// A batch of events, and the file position to commit with its findings.
+/// A batch of events of either kind, and the file position to commit with its findings.
+#[derive(Default)]
 pub struct Batch {
     pub events: Vec<AuditEvent>,
+    pub runtime: Vec<RuntimeEvent>,
     pub checkpoint: Option<Checkpoint>,
+}
+
+impl Batch {
+    /// Events of both kinds.
+    pub fn len(&self) -> usize {
+        self.events.len() + self.runtime.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// What became of an acknowledged batch.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
     pub events: usize,
-    /// Events judged; the rest were other stages of audit IDs already judged, or resent.
+    /// Events judged; the rest were other stages of audit IDs already judged, or resent
+    /// (runtime events included).
     pub judged: usize,
     pub findings: usize,
 }
@@ -64,9 +78,10 @@ pub(super) struct InFlightBatch {
     pub judged_rx: Receiver<Vec<GuardDutyFinding>>,
 }
 
-/// One worker's share of a batch: its users' events.
+/// One worker's share of a batch: its users' audit events and its nodes' runtime events.
 pub(super) struct WorkerShare {
     pub events: Vec<AuditEvent>,
+    pub runtime: Vec<RuntimeEvent>,
     pub rules: Arc<RuleSnapshot>,
     pub findings: Arc<BatchFindings>,
 }

@@ -1,6 +1,6 @@
 //! The dispatcher: takes batches in arrival order, judges each request once, marks
-//! source IPs on threat lists, takes the current rule snapshot (so a reload lands between
-//! batches) and splits each batch among the workers by username.
+//! source IPs on threat lists, gives runtime events their lineage, takes the current rule snapshot (so a reload lands between
+//! batches) and splits each batch among the workers by username (runtime events by node).
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -8,17 +8,18 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::Instant;
 
-use peregrine_rules_sdk::AuditEvent;
+use peregrine_rules_sdk::normalize::runtime::ProcessTable;
 use peregrine_rules_sdk::normalize::{Admission, JudgeOnce};
+use peregrine_rules_sdk::{AuditEvent, RuntimeEvent};
 
 use super::batch::{BatchFindings, InFlightBatch, Submitted, WorkerShare};
 use super::{Shared, judge};
 use crate::intel::LiveIntel;
 use crate::ruleset::RuleSet;
 
-fn worker_for(event: &AuditEvent, workers: usize) -> usize {
+fn worker_for(key: &str, workers: usize) -> usize {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    event.user.username.hash(&mut hasher);
+    key.hash(&mut hasher);
     (hasher.finish() % workers as u64) as usize
 }
 
@@ -31,12 +32,14 @@ pub(super) fn dispatch(
     shared: &Shared,
     mut once: JudgeOnce,
 ) {
+    let mut processes = ProcessTable::default();
     for Submitted { batch, ack } in input {
         let arrived = Instant::now();
-        let events = batch.events.len();
+        let events = batch.len();
         let intel = intel.current();
         let snapshot = rules.current();
         let mut split: Vec<Vec<AuditEvent>> = vec![Vec::new(); workers.len()];
+        let mut split_runtime: Vec<Vec<RuntimeEvent>> = vec![Vec::new(); workers.len()];
         let mut judged = 0;
         let mut newest_event_micros = None;
         // Webhook batches (no checkpoint) remember what they judged in the store, so a
@@ -58,7 +61,21 @@ pub(super) fn dispatch(
             }
             judged += 1;
             newest_event_micros = newest_event_micros.max(event.stage_at);
-            split[worker_for(&event, workers.len())].push(event);
+            split[worker_for(&event.user.username, workers.len())].push(event);
+        }
+        for mut event in batch.runtime {
+            let Some(key) =
+                judge::admit_runtime(&mut once, &mut processes, &intel, &mut event).judged()
+            else {
+                continue;
+            };
+            if remember {
+                received.push(key);
+            }
+            judged += 1;
+            newest_event_micros = newest_event_micros.max(Some(event.time));
+            // Each node's events stay in order on one worker.
+            split_runtime[worker_for(&event.node, workers.len())].push(event);
         }
         shared
             .metrics
@@ -68,7 +85,11 @@ pub(super) fn dispatch(
             .metrics
             .events_skipped
             .fetch_add((events - judged) as u64, Ordering::Relaxed);
-        let busy = split.iter().filter(|p| !p.is_empty()).count();
+        let busy = split
+            .iter()
+            .zip(&split_runtime)
+            .filter(|(a, r)| !a.is_empty() || !r.is_empty())
+            .count();
         let (done_tx, judged_rx) = mpsc::sync_channel(1);
         let findings = BatchFindings::new(busy, done_tx);
         let in_flight = InFlightBatch {
@@ -85,12 +106,13 @@ pub(super) fn dispatch(
         if committer.send(in_flight).is_err() {
             return;
         }
-        for (w, events) in split.into_iter().enumerate() {
-            if events.is_empty() {
+        for (w, (events, runtime)) in split.into_iter().zip(split_runtime).enumerate() {
+            if events.is_empty() && runtime.is_empty() {
                 continue;
             }
             let share = WorkerShare {
                 events,
+                runtime,
                 rules: Arc::clone(&snapshot),
                 findings: Arc::clone(&findings),
             };

@@ -2,8 +2,9 @@
 //! its workers judge) and `peregrine rules test` both go through [`admit`] and [`judge`],
 //! so a fixture passes exactly when the host would raise its findings.
 
-use peregrine_rules_sdk::AuditEvent;
+use peregrine_rules_sdk::normalize::runtime::ProcessTable;
 use peregrine_rules_sdk::normalize::{Admission, JudgeOnce};
+use peregrine_rules_sdk::{AuditEvent, RuntimeEvent};
 
 use crate::engine::{Evaluator, RuleFinding};
 use crate::findings::{self, FindingContext, GuardDutyFinding, RuleId};
@@ -15,6 +16,22 @@ pub fn admit(once: &mut JudgeOnce, lists: &ThreatLists, event: &mut AuditEvent) 
     let admission = once.admit(event);
     if admission.judged().is_some() {
         lists.enrich(event);
+    }
+    admission
+}
+
+/// Whether a runtime event is judged: once, however often it is resent; one that is gets
+/// its lineage from `processes` and its addresses, domains and hashes marked from `lists`.
+pub fn admit_runtime(
+    once: &mut JudgeOnce,
+    processes: &mut ProcessTable,
+    lists: &ThreatLists,
+    event: &mut RuntimeEvent,
+) -> Admission {
+    let admission = once.admit_runtime(event);
+    if admission.judged().is_some() {
+        processes.attach(event);
+        lists.enrich_runtime(event);
     }
     admission
 }
@@ -38,6 +55,34 @@ pub fn judge(
                 version: r.rule.short_hash(),
             };
             findings::build(
+                context,
+                &r.rule.descriptor,
+                rule,
+                &events[r.event_index],
+                r.finding,
+                now,
+            )
+        })
+        .collect()
+}
+
+/// Judges runtime events (already admitted), as [`judge`] does audit events.
+pub fn judge_runtime(
+    evaluator: &mut Evaluator,
+    context: &FindingContext,
+    events: &[RuntimeEvent],
+    raised: &mut Vec<RuleFinding>,
+) -> Vec<GuardDutyFinding> {
+    evaluator.evaluate_runtime(events, raised);
+    let now = findings::now_micros();
+    raised
+        .drain(..)
+        .map(|r| {
+            let rule = RuleId {
+                module: &r.rule.name,
+                version: r.rule.short_hash(),
+            };
+            findings::build_runtime(
                 context,
                 &r.rule.descriptor,
                 rule,

@@ -185,19 +185,19 @@ impl Pipeline {
         }
         // An empty queue takes any batch, so one larger than the limit is not refused forever.
         let queued = self.shared.queued.load(Ordering::Relaxed);
-        if queued > 0 && queued + batch.events.len() as i64 > self.config.max_queued_events as i64 {
+        if queued > 0 && queued + batch.len() as i64 > self.config.max_queued_events as i64 {
             return Err(Refusal::Busy);
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
         let input = self.input.lock().unwrap();
         let input = input.as_ref().ok_or(Refusal::ShuttingDown)?;
-        self.queue(batch.events.len());
+        self.queue(batch.len());
         match input.try_send(Submitted { batch, ack: tx }) {
             Ok(()) => Ok(Ack(rx)),
             Err(e) => {
                 let (TrySendError::Full(Submitted { batch, .. })
                 | TrySendError::Disconnected(Submitted { batch, .. })) = e;
-                self.queue_done(batch.events.len());
+                self.queue_done(batch.len());
                 Err(Refusal::Busy)
             }
         }
@@ -208,7 +208,7 @@ impl Pipeline {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let input = self.input.lock().unwrap().clone();
         let input = input.ok_or(Refusal::ShuttingDown)?;
-        let n = batch.events.len();
+        let n = batch.len();
         // Wait until the queue has room (an empty queue always has).
         let (lock, signal) = &self.shared.room;
         let mut guard = lock.lock().unwrap();
@@ -333,7 +333,7 @@ mod tests {
             .collect();
         Batch {
             events,
-            checkpoint: None,
+            ..Batch::default()
         }
     }
 

@@ -25,7 +25,15 @@ pub(super) fn work(
             evaluator.set_rules(share.rules.rules.clone());
             generation = Some(share.rules.generation);
         }
-        let findings = judge(&mut evaluator, context, &share.events, &mut raised);
+        let mut findings = judge::judge(&mut evaluator, context, &share.events, &mut raised);
+        if !share.runtime.is_empty() {
+            findings.extend(judge::judge_runtime(
+                &mut evaluator,
+                context,
+                &share.runtime,
+                &mut raised,
+            ));
+        }
         shared.metrics.evaluation_seconds.observe(started.elapsed());
         share.findings.add_share(findings);
     }

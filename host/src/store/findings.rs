@@ -372,18 +372,24 @@ pub(super) async fn upsert_in(
     }
     // JSON escapes control characters, so the body needs no cleaning.
     let body = json.to_string();
-    let action = &finding.service.action.kubernetes_api_call_action;
+    let action = finding.service.action.kubernetes_api_call_action.as_ref();
     let namespace = finding
         .resource
         .kubernetes_details
         .kubernetes_workload_details
         .as_ref()
         .and_then(|w| w.namespace.clone())
-        .or_else(|| action.namespace.clone());
+        .or_else(|| action.and_then(|a| a.namespace.clone()));
     let source_ip = action
-        .remote_ip_details
-        .as_ref()
+        .and_then(|a| a.remote_ip_details.as_ref())
         .and_then(|r| r.ip_address_v4.clone().or(r.ip_address_v6.clone()));
+    // Runtime findings have no API caller.
+    let username = finding
+        .resource
+        .kubernetes_details
+        .kubernetes_user_details
+        .as_ref()
+        .map_or("", |u| u.username.as_str());
     sqlx::query(
         "INSERT INTO findings (id, type, severity, cluster, namespace, username, source_ip, count, \
              created_at, updated_at, first_seen, last_seen, archived, body) \
@@ -404,7 +410,7 @@ pub(super) async fn upsert_in(
     .bind(finding.severity)
     .bind(storable(&finding.resource.eks_cluster_details.name).into_owned())
     .bind(namespace.map(|n| storable(&n).into_owned()))
-    .bind(storable(&finding.resource.kubernetes_details.kubernetes_user_details.username).into_owned())
+    .bind(storable(username).into_owned())
     .bind(source_ip.map(|ip| storable(&ip).into_owned()))
     .bind(finding.service.count as i64)
     .bind(millis(&finding.created_at))

@@ -6,8 +6,8 @@
 //! stages; exec commands URL-encoded in the request URI.
 
 mod objects;
-pub mod runtime;
 mod raw;
+pub mod runtime;
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -357,6 +357,16 @@ impl JudgeOnce {
         } else {
             Admission::Judge(key)
         }
+    }
+
+    /// Whether this runtime event is to be judged now: once, however often it is resent.
+    pub fn admit_runtime(&mut self, event: &crate::RuntimeEvent) -> Admission {
+        let key = runtime::runtime_key(event);
+        if self.current.contains(&key) || self.previous.contains(&key) {
+            return Admission::Skip;
+        }
+        self.insert(key, None);
+        Admission::Judge(key)
     }
 
     /// Remembers a request judged earlier (by a previous run), so its resend is skipped.

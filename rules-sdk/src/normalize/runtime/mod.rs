@@ -17,6 +17,7 @@ use std::net::IpAddr;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::Normalizer;
 use crate::runtime::{Activity, Address, Process, RuntimeEvent};
 
 pub use process_table::ProcessTable;
@@ -63,51 +64,46 @@ impl std::fmt::Display for RuntimeError {
 
 impl std::error::Error for RuntimeError {}
 
-/// Options that shape every normalized event.
-#[derive(Clone, Debug)]
-pub struct RuntimeNormalizer {
-    /// The cluster events are attributed to when the sensor does not name one.
-    pub cluster: String,
-    /// Keep the original JSON in `RuntimeEvent::raw`.
-    pub keep_raw: bool,
+/// Normalizes one object of a sensor's output (its sensor found by [`detect`]), with the
+/// options of the audit normalizer (cluster, raw). `text` is the object's JSON as received,
+/// when there is one: the id of an event without one is derived from it.
+pub fn normalize(
+    options: &Normalizer,
+    value: &Value,
+    text: Option<&str>,
+) -> Result<Parsed, RuntimeError> {
+    let sensor = detect(value)
+        .ok_or_else(|| RuntimeError("not the output of a known runtime sensor".into()))?;
+    let parsed = match sensor {
+        Sensor::Tetragon => tetragon::normalize(value, &options.cluster),
+        Sensor::Falco => falco::normalize(value, &options.cluster),
+        Sensor::Tracee => tracee::normalize(value, &options.cluster),
+    }?;
+    Ok(match parsed {
+        Parsed::Event(mut event) => {
+            if event.event_id.is_empty() {
+                event.event_id = derived_event_id(sensor, value, text);
+            }
+            if options.keep_raw {
+                event.raw = Some(text.map_or_else(|| value.to_string(), str::to_string));
+            }
+            Parsed::Event(event)
+        }
+        other => other,
+    })
 }
 
-impl RuntimeNormalizer {
-    pub fn new(cluster: impl Into<String>) -> Self {
-        RuntimeNormalizer {
-            cluster: cluster.into(),
-            keep_raw: false,
-        }
+/// What identifies one runtime event across resends: cluster, sensor, node and event id.
+pub fn runtime_key(event: &RuntimeEvent) -> super::RequestKey {
+    let mut hash = Sha256::new();
+    for part in [&event.cluster, &event.sensor, &event.node, &event.event_id] {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part.as_bytes());
     }
-
-    /// Normalizes one object of a sensor's output (its sensor found by [`detect`]).
-    pub fn normalize(&self, value: &Value) -> Result<Parsed, RuntimeError> {
-        let sensor = detect(value)
-            .ok_or_else(|| RuntimeError("not the output of a known runtime sensor".into()))?;
-        let parsed = match sensor {
-            Sensor::Tetragon => tetragon::normalize(value, &self.cluster),
-            Sensor::Falco => falco::normalize(value, &self.cluster),
-            Sensor::Tracee => tracee::normalize(value, &self.cluster),
-        }?;
-        Ok(match parsed {
-            Parsed::Event(mut event) => {
-                if event.event_id.is_empty() {
-                    event.event_id = derived_event_id(sensor, value);
-                }
-                if self.keep_raw {
-                    event.raw = Some(value.to_string());
-                }
-                Parsed::Event(event)
-            }
-            other => other,
-        })
-    }
-
-    /// Normalizes one line of JSON text.
-    pub fn normalize_json(&self, json: &str) -> Result<Parsed, RuntimeError> {
-        let value: Value = serde_json::from_str(json).map_err(|e| RuntimeError(e.to_string()))?;
-        self.normalize(&value)
-    }
+    let digest = hash.finalize();
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
 }
 
 /// Which sensor wrote this object, if any: by the keys each format always has.
@@ -116,7 +112,9 @@ pub fn detect(value: &Value) -> Option<Sensor> {
     if tetragon::EVENT_KEYS.iter().any(|k| object.contains_key(*k)) {
         return Some(Sensor::Tetragon);
     }
-    if object.contains_key("rule") && object.contains_key("output") && object.contains_key("priority")
+    if object.contains_key("rule")
+        && object.contains_key("output")
+        && object.contains_key("priority")
     {
         return Some(Sensor::Falco);
     }
@@ -126,13 +124,17 @@ pub fn detect(value: &Value) -> Option<Sensor> {
     None
 }
 
-/// An event id for a sensor that gives none: a hash of the sensor and the whole object,
-/// so the same event sent twice gets the same id and two different events never share one.
-pub fn derived_event_id(sensor: Sensor, value: &Value) -> String {
+/// An event id for a sensor that gives none: a hash of the sensor and the whole object
+/// (its text as received where there is one), so the same event sent twice gets the same
+/// id and two different events never share one.
+pub fn derived_event_id(sensor: Sensor, value: &Value, text: Option<&str>) -> String {
     let mut hash = Sha256::new();
     hash.update(sensor.name().as_bytes());
     hash.update([0]);
-    hash.update(value.to_string().as_bytes());
+    match text {
+        Some(text) => hash.update(text.trim().as_bytes()),
+        None => hash.update(value.to_string().as_bytes()),
+    }
     hex_prefix(&hash.finalize(), 16)
 }
 
@@ -293,7 +295,10 @@ pub fn as_u32(value: &Value) -> Option<u32> {
 
 /// A non-empty string field.
 pub fn string<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
-    value.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 /// The container id without its runtime prefix, and the runtime (`containerd://abc` →

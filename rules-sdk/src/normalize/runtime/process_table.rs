@@ -72,7 +72,7 @@ impl ProcessTable {
             seen.push(&parent.id);
         }
         event.lineage.extend(found);
-        if let Some(parent) = event.lineage.first()
+        if let Some(parent) = event.lineage.first().filter(|p| !p.id.is_empty())
             && event.process.parent_id.is_none()
         {
             event.process.parent_id = Some(parent.id.clone());

@@ -11,8 +11,8 @@
 use serde_json::Value;
 
 use super::{
-    Parsed, RuntimeError, Sensor, address, as_i64, as_u32, as_u64, container_id,
-    event, micros, process, split_arguments, string,
+    Parsed, RuntimeError, Sensor, address, as_i64, as_u32, as_u64, container_id, event, micros,
+    process, split_arguments, string,
 };
 use crate::runtime::*;
 
@@ -87,7 +87,12 @@ pub fn normalize(value: &Value, cluster: &str) -> Result<Parsed, RuntimeError> {
     e.tags = body
         .get("tags")
         .and_then(Value::as_array)
-        .map(|tags| tags.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|tags| {
+            tags.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     Ok(Parsed::Event(Box::new(e)))
 }
@@ -167,7 +172,12 @@ fn read_process(p: &Value) -> Process {
 fn strings(value: Option<&Value>) -> Vec<String> {
     value
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -298,7 +308,9 @@ impl<'a> Args<'a> {
     fn of_kind(&self, kind: &str, label: &str) -> Option<&'a Value> {
         self.0
             .iter()
-            .find(|a| a.get("label").and_then(Value::as_str) == Some(label) && a.get(kind).is_some())
+            .find(|a| {
+                a.get("label").and_then(Value::as_str) == Some(label) && a.get(kind).is_some()
+            })
             .or_else(|| self.0.iter().find(|a| a.get(kind).is_some()))
             .and_then(|a| a.get(kind))
     }
@@ -334,9 +346,18 @@ impl<'a> Args<'a> {
 
 /// The syscall a hook's function names (`__x64_sys_setuid` → `setuid`), if it is one.
 fn syscall(function: &str) -> Option<&str> {
-    let rest = ["__x64_sys_", "__arm64_sys_", "__ia32_sys_", "__se_sys_", "__do_sys_", "__sys_", "sys_", "ksys_"]
-        .iter()
-        .find_map(|prefix| function.strip_prefix(prefix))?;
+    let rest = [
+        "__x64_sys_",
+        "__arm64_sys_",
+        "__ia32_sys_",
+        "__se_sys_",
+        "__do_sys_",
+        "__sys_",
+        "sys_",
+        "ksys_",
+    ]
+    .iter()
+    .find_map(|prefix| function.strip_prefix(prefix))?;
     Some(rest)
 }
 
@@ -353,7 +374,11 @@ fn hook(body: &Value, kind: &str) -> Activity {
     let function = string(body, "function_name")
         .or_else(|| string(body, "event"))
         .unwrap_or("");
-    let args = Args(body.get("args").and_then(Value::as_array).map_or(&[], Vec::as_slice));
+    let args = Args(
+        body.get("args")
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice),
+    );
     let name = syscall(function)
         .or_else(|| function.strip_prefix("sys_enter_"))
         .unwrap_or(function);
@@ -441,9 +466,10 @@ fn read_hook(name: &str, args: &Args<'_>) -> Option<Activity> {
                 mode: None,
             })
         }
-        "security_path_truncate" | "security_file_truncate" | "truncate" | "ftruncate" => {
-            file(FileOperation::Truncate, args.path("file").or_else(|| args.string("path", 0))?)
-        }
+        "security_path_truncate" | "security_file_truncate" | "truncate" | "ftruncate" => file(
+            FileOperation::Truncate,
+            args.path("file").or_else(|| args.string("path", 0))?,
+        ),
         "security_mmap_file" => {
             let path = args.path("file")?;
             let prot = args.int("prot", 1).unwrap_or(0);
@@ -465,9 +491,10 @@ fn read_hook(name: &str, args: &Args<'_>) -> Option<Activity> {
             }
             a
         }
-        "security_path_unlink" | "security_inode_unlink" | "unlink" => {
-            file(FileOperation::Unlink, args.path("file").or_else(|| args.string("path", 0))?)
-        }
+        "security_path_unlink" | "security_inode_unlink" | "unlink" => file(
+            FileOperation::Unlink,
+            args.path("file").or_else(|| args.string("path", 0))?,
+        ),
         "unlinkat" => file(FileOperation::Unlink, args.string("path", 1)?),
         "security_path_link" | "link" | "linkat" => {
             let (target, link) = two_paths(name, args, (0, 1), (1, 3))?;
@@ -502,8 +529,15 @@ fn read_hook(name: &str, args: &Args<'_>) -> Option<Activity> {
             }
             a
         }
-        "tcp_connect" | "tcp_v4_connect" | "tcp_v6_connect" | "tcp_close" | "tcp_sendmsg"
-        | "udp_sendmsg" | "inet_csk_listen_start" | "inet_csk_accept" | "tcp_set_state"
+        "tcp_connect"
+        | "tcp_v4_connect"
+        | "tcp_v6_connect"
+        | "tcp_close"
+        | "tcp_sendmsg"
+        | "udp_sendmsg"
+        | "inet_csk_listen_start"
+        | "inet_csk_accept"
+        | "tcp_set_state"
         | "__cgroup_bpf_run_filter_skb" => {
             let sock = args.of_kind("sock_arg", "sock")?;
             let operation = match name {
@@ -616,14 +650,19 @@ fn read_hook(name: &str, args: &Args<'_>) -> Option<Activity> {
             signed: None,
             tainted: Vec::new(),
         }),
-        "do_init_module" | "find_module_sections" | "load_module" | "init_module"
+        "do_init_module"
+        | "find_module_sections"
+        | "load_module"
+        | "init_module"
         | "finit_module" => {
             let module = args.of_kind("module_arg", "module");
             Activity::KernelModule(KernelModuleActivity {
                 name: module.and_then(|m| string(m, "name")).map(str::to_string),
                 path: args.path("file").map(absolute),
                 sha256: None,
-                signed: module.and_then(|m| m.get("signature_ok")).and_then(Value::as_bool),
+                signed: module
+                    .and_then(|m| m.get("signature_ok"))
+                    .and_then(Value::as_bool),
                 tainted: strings(module.and_then(|m| m.get("tainted"))),
             })
         }
@@ -669,12 +708,17 @@ fn two_paths(
         plain
     };
     let from = args.string("oldpath", a)?;
-    Some((from.to_string(), args.string("newpath", b).map(str::to_string)))
+    Some((
+        from.to_string(),
+        args.string("newpath", b).map(str::to_string),
+    ))
 }
 
 /// The pid of `/proc/<pid>/mem` (or `/proc/<pid>/task/<tid>/mem`); `self` is none.
 fn proc_mem_target(path: &str) -> Option<Option<u32>> {
-    let rest = path.strip_prefix("/proc/").or_else(|| path.strip_prefix("proc/"))?;
+    let rest = path
+        .strip_prefix("/proc/")
+        .or_else(|| path.strip_prefix("proc/"))?;
     if !rest.ends_with("/mem") {
         return None;
     }
@@ -746,11 +790,17 @@ fn mount_flags(flags: i64) -> Vec<String> {
 }
 
 fn memfd_flags(flags: i64) -> Vec<String> {
-    [(1, "MFD_CLOEXEC"), (2, "MFD_ALLOW_SEALING"), (4, "MFD_HUGETLB"), (8, "MFD_NOEXEC_SEAL"), (16, "MFD_EXEC")]
-        .iter()
-        .filter(|(bit, _)| flags & bit != 0)
-        .map(|(_, n)| n.to_string())
-        .collect()
+    [
+        (1, "MFD_CLOEXEC"),
+        (2, "MFD_ALLOW_SEALING"),
+        (4, "MFD_HUGETLB"),
+        (8, "MFD_NOEXEC_SEAL"),
+        (16, "MFD_EXEC"),
+    ]
+    .iter()
+    .filter(|(bit, _)| flags & bit != 0)
+    .map(|(_, n)| n.to_string())
+    .collect()
 }
 
 fn namespaces(flags: i64) -> Vec<String> {

@@ -1,7 +1,10 @@
 use super::*;
-use crate::normalize::runtime::RuntimeNormalizer;
+use crate::normalize::Normalizer;
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/corpus/runtime/tetragon");
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/corpus/runtime/tetragon"
+);
 
 /// Every JSON object of a file (the docs' captures are pretty-printed, several a file).
 fn objects(path: &std::path::Path) -> Vec<Value> {
@@ -25,7 +28,7 @@ fn corpus_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 
 fn one(file: &str) -> RuntimeEvent {
     let value = &objects(&std::path::Path::new(CORPUS).join(file))[0];
-    match RuntimeNormalizer::new("test").normalize(value).unwrap() {
+    match super::super::normalize(&Normalizer::new("test"), value, None).unwrap() {
         Parsed::Event(e) => *e,
         other => panic!("{other:?}"),
     }
@@ -38,10 +41,14 @@ fn every_tetragon_capture_of_the_corpus_is_an_event() {
     let mut read = 0;
     for file in &files {
         for value in objects(file) {
-            match RuntimeNormalizer::new("test").normalize(&value) {
+            match super::super::normalize(&Normalizer::new("test"), &value, None) {
                 Ok(Parsed::Event(e)) => {
                     assert_eq!(e.sensor, "tetragon");
-                    assert!(!e.process.id.is_empty(), "{}: no process id", file.display());
+                    assert!(
+                        !e.process.id.is_empty(),
+                        "{}: no process id",
+                        file.display()
+                    );
                     assert!(!e.event_id.is_empty());
                     read += 1;
                 }
@@ -68,17 +75,28 @@ fn an_exec_in_a_pod_is_normalized_whole() {
     };
     let shim = "/usr/bin/containerd-shim-runc-v2";
     let mut parent = process(shim);
-    parent.id = "Z2tlLW1pY2hpLTIyMDM4LWRlZmF1bHQtcG9vbC00MzczMGZhYi1sOHpyOjEzNjYwNDgwNjUxNTk1OjY4NTk4".into();
-    parent.parent_id = Some("Z2tlLW1pY2hpLTIyMDM4LWRlZmF1bHQtcG9vbC00MzczMGZhYi1sOHpyOjEzNjYwNDY4NzIyNTI4OjY4NTg3".into());
-    parent.arguments = split_arguments("-namespace k8s.io -id c97e298d5d4485f4710d3837b7d689aba6078e0c008af713053ac361cd8b0018 -address /run/containerd/containerd.sock");
-    parent.command_line = format!("{shim} -namespace k8s.io -id c97e298d5d4485f4710d3837b7d689aba6078e0c008af713053ac361cd8b0018 -address /run/containerd/containerd.sock");
+    parent.id =
+        "Z2tlLW1pY2hpLTIyMDM4LWRlZmF1bHQtcG9vbC00MzczMGZhYi1sOHpyOjEzNjYwNDgwNjUxNTk1OjY4NTk4"
+            .into();
+    parent.parent_id = Some(
+        "Z2tlLW1pY2hpLTIyMDM4LWRlZmF1bHQtcG9vbC00MzczMGZhYi1sOHpyOjEzNjYwNDY4NzIyNTI4OjY4NTg3"
+            .into(),
+    );
+    parent.arguments = split_arguments(
+        "-namespace k8s.io -id c97e298d5d4485f4710d3837b7d689aba6078e0c008af713053ac361cd8b0018 -address /run/containerd/containerd.sock",
+    );
+    parent.command_line = format!(
+        "{shim} -namespace k8s.io -id c97e298d5d4485f4710d3837b7d689aba6078e0c008af713053ac361cd8b0018 -address /run/containerd/containerd.sock"
+    );
     parent.cwd = Some("/run/containerd/io.containerd.runtime.v2.task/k8s.io/c97e298d5d4485f4710d3837b7d689aba6078e0c008af713053ac361cd8b0018".into());
     parent.pid = Some(68598);
     parent.euid = Some(0);
     parent.start_time = micros("2022-10-18T03:16:12.931574263Z");
 
     let mut expected_process = process("/usr/bin/netserver");
-    expected_process.id = "Z2tlLW1pY2hpLTIyMDM4LWRlZmF1bHQtcG9vbC00MzczMGZhYi1sOHpyOjEzNjY1ODIyNjI0ODU2OjY4Nzkw".into();
+    expected_process.id =
+        "Z2tlLW1pY2hpLTIyMDM4LWRlZmF1bHQtcG9vbC00MzczMGZhYi1sOHpyOjEzNjY1ODIyNjI0ODU2OjY4Nzkw"
+            .into();
     expected_process.parent_id = Some(parent.id.clone());
     expected_process.arguments = vec!["-D".into()];
     expected_process.command_line = "/usr/bin/netserver -D".into();
@@ -131,7 +149,10 @@ fn kernel_module_hooks_name_the_module_and_its_taint() {
         panic!("{:?}", e.activity)
     };
     assert_eq!(m.name.as_deref(), Some("kernel_module_hello"));
-    assert_eq!(m.tainted, vec!["TAINT_OUT_OF_TREE_MODULE", "TAINT_UNSIGNED_MODULE"]);
+    assert_eq!(
+        m.tainted,
+        vec!["TAINT_OUT_OF_TREE_MODULE", "TAINT_UNSIGNED_MODULE"]
+    );
 
     let e = one("docs-examples/use-cases__host-system-changes__linux-kernel-modules__1.json");
     let Activity::KernelModule(m) = &e.activity else {
@@ -152,14 +173,20 @@ fn file_credential_namespace_and_socket_hooks_are_read() {
     let Activity::File(f) = &e.activity else {
         panic!("{:?}", e.activity)
     };
-    assert_eq!((f.operation, f.path.as_str()), (FileOperation::Write, "/etc/passwd"));
+    assert_eq!(
+        (f.operation, f.path.as_str()),
+        (FileOperation::Write, "/etc/passwd")
+    );
     assert_eq!(e.policy.as_deref(), Some("file-monitoring"));
 
     let e = one("docs-examples/use-cases__linux-process-credentials__syscalls-monitoring__2.json");
     let Activity::Credentials(c) = &e.activity else {
         panic!("{:?}", e.activity)
     };
-    assert_eq!((c.operation.as_str(), c.uid, c.euid), ("setuid", Some(0), Some(0)));
+    assert_eq!(
+        (c.operation.as_str(), c.uid, c.euid),
+        ("setuid", Some(0), Some(0))
+    );
 
     let e = one("docs-examples/use-cases__process-lifecycle__namespace-access__1.json");
     let Activity::NamespaceChange(n) = &e.activity else {
@@ -168,13 +195,18 @@ fn file_credential_namespace_and_socket_hooks_are_read() {
     assert_eq!(n.operation, "setns");
     assert_eq!(n.namespaces, vec!["ipc"]);
 
-    let e = one("security-observability-book/03_chapter/03_security_observability_events/02_persistance/merlin-agent-go-connect.json");
+    let e = one(
+        "security-observability-book/03_chapter/03_security_observability_events/02_persistance/merlin-agent-go-connect.json",
+    );
     let Activity::Socket(s) = &e.activity else {
         panic!("{:?}", e.activity)
     };
     assert_eq!(s.operation, SocketOperation::Connect);
     let remote = s.remote.as_ref().unwrap();
-    assert_eq!((remote.address.as_str(), remote.is_public), ("34.116.205.187", true));
+    assert_eq!(
+        (remote.address.as_str(), remote.is_public),
+        ("34.116.205.187", true)
+    );
     assert_eq!(s.remote_port, Some(443));
     assert_eq!(s.protocol.as_deref(), Some("tcp"));
 }
@@ -245,7 +277,10 @@ fn sensor_drops_are_reported_and_unknown_hooks_passed_on() {
     };
     assert_eq!(a.rule, "custom/some_new_hook");
     assert!(a.fields.contains(&("what".into(), "v".into())));
-    assert!(a.fields.contains(&("arg1".into(), "0".into())) || a.fields.contains(&("arg1".into(), "7".into())));
+    assert!(
+        a.fields.contains(&("arg1".into(), "0".into()))
+            || a.fields.contains(&("arg1".into(), "7".into()))
+    );
 }
 
 #[test]
