@@ -80,6 +80,94 @@ pub fn run<R: Rule>(events: &[AuditEvent]) -> Vec<Finding> {
         .collect()
 }
 
+/// Normalizes one runtime event from sensor JSON; panics with the reason if it is not one.
+pub fn runtime_event(json: &str) -> crate::RuntimeEvent {
+    use crate::normalize::runtime::{Parsed, normalize};
+    let value: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("not JSON: {e}"));
+    match normalize(&Normalizer::new(TEST_CLUSTER), &value, Some(json)) {
+        Ok(Parsed::Event(event)) => *event,
+        other => panic!("not a runtime event: {other:?}"),
+    }
+}
+
+/// The runtime events of a fixture file (Tetragon, Falco or Tracee JSON, a line or a
+/// pretty-printed document each) as the host would judge them: each event once, with the
+/// lineage of the processes before it and the fixture threat-list addresses marked.
+pub fn runtime_events_from_file(path: impl AsRef<Path>) -> Vec<crate::RuntimeEvent> {
+    use crate::normalize::runtime::{Parsed, ProcessTable, normalize};
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()));
+    let normalizer = Normalizer::new(TEST_CLUSTER);
+    let mut judge = JudgeOnce::default();
+    let mut processes = ProcessTable::default();
+    let mut events = Vec::new();
+    for value in serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>() {
+        let value = value.unwrap_or_else(|e| panic!("{}: bad JSON: {e}", path.display()));
+        match normalize(&normalizer, &value, None) {
+            Ok(Parsed::Event(mut event)) => {
+                if judge.admit_runtime(&event).judged().is_some() {
+                    processes.attach(&mut event);
+                    mark_fixture_lists_runtime(&mut event);
+                    events.push(*event);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => panic!("{}: not a runtime event: {e}", path.display()),
+        }
+    }
+    events
+}
+
+/// Runs `R` over the runtime events of a fixture file, honouring its runtime
+/// subscription as the host does, and returns the findings.
+pub fn run_runtime_file<R: Rule>(path: impl AsRef<Path>) -> Vec<Finding> {
+    run_runtime::<R>(&runtime_events_from_file(path))
+}
+
+/// Runs `R` over runtime events, honouring its runtime subscription as the host does.
+pub fn run_runtime<R: Rule>(events: &[crate::RuntimeEvent]) -> Vec<Finding> {
+    let Some(subscription) = R::descriptor().runtime else {
+        return Vec::new();
+    };
+    let wanted: Vec<crate::RuntimeEvent> = events
+        .iter()
+        .filter(|e| crate::subscription::matches_runtime(&subscription, e))
+        .cloned()
+        .collect();
+    R::evaluate_runtime_batch(&wanted)
+}
+
+/// Marks fixture addresses on a runtime event's socket, as the host marks them.
+pub fn mark_fixture_lists_runtime(event: &mut crate::RuntimeEvent) {
+    use crate::runtime::{Activity, Listing, ThreatCategory};
+    let Activity::Socket(socket) = &mut event.activity else {
+        return;
+    };
+    for address in [socket.remote.as_mut(), socket.local.as_mut()]
+        .into_iter()
+        .flatten()
+    {
+        if address.address == FIXTURE_TRUSTED {
+            address.trusted = true;
+            continue;
+        }
+        for (ip, kind, name) in FIXTURE_LISTS {
+            if address.address == *ip {
+                address.listed.push(Listing {
+                    category: match kind {
+                        crate::ThreatListKind::Malicious => ThreatCategory::Malicious,
+                        crate::ThreatListKind::TorExitNode => ThreatCategory::TorExitNode,
+                        crate::ThreatListKind::Custom => ThreatCategory::Custom,
+                    },
+                    name: name.to_string(),
+                });
+            }
+        }
+    }
+}
+
 /// Addresses that fixtures use for listed callers, marked on events as the host marks
 /// them from its threat lists (the sample intel directory lists the same addresses).
 pub const FIXTURE_LISTS: &[(&str, crate::ThreatListKind, &str)] = &[

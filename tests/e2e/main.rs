@@ -14,6 +14,7 @@ mod intel;
 mod isolation;
 mod live;
 mod polyglot;
+mod runtime;
 mod scan;
 mod serve;
 mod store;
