@@ -94,7 +94,10 @@ fn jsonl_findings_carry_the_guardduty_fields() {
     );
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("scanned 4 events (2 judged, 0 malformed) with 35 rules: 2 findings"),
+        stderr.contains(&format!(
+            "scanned 4 events (2 judged, 0 malformed) with {} rules: 2 findings",
+            xtask::shipped_rules().unwrap().len()
+        )),
         "{stderr}"
     );
 }

@@ -71,7 +71,7 @@ fn malformed_lines_are_reported_by_line_and_skipped() {
         "mixed.log:4: not an audit event",
         "mixed.log:4: not an audit event",
         "mixed.log:4: not an audit event",
-        "mixed.log:6: expected an audit event object, found a number",
+        "mixed.log:6: expected an event object, found a number",
         "mixed.log:7: not an audit event: kind is \"Pod\"",
         "mixed.log:8: not UTF-8 text",
     ];

@@ -31,7 +31,7 @@ fn rows(findings: &[Value]) -> Vec<(String, String, u64)> {
                 f["type"].as_str().unwrap().to_string(),
                 f["resource"]["kubernetesDetails"]["kubernetesUserDetails"]["username"]
                     .as_str()
-                    .unwrap()
+                    .unwrap_or("-")
                     .to_string(),
                 f["service"]["count"].as_u64().unwrap(),
             )

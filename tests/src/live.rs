@@ -131,8 +131,17 @@ impl Server {
     }
 
     pub fn post_audit_as(&self, cluster: &str, token: &str, body: &str) -> (u16, Value) {
+        self.post_as(&format!("/v1/audit/{cluster}"), token, body)
+    }
+
+    /// POSTs runtime sensor lines for cluster `test`, as Fluent Bit's HTTP output does.
+    pub fn post_runtime(&self, body: &str) -> (u16, Value) {
+        self.post_as("/v1/runtime/test", CLUSTER_TOKEN, body)
+    }
+
+    fn post_as(&self, path: &str, token: &str, body: &str) -> (u16, Value) {
         let result = Self::agent()
-            .post(format!("{}/v1/audit/{cluster}", self.url))
+            .post(format!("{}{path}", self.url))
             .header("Authorization", format!("Bearer {token}"))
             .header("Content-Type", "application/json")
             .send(body);

@@ -98,10 +98,17 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .layer(axum::middleware::map_response(problem::errors_as_problems))
         // The webhook checks its own (per-cluster) tokens, and reads and bounds its body
         // itself once the token is known.
-        .merge(Router::new().route(
-            "/audit/{cluster}",
-            post(webhook::receive).fallback(webhook::method_not_allowed),
-        ));
+        .merge(
+            Router::new()
+                .route(
+                    "/audit/{cluster}",
+                    post(webhook::receive).fallback(webhook::method_not_allowed),
+                )
+                .route(
+                    "/runtime/{cluster}",
+                    post(webhook::receive_runtime).fallback(webhook::method_not_allowed),
+                ),
+        );
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -214,6 +214,7 @@ fn finding() -> Value {
             "volumeMounts",
         ],
         json!({
+            "containerRuntime": string, "id": string,
             "name": string, "image": string, "imagePrefix": string,
             "securityContext": strict(&[], json!({ "privileged": boolean, "allowPrivilegeEscalation": boolean })),
             "volumeMounts": { "type": "array", "items": strict(&["name", "mountPath"], json!({ "name": string, "mountPath": string })) },
@@ -234,10 +235,28 @@ fn finding() -> Value {
                     "hostNetwork": boolean, "hostPID": boolean, "hostIPC": boolean, "serviceAccountName": string,
                     "containers": { "type": "array", "items": container },
                     "volumes": { "type": "array", "items": volume },
+                    "podName": string, "podUid": string,
                 }),
             ),
         ]
     });
+    let uint = json!({ "type": "integer", "minimum": 0 });
+    let process_properties = json!({
+        "name": string, "executablePath": string, "executableSha256": string,
+        "namespacePid": uint, "pwd": string, "pid": uint, "startTime": string,
+        "uuid": string, "parentUuid": string, "user": string, "userId": uint, "euid": uint,
+        "commandLine": string,
+    });
+    let ancestor = strict(
+        &["name", "executablePath", "uuid", "commandLine"],
+        process_properties.clone(),
+    );
+    let mut with_lineage = process_properties;
+    with_lineage["lineage"] = json!({ "type": "array", "items": ancestor });
+    let process = strict(
+        &["name", "executablePath", "uuid", "commandLine"],
+        with_lineage,
+    );
     let api_call = strict(
         &["requestUri", "verb", "sourceIPs"],
         json!({
@@ -247,8 +266,9 @@ fn finding() -> Value {
             "statusCode": { "type": "integer" }, "parameters": string,
         }),
     );
+    // Runtime findings have an empty action.
     let action = strict(
-        &["actionType", "kubernetesApiCallAction"],
+        &[],
         json!({
             "actionType": string,
             "kubernetesApiCallAction": api_call,
@@ -267,7 +287,6 @@ fn finding() -> Value {
             "count",
             "eventFirstSeen",
             "eventLastSeen",
-            "resourceRole",
             "featureName",
         ],
         json!({
@@ -278,6 +297,10 @@ fn finding() -> Value {
             "archived": boolean, "count": { "type": "integer", "minimum": 1 },
             "eventFirstSeen": string, "eventLastSeen": string, "resourceRole": string, "featureName": string,
             "userFeedback": { "type": "string", "enum": ["USEFUL", "NOT_USEFUL"] },
+            "runtimeDetails": strict(&["process", "context"], json!({
+                "process": process,
+                "context": { "type": "object" },
+            })),
         }),
     );
     strict(
@@ -304,7 +327,8 @@ fn finding() -> Value {
             "resource": strict(&["resourceType", "eksClusterDetails", "kubernetesDetails"], json!({
                 "resourceType": string,
                 "eksClusterDetails": strict(&["name"], json!({ "name": string })),
-                "kubernetesDetails": strict(&["kubernetesUserDetails", "kubernetesWorkloadDetails"], json!({
+                "nodeDetails": strict(&["name"], json!({ "name": string })),
+                "kubernetesDetails": strict(&["kubernetesWorkloadDetails"], json!({
                     "kubernetesUserDetails": user,
                     "kubernetesWorkloadDetails": workload,
                 })),
@@ -396,6 +420,21 @@ fn schemas() -> Value {
     })
 }
 
+/// Fluent Bit's and Vector's HTTP outputs post the runtime sensors' lines here; answers as
+/// for the audit webhook.
+fn runtime_webhook() -> Value {
+    let mut operation = audit_webhook();
+    operation["summary"] = json!(
+        "runtime sensor events (Tetragon, Falco, Tracee) as JSON lines, a JSON array or one event, optionally gzipped; records a log shipper wrapped in `log` or `message` are unwrapped; answered once their findings are committed"
+    );
+    operation["requestBody"] = json!({ "required": true, "content": {
+        "application/x-ndjson": { "schema": { "type": "string" } },
+        "application/json": { "schema": {} },
+    } });
+    operation["responses"]["400"]["description"] = json!("no runtime event in the body");
+    operation
+}
+
 /// kube-apiserver's webhook backend posts here; errors are Kubernetes `Status` objects,
 /// which its client reads.
 fn audit_webhook() -> Value {
@@ -457,6 +496,7 @@ pub fn document() -> Value {
             "200": { "description": "metrics", "content": { "text/plain": { "schema": { "type": "string" } } } },
             "401": problems(&[401])["401"] } } },
         "/v1/audit/{cluster}": { "post": audit_webhook() },
+        "/v1/runtime/{cluster}": { "post": runtime_webhook() },
         "/v1/openapi.json": { "get": Op { ok_schema: None, ..op("this document", 200, None, &[401]) }.build() },
         "/v1/findings": { "get": Op { params: list_params, ..op("list findings, most recently updated first", 200, Some("FindingPage"), &[400, 401, 503]) }.build() },
         "/v1/findings/{id}": { "get": Op { params: vec![path("id", text())], ..op("one finding", 200, Some("Finding"), &[400, 401, 404, 503]) }.build() },

@@ -145,12 +145,33 @@ fn authorized(state: &ApiState, webhook: &Webhook, cluster: &str, headers: &Head
         || state.tokens.scope_of(token) == Some(Scope::Admin)
 }
 
+/// What a webhook path takes: kube-apiserver's audit bodies, or the runtime sensors' lines.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Intake {
+    Audit,
+    Runtime,
+}
+
 pub async fn receive(
     State(state): State<Arc<ApiState>>,
     Path(cluster): Path<String>,
     request: Request,
 ) -> Response {
-    let response = handle(&state, &cluster, request).await;
+    respond(&state, &cluster, request, Intake::Audit).await
+}
+
+/// `POST /v1/runtime/{cluster}`: the runtime sensors' JSON lines or arrays, as Fluent
+/// Bit's and Vector's HTTP outputs post them; tokens, limits and answers as for audit.
+pub async fn receive_runtime(
+    State(state): State<Arc<ApiState>>,
+    Path(cluster): Path<String>,
+    request: Request,
+) -> Response {
+    respond(&state, &cluster, request, Intake::Runtime).await
+}
+
+async fn respond(state: &Arc<ApiState>, cluster: &str, request: Request, kind: Intake) -> Response {
+    let response = handle(state, cluster, request, kind).await;
     state
         .metrics
         .webhook_responses
@@ -163,7 +184,7 @@ pub async fn method_not_allowed() -> Response {
     let mut response = status(
         StatusCode::METHOD_NOT_ALLOWED,
         "MethodNotAllowed",
-        "audit events are sent with POST",
+        "events are sent with POST",
         None,
     );
     response
@@ -209,14 +230,14 @@ async fn read_body(body: Body, timeout: Duration) -> Result<axum::body::Bytes, R
     }
 }
 
-async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Response {
+async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request, kind: Intake) -> Response {
     let headers = request.headers();
     let arrived = Instant::now();
     let Some(webhook) = &state.webhook else {
         return status(
             StatusCode::NOT_FOUND,
             "NotFound",
-            "this server does not ingest audit events",
+            "this server does not ingest events",
             None,
         );
     };
@@ -285,8 +306,11 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
     };
 
     let source = format!("webhook:{cluster}");
-    let parsed =
-        tokio::task::spawn_blocking(move || intake::read_body(&body, &source, &normalizer)).await;
+    let parsed = tokio::task::spawn_blocking(move || match kind {
+        Intake::Audit => intake::read_body(&body, &source, &normalizer),
+        Intake::Runtime => intake::read_lines_body(&body, &source, &normalizer),
+    })
+    .await;
     let Received {
         events,
         runtime,
@@ -295,7 +319,7 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
     } = match parsed {
         Ok(Ok(parsed)) => parsed,
         Ok(Err(reason)) => {
-            tracing::warn!(%cluster, "audit webhook body refused: {reason}");
+            tracing::warn!(%cluster, "webhook body refused: {reason}");
             return status(StatusCode::BAD_REQUEST, "BadRequest", &reason, None);
         }
         Err(e) => {
@@ -322,17 +346,19 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request) -> Respo
             .events_malformed
             .add("webhook", cluster, malformed.len() as u64);
         for reason in malformed.iter().take(3) {
-            tracing::warn!(%cluster, "audit webhook entry skipped: {reason}");
+            tracing::warn!(%cluster, "webhook entry skipped: {reason}");
         }
     }
     if events.is_empty() && runtime.is_empty() {
-        let why = malformed
-            .first()
-            .map_or("the EventList has no items", String::as_str);
+        let (what, empty) = match kind {
+            Intake::Audit => ("audit event", "the EventList has no items"),
+            Intake::Runtime => ("event", "the body has no entries"),
+        };
+        let why = malformed.first().map_or(empty, String::as_str);
         return status(
             StatusCode::BAD_REQUEST,
             "BadRequest",
-            &format!("no audit event in the request: {why}"),
+            &format!("no {what} in the request: {why}"),
             None,
         );
     }

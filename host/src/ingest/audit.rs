@@ -236,7 +236,7 @@ fn read_document(
 }
 
 /// An event, or a container of events, as a JSON value.
-fn expand(
+pub(super) fn expand(
     value: Value,
     location: &Location,
     normalizer: &Normalizer,

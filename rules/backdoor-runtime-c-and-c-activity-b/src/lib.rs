@@ -54,11 +54,18 @@ impl Rule for CommandAndControlActivity {
         let Activity::Socket(socket) = &event.activity else {
             return None;
         };
-        if !matches!(socket.operation, SocketOperation::Connect | SocketOperation::Send) {
+        if !matches!(
+            socket.operation,
+            SocketOperation::Connect | SocketOperation::Send
+        ) {
             return None;
         }
         let remote = socket.remote.as_ref().filter(|r| r.is_listed())?;
-        let lists: Vec<&Listing> = remote.listed.iter().filter(|l| is_command_and_control(l)).collect();
+        let lists: Vec<&Listing> = remote
+            .listed
+            .iter()
+            .filter(|l| is_command_and_control(l))
+            .collect();
         let first = lists.first()?;
         let port = socket
             .remote_port
@@ -116,9 +123,19 @@ mod tests {
                 "Peregrine known malicious IPs"
             ]
         );
-        assert!(findings[2].description.contains("in pod shop/api-5c9d7-xk2lp"), "{}", findings[2].description);
+        assert!(
+            findings[2]
+                .description
+                .contains("in pod shop/api-5c9d7-xk2lp"),
+            "{}",
+            findings[2].description
+        );
         assert!(findings[2].description.contains("203.0.113.66:8080"));
-        assert!(findings[0].runtime_context.contains(&("ianaProtocolNumber".into(), "6".into())));
+        assert!(
+            findings[0]
+                .runtime_context
+                .contains(&("ianaProtocolNumber".into(), "6".into()))
+        );
     }
 
     #[test]

@@ -52,7 +52,8 @@ impl Rule for KernelModuleLoaded {
              and persist.",
         )
         .subscribe_runtime(
-            RuntimeSubscription::any().activities(&[ActivityKind::KernelModule, ActivityKind::Alert]),
+            RuntimeSubscription::any()
+                .activities(&[ActivityKind::KernelModule, ActivityKind::Alert]),
         )
     }
 
@@ -115,13 +116,22 @@ mod tests {
             context[1],
             vec![("moduleName".to_string(), "kernel_module_hello".to_string())]
         );
+        assert!(findings[1].additional_info.contains(&(
+            "moduleTaint".into(),
+            "TAINT_OUT_OF_TREE_MODULE,TAINT_UNSIGNED_MODULE".into()
+        )));
         assert!(
-            findings[1]
-                .additional_info
-                .contains(&("moduleTaint".into(), "TAINT_OUT_OF_TREE_MODULE,TAINT_UNSIGNED_MODULE".into()))
+            findings[1].description.contains("/usr/sbin/insmod"),
+            "{}",
+            findings[1].description
         );
-        assert!(findings[1].description.contains("/usr/sbin/insmod"), "{}", findings[1].description);
-        assert!(findings[3].description.contains("in pod shop/web-7d9f8-abcde"), "{}", findings[3].description);
+        assert!(
+            findings[3]
+                .description
+                .contains("in pod shop/web-7d9f8-abcde"),
+            "{}",
+            findings[3].description
+        );
     }
 
     #[test]
@@ -138,7 +148,11 @@ mod tests {
             r#"{"time":"2026-01-01T00:00:00.000000000Z","rule":"Linux Kernel Module Injection Detected","priority":"Warning","output":"Kernel module loaded","source":"syscall","hostname":"node-1","output_fields":{"proc.name":"insmod","proc.exepath":"/usr/sbin/insmod","proc.pid":77,"evt.arg.name":"rootkit","container.id":"host"}}"#,
         );
         let finding = KernelModuleLoaded::evaluate_runtime(&event).expect("a finding");
-        assert!(finding.description.contains("rootkit"), "{}", finding.description);
+        assert!(
+            finding.description.contains("rootkit"),
+            "{}",
+            finding.description
+        );
         assert!(finding.description.contains("on the node itself"));
     }
 }
