@@ -26,8 +26,9 @@ pub struct ScanArgs {
     /// Also store the findings: `postgres://user@host/db` or `sqlite:path?mode=rwc`.
     #[arg(long, env = "PEREGRINE_DATABASE_URL")]
     database_url: Option<String>,
-    /// Audit log files: JSON lines, EventList or CloudWatch exports, optionally
-    /// gzipped; `-` reads standard input.
+    /// Audit log files (JSON lines, EventList or CloudWatch exports) and runtime sensor
+    /// exports (Tetragon, Falco, Tracee JSON), mixed as they come, optionally gzipped; `-`
+    /// reads standard input.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }

@@ -58,11 +58,13 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     cluster_tokens: Vec<String>,
-    /// An audit log file to follow as it grows, across rotation and restarts (repeatable).
+    /// An audit log or runtime sensor export file to follow as it grows, across rotation
+    /// and restarts (repeatable).
     #[arg(long, env = "PEREGRINE_FOLLOW", value_delimiter = ',')]
     follow: Vec<PathBuf>,
-    /// An audit log file to read once to its end, e.g. a sample (repeatable; its
-    /// position is checkpointed like a followed file's, so a restart does not read it again).
+    /// An audit log or sensor export file to read once to its end, e.g. a sample
+    /// (repeatable; its position is checkpointed like a followed file's, so a restart does
+    /// not read it again).
     #[arg(long, env = "PEREGRINE_REPLAY", value_delimiter = ',')]
     replay: Vec<PathBuf>,
     /// Cluster name for file events that do not carry one.

@@ -374,14 +374,20 @@ fn hook(body: &Value, kind: &str) -> Activity {
     let function = string(body, "function_name")
         .or_else(|| string(body, "event"))
         .unwrap_or("");
+    let name = syscall(function)
+        .or_else(|| function.strip_prefix("sys_enter_"))
+        .unwrap_or(function);
+    // The socket `inet_csk_accept` accepted is its return value, not its argument.
+    if name == "inet_csk_accept"
+        && let Some(sock) = body.get("return").and_then(|r| r.get("sock_arg"))
+    {
+        return socket_from_sock(sock, SocketOperation::Accept);
+    }
     let args = Args(
         body.get("args")
             .and_then(Value::as_array)
             .map_or(&[], Vec::as_slice),
     );
-    let name = syscall(function)
-        .or_else(|| function.strip_prefix("sys_enter_"))
-        .unwrap_or(function);
     read_hook(name, &args).unwrap_or_else(|| alert(body, kind))
 }
 
@@ -612,12 +618,12 @@ fn read_hook(name: &str, args: &Args<'_>) -> Option<Activity> {
         "userfaultfd" => Activity::Userfaultfd,
         "setuid" | "setgid" | "setreuid" | "setregid" | "setresuid" | "setresgid" | "setfsuid"
         | "setfsgid" => {
-            let id = |p| args.int("id", p).and_then(|v| u32::try_from(v).ok());
+            let id = |label: &str, p| args.int(label, p).and_then(|v| u32::try_from(v).ok());
             let (uid, euid, gid, egid) = match name {
-                "setuid" | "setfsuid" => (id(0), id(0), None, None),
-                "setgid" | "setfsgid" => (None, None, id(0), id(0)),
-                "setreuid" | "setresuid" => (id(0), id(1), None, None),
-                _ => (None, None, id(0), id(1)),
+                "setuid" | "setfsuid" => (id("uid", 0), id("uid", 0), None, None),
+                "setgid" | "setfsgid" => (None, None, id("gid", 0), id("gid", 0)),
+                "setreuid" | "setresuid" => (id("ruid", 0), id("euid", 1), None, None),
+                _ => (None, None, id("rgid", 0), id("egid", 1)),
             };
             Activity::Credentials(CredentialsActivity {
                 operation: name.to_string(),

@@ -301,3 +301,44 @@ fn hostile_shapes_are_errors_not_panics() {
     let value: Value = serde_json::from_str(r#"{"process_exec": {"process": {}}}"#).unwrap();
     assert!(normalize(&value, "c").unwrap_err().0.contains("time"));
 }
+
+#[test]
+fn set_ids_are_read_by_label_and_accepts_from_the_return_value() {
+    let kprobe = |function: &str, args: Value, ret: Value| {
+        serde_json::json!({
+            "process_kprobe": {"process": {"exec_id": "a", "binary": "/bin/x"},
+                               "function_name": function, "args": args, "return": ret},
+            "time": "2026-01-01T00:00:00Z"
+        })
+    };
+    let value = kprobe(
+        "__x64_sys_setresuid",
+        serde_json::json!([{"int_arg": 1000, "label": "ruid"}, {"int_arg": 0, "label": "euid"}, {"int_arg": 1000, "label": "suid"}]),
+        Value::Null,
+    );
+    let Parsed::Event(e) = normalize(&value, "c").unwrap() else {
+        panic!()
+    };
+    let Activity::Credentials(c) = &e.activity else {
+        panic!("{:?}", e.activity)
+    };
+    assert_eq!((c.uid, c.euid), (Some(1000), Some(0)));
+
+    let value = kprobe(
+        "inet_csk_accept",
+        serde_json::json!([{"sock_arg": {"family": "AF_INET", "saddr": "0.0.0.0", "sport": 9001}, "label": "listener"}]),
+        serde_json::json!({"sock_arg": {"family": "AF_INET", "protocol": "IPPROTO_TCP", "saddr": "10.0.0.5", "sport": 9001, "daddr": "198.51.100.7", "dport": 40000}, "label": "sock"}),
+    );
+    let Parsed::Event(e) = normalize(&value, "c").unwrap() else {
+        panic!()
+    };
+    let Activity::Socket(s) = &e.activity else {
+        panic!("{:?}", e.activity)
+    };
+    assert_eq!(s.operation, SocketOperation::Accept);
+    assert_eq!(
+        s.remote.as_ref().map(|a| a.address.as_str()),
+        Some("198.51.100.7")
+    );
+    assert_eq!(s.local_port, Some(9001));
+}
