@@ -2,6 +2,7 @@
 //! dispatch efficiency, the webhook under load with PostgreSQL, hot-reload latency and
 //! peak memory. Prints every figure; asserts nothing. `cargo xtask bench` runs it.
 
+mod runtime_workload;
 mod search;
 mod workload;
 
@@ -31,6 +32,8 @@ struct Args {
     skip_webhook: bool,
     search_findings: usize,
     only_search: bool,
+    runtime_events: usize,
+    only_runtime: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -46,6 +49,8 @@ fn parse_args() -> Result<Args, String> {
         skip_webhook: false,
         search_findings: 100_000,
         only_search: false,
+        runtime_events: 500_000,
+        only_runtime: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -67,11 +72,17 @@ fn parse_args() -> Result<Args, String> {
                 args.search_findings = value()?.parse().map_err(|e| format!("{flag}: {e}"))?
             }
             "--only-search" => args.only_search = true,
+            "--runtime-events" => {
+                args.runtime_events = value()?
+                    .parse()
+                    .map_err(|e| format!("--runtime-events: {e}"))?
+            }
+            "--only-runtime" => args.only_runtime = true,
             other => {
                 return Err(format!(
                     "unknown argument {other}\nusage: peregrine-bench [--events N] [--rules DIR] [--intel DIR] \
                  [--peregrine BIN] [--postgres URL] [--webhook-seconds S] [--webhook-clients N] [--skip-webhook] \
-                 [--search-findings N] [--only-search]"
+                 [--search-findings N] [--only-search] [--runtime-events N] [--only-runtime]"
                 ));
             }
         }
@@ -109,6 +120,9 @@ fn run(args: &Args) -> Result<(), String> {
         )
         .map_err(|e| e.to_string())?;
         return search_both(args, dir.path(), &report.findings);
+    }
+    if args.only_runtime {
+        return runtime(args, dir.path());
     }
     let bytes = write_workload(&log, args.events)?;
     println!(
@@ -159,6 +173,7 @@ fn run(args: &Args) -> Result<(), String> {
         peak_rss_mib(std::process::id()).unwrap_or(0)
     );
     per_rule(reports.last().expect("a scan ran"));
+    runtime(args, dir.path())?;
 
     if args.skip_webhook {
         println!("\n## Webhook\nskipped (--skip-webhook)");
@@ -240,6 +255,73 @@ fn write_workload(path: &Path, events: usize) -> Result<u64, String> {
     }
     out.flush().map_err(|e| e.to_string())?;
     Ok(bytes)
+}
+
+/// Runtime events: a Tetragon export judged by the whole rule set, against the floor of
+/// merely reading and normalizing it.
+fn runtime(args: &Args, dir: &Path) -> Result<(), String> {
+    let log = dir.join("tetragon.log");
+    let file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+    let mut out = BufWriter::new(file);
+    let mut workload = runtime_workload::RuntimeWorkload::new(42);
+    let mut bytes = 0u64;
+    for _ in 0..args.runtime_events {
+        let line = workload.event().to_string();
+        bytes += line.len() as u64 + 1;
+        out.write_all(line.as_bytes()).map_err(|e| e.to_string())?;
+        out.write_all(b"\n").map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    println!(
+        "\n## Runtime events\nworkload: {} Tetragon events, {:.0} MiB, {} bytes per event on average (seeded generator, bench/src/runtime_workload.rs)",
+        args.runtime_events,
+        bytes as f64 / (1 << 20) as f64,
+        bytes / args.runtime_events.max(1) as u64
+    );
+    let normalizer = Normalizer::new("bench");
+    let started = Instant::now();
+    let mut events = 0u64;
+    ingest::read_path(&log, &normalizer, &mut |item| {
+        if let Item::Runtime(event, _) = item {
+            events += 1;
+            std::hint::black_box(event);
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    let floor = started.elapsed();
+    println!(
+        "floor (read + parse + normalize, one thread): {:.2}s, {:.0} events/s",
+        floor.as_secs_f64(),
+        events as f64 / floor.as_secs_f64()
+    );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for workers in [1, cores] {
+        let mut options = ScanOptions::new(&args.rules);
+        options.intel_dir = Some(args.intel.clone());
+        options.workers = workers;
+        options.engine.cache_dir = Some(dir.join("cache"));
+        scan::run(&options, &[], &mut |_| {}).map_err(|e| e.to_string())?;
+        let report = scan::run(&options, std::slice::from_ref(&log), &mut |_| {})
+            .map_err(|e| e.to_string())?;
+        let runtime_rules = report
+            .rules
+            .iter()
+            .filter(|r| r.descriptor.runtime.is_some())
+            .count();
+        println!(
+            "full pipeline, {} rules ({runtime_rules} taking runtime events), {workers} worker{}: {:.2}s, {:.0} events/s, {} findings; ratio to the floor {:.2}x",
+            report.rules.len(),
+            if workers == 1 { "" } else { "s" },
+            report.elapsed.as_secs_f64(),
+            report.events_per_second(),
+            report.findings.iter().map(|f| f.service.count).sum::<u64>(),
+            report.elapsed.as_secs_f64() / floor.as_secs_f64()
+        );
+        if cores == 1 {
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn time_floor(log: &Path) -> Result<Duration, String> {

@@ -218,3 +218,62 @@ fn rules_inspect_names_the_world_a_module_targets() {
         "{shown}"
     );
 }
+
+#[test]
+fn rules_test_judges_runtime_fixtures_as_the_host_does() {
+    let module = shipped_rules_dir().join("backdoor-runtime-c-and-c-activity-b.wasm");
+    let dir = tempfile::tempdir().unwrap();
+    // The sensor's lines in a file, and the list the fixture brings.
+    let fixture = dir.path().join("cc.test.json");
+    std::fs::write(
+        &fixture,
+        serde_json::json!({
+            "eventsFile": workspace_path("rules/backdoor-runtime-c-and-c-activity-b/fixtures/positive.jsonl"),
+            "threatLists": {"malicious": ["45.155.205.233"], "custom": {"scanners": ["203.0.113.66"]}},
+            "findings": [
+                {"type": "Backdoor:Runtime/C&CActivity.B", "executablePath": "/tmp/go-build3518135900/b001/exe/main"},
+                {"type": "Backdoor:Runtime/C&CActivity.B", "executablePath": "/tmp/go-build3518135900/b001/exe/main"},
+                {"type": "Backdoor:Runtime/C&CActivity.B", "executablePath": "/usr/bin/curl"},
+                {"type": "Backdoor:Runtime/C&CActivity.B", "executablePath": "/usr/bin/python3.11"},
+            ],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = peregrine(&[
+        "rules",
+        "test",
+        module.to_str().unwrap(),
+        fixture.to_str().unwrap(),
+    ]);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("ok   ") && shown.contains("4 events (4 judged), 4 findings"),
+        "{shown}"
+    );
+
+    // Without the lists nothing is listed, and the fixture says what is missing.
+    let bare = dir.path().join("bare.test.json");
+    std::fs::write(
+        &bare,
+        serde_json::json!({
+            "eventsFile": workspace_path("rules/backdoor-runtime-c-and-c-activity-b/fixtures/positive.jsonl"),
+            "findings": [{"type": "Backdoor:Runtime/C&CActivity.B", "executablePath": "/usr/bin/curl"}],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = peregrine(&[
+        "rules",
+        "test",
+        module.to_str().unwrap(),
+        bare.to_str().unwrap(),
+    ]);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(
+        shown.contains("- expected, not raised: {\"executablePath\":\"/usr/bin/curl\""),
+        "{shown}"
+    );
+}

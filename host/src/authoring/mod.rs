@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use peregrine_rules_sdk::ThreatListKind;
+use peregrine_rules_sdk::normalize::runtime::{
+    Parsed, ProcessTable, normalize as normalize_runtime,
+};
 use peregrine_rules_sdk::normalize::{JudgeOnce, Normalizer};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -271,6 +274,9 @@ struct Expected {
     title: Option<String>,
     #[serde(default)]
     username: Option<String>,
+    /// A runtime finding's process executable.
+    #[serde(default)]
+    executable_path: Option<String>,
 }
 
 /// The outcome of one fixture file.
@@ -337,7 +343,22 @@ fn run_fixture(
         keep_raw: rule.descriptor.wants_raw,
     };
     let mut events = Vec::new();
+    let mut runtime = Vec::new();
     for (i, value) in fixture.events.iter().enumerate() {
+        // Runtime sensor objects and audit events may be mixed, as in any file.
+        if ingest::runtime::is_runtime(value) {
+            match normalize_runtime(&normalizer, value, None) {
+                Ok(Parsed::Event(e)) => runtime.push(*e),
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(fixture_error(
+                        path,
+                        format!("events[{i}] is not a runtime event: {e}"),
+                    ));
+                }
+            }
+            continue;
+        }
         events.push(
             normalizer.event_from_value(value).map_err(|e| {
                 fixture_error(path, format!("events[{i}] is not an audit event: {e}"))
@@ -349,10 +370,8 @@ fn run_fixture(
         let mut problems = Vec::new();
         ingest::read_path(&file, &normalizer, &mut |item| match item {
             Item::Event(e, _) => events.push(e),
-            // `rules test` fixtures hold audit events.
-            Item::Runtime(_, location) | Item::Dropped { location, .. } => problems.push(format!(
-                "{location}: a runtime event; rules test takes audit events only for now"
-            )),
+            Item::Runtime(e, _) => runtime.push(*e),
+            Item::Dropped { .. } => {}
             Item::Malformed { location, reason } => problems.push(format!("{location}: {reason}")),
         })
         .map_err(|e| fixture_error(path, e.to_string()))?;
@@ -363,18 +382,32 @@ fn run_fixture(
     let dir = tempfile::tempdir().map_err(|e| fixture_error(path, e.to_string()))?;
     let intel = intel_of(&fixture.threat_lists, &IntelDir::new(dir.path()))
         .map_err(|e| fixture_error(path, e))?;
-    let read = events.len();
-    // As the host does: each request judged once, never at `RequestReceived`.
+    let read = events.len() + runtime.len();
+    // As the host does: each request judged once, never at `RequestReceived`; each
+    // runtime event once, with the lineage of the processes before it.
     let mut once = JudgeOnce::default();
     events.retain_mut(|e| pipeline::admit(&mut once, &intel, e).judged().is_some());
+    let mut processes = ProcessTable::default();
+    runtime.retain_mut(|e| {
+        pipeline::admit_runtime(&mut once, &mut processes, &intel, e)
+            .judged()
+            .is_some()
+    });
+    let judged = events.len() + runtime.len();
 
     let mut evaluator = Evaluator::new(engine, vec![Arc::clone(rule)]);
-    let raised = pipeline::judge(
+    let mut raised = pipeline::judge(
         &mut evaluator,
         &FindingContext::default(),
         &events,
         &mut Vec::new(),
     );
+    raised.extend(pipeline::judge_runtime(
+        &mut evaluator,
+        &FindingContext::default(),
+        &runtime,
+        &mut Vec::new(),
+    ));
     let actual: Vec<Value> = raised
         .into_iter()
         .map(|f| {
@@ -384,6 +417,7 @@ fn run_fixture(
                 "severity": f.severity,
                 "title": f.title,
                 "username": f.resource.kubernetes_details.kubernetes_user_details.map(|u| u.username),
+                "executablePath": f.service.runtime_details.map(|r| r.process.executable_path),
             })
         })
         .collect();
@@ -405,8 +439,7 @@ fn run_fixture(
     if passed {
         let _ = write!(
             report,
-            "ok   {name}: {read} events ({} judged), {} findings as expected",
-            events.len(),
+            "ok   {name}: {read} events ({judged} judged), {} findings as expected",
             actual.len()
         );
         if let Some(d) = &fixture.description {
@@ -415,8 +448,7 @@ fn run_fixture(
     } else {
         let _ = writeln!(
             report,
-            "FAIL {name}: {read} events ({} judged), {} findings",
-            events.len(),
+            "FAIL {name}: {read} events ({judged} judged), {} findings",
             actual.len()
         );
         if let Some(error) = failure {
@@ -450,6 +482,9 @@ fn expected_json(e: &Expected) -> Value {
     if let Some(x) = &e.username {
         v["username"] = json!(x);
     }
+    if let Some(x) = &e.executable_path {
+        v["executablePath"] = json!(x);
+    }
     v
 }
 
@@ -470,4 +505,8 @@ fn matches(expected: &Expected, actual: &Value) -> bool {
             .username
             .as_ref()
             .is_none_or(|x| actual["username"] == x.as_str())
+        && expected
+            .executable_path
+            .as_ref()
+            .is_none_or(|x| actual["executablePath"] == x.as_str())
 }
