@@ -360,8 +360,13 @@ class WitWorld(wit_world.WitWorld):
                 users=[],
                 source_ip_listed=False,
             ),
+            runtime=None,
             wants_raw=False,
         )
+
+    def evaluate_runtime(self, events):
+        # The rule takes no runtime events (its descriptor has no runtime subscription).
+        return []
 
     def evaluate_audit(self, events):
         findings = []
@@ -382,6 +387,7 @@ class WitWorld(wit_world.WitWorld):
                     additional_info=[("serviceAccount", account)],
                     anomaly=[],
                     aggregation_key=None,
+                    runtime_context=[],
                 )
             )
         return findings
@@ -431,8 +437,14 @@ export function describe() {{
       users: [],
       sourceIpListed: false,
     }},
+    runtime: undefined,
     wantsRaw: false,
   }};
+}}
+
+// The rule takes no runtime events (its descriptor has no runtime subscription).
+export function evaluateRuntime(events) {{
+  return [];
 }}
 
 export function evaluateAudit(events) {{
@@ -448,6 +460,7 @@ export function evaluateAudit(events) {{
       threatIntel: [],
       additionalInfo: [['serviceAccount', account]],
       anomaly: [],
+      runtimeContext: [],
     }});
   }});
   return findings;

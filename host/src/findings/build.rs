@@ -169,23 +169,14 @@ pub fn build(
     let object = event.object_ref.as_ref();
     let additional_info = additional_info(&reported, rule, &[("auditId", &event.audit_id)]);
 
-    GuardDutyFinding {
-        schema_version: SCHEMA_VERSION.into(),
-        account_id: ctx.account_id.clone(),
-        region: ctx.region.clone(),
-        partition: ctx.partition.clone(),
-        arn: format!(
-            "arn:{}:guardduty:{}:{}:detector/{}/finding/{id}",
-            ctx.partition, ctx.region, ctx.account_id, ctx.detector_id
-        ),
+    let judgement = (reported.severity, reported.title, reported.description);
+    assemble(
+        ctx,
+        descriptor,
         id,
-        finding_type: descriptor.finding_type.clone(),
-        severity: reported.severity.unwrap_or(descriptor.severity),
-        title: reported.title.unwrap_or_else(|| descriptor.title.clone()),
-        description: reported.description,
-        created_at: now.clone(),
-        updated_at: now,
-        resource: Resource {
+        judgement,
+        now,
+        Resource {
             resource_type: "EKSCluster".into(),
             eks_cluster_details: ClusterDetails {
                 name: event.cluster.clone(),
@@ -211,7 +202,7 @@ pub fn build(
             },
             node_details: None,
         },
-        service: Service {
+        Service {
             service_name: "peregrine".into(),
             detector_id: ctx.detector_id.clone(),
             action: Action {
@@ -267,6 +258,38 @@ pub fn build(
             feature_name: "KubernetesAuditLogs".into(),
             runtime_details: None,
         },
+    )
+}
+
+/// The parts every finding shares: its identity (from the aggregation key's `id`) and the
+/// rule's judgement (severity, title, description) over the descriptor's defaults.
+pub(super) fn assemble(
+    ctx: &FindingContext,
+    descriptor: &sdk::Descriptor,
+    id: String,
+    (severity, title, description): (Option<f64>, Option<String>, String),
+    now: String,
+    resource: Resource,
+    service: Service,
+) -> GuardDutyFinding {
+    GuardDutyFinding {
+        schema_version: SCHEMA_VERSION.into(),
+        account_id: ctx.account_id.clone(),
+        region: ctx.region.clone(),
+        partition: ctx.partition.clone(),
+        arn: format!(
+            "arn:{}:guardduty:{}:{}:detector/{}/finding/{id}",
+            ctx.partition, ctx.region, ctx.account_id, ctx.detector_id
+        ),
+        id,
+        finding_type: descriptor.finding_type.clone(),
+        severity: severity.unwrap_or(descriptor.severity),
+        title: title.unwrap_or_else(|| descriptor.title.clone()),
+        description,
+        created_at: now.clone(),
+        updated_at: now,
+        resource,
+        service,
     }
 }
 

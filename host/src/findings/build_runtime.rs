@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use peregrine_rules_sdk::runtime::{Process, RuntimeEvent};
 use peregrine_rules_sdk::{self as sdk, image_prefix};
 
-use super::build::{RuleId, additional_info, evidence, finding_id, format_time};
+use super::build::{RuleId, additional_info, assemble, evidence, finding_id, format_time};
 use super::wire::*;
 
 /// GuardDuty's `process.uuid`: a UUID (version-5 layout) derived from the process's
@@ -180,23 +180,14 @@ pub fn build_runtime(
         extra.push(("sensorPolicy", policy));
     }
     let additional_info = additional_info(&reported, rule, &extra);
-    GuardDutyFinding {
-        schema_version: SCHEMA_VERSION.into(),
-        account_id: ctx.account_id.clone(),
-        region: ctx.region.clone(),
-        partition: ctx.partition.clone(),
-        arn: format!(
-            "arn:{}:guardduty:{}:{}:detector/{}/finding/{id}",
-            ctx.partition, ctx.region, ctx.account_id, ctx.detector_id
-        ),
+    let judgement = (reported.severity, reported.title, reported.description);
+    assemble(
+        ctx,
+        descriptor,
         id,
-        finding_type: descriptor.finding_type.clone(),
-        severity: reported.severity.unwrap_or(descriptor.severity),
-        title: reported.title.unwrap_or_else(|| descriptor.title.clone()),
-        description: reported.description,
-        created_at: now.clone(),
-        updated_at: now,
-        resource: Resource {
+        judgement,
+        now,
+        Resource {
             // A process on the node itself is the instance's; one in a pod the cluster's.
             resource_type: if event.pod.is_some() {
                 "EKSCluster".into()
@@ -215,7 +206,7 @@ pub fn build_runtime(
                 name: event.node.clone(),
             }),
         },
-        service: Service {
+        Service {
             service_name: "peregrine".into(),
             detector_id: ctx.detector_id.clone(),
             action: Action {
@@ -239,5 +230,5 @@ pub fn build_runtime(
                 context: context(&reported.runtime_context),
             }),
         },
-    }
+    )
 }

@@ -10,7 +10,6 @@ use std::io::{self, BufRead, Read};
 use std::path::Path;
 use std::sync::Arc;
 
-use flate2::read::MultiGzDecoder;
 use peregrine_rules_sdk::normalize::Normalizer;
 use serde_json::Value;
 
@@ -129,21 +128,7 @@ pub fn parse_document(
     sink: &mut dyn FnMut(Item),
 ) -> Result<(), String> {
     // CloudWatch Logs subscription payloads arrive gzipped.
-    let unzipped;
-    let body = if body.starts_with(&[0x1f, 0x8b]) {
-        let mut text = Vec::new();
-        MultiGzDecoder::new(body)
-            .take(MAX_LINE as u64 + 1)
-            .read_to_end(&mut text)
-            .map_err(|e| format!("not valid gzip: {e}"))?;
-        if text.len() > MAX_LINE {
-            return Err(format!("more than {MAX_LINE} bytes once gunzipped"));
-        }
-        unzipped = text;
-        &unzipped[..]
-    } else {
-        body
-    };
+    let body = &*super::gunzipped(body)?;
     let value: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
         // Too deep for a tree: an EventList with one hostile entry costs only that entry.

@@ -24,6 +24,23 @@ pub use checkpoint::Checkpoint;
 /// Longest line read; a longer one is reported and skipped.
 pub const MAX_LINE: usize = 64 << 20;
 
+/// A request body, gunzipped if it starts with the gzip magic, at most [`MAX_LINE`] bytes
+/// once gunzipped.
+pub fn gunzipped(body: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
+    if !body.starts_with(&[0x1f, 0x8b]) {
+        return Ok(std::borrow::Cow::Borrowed(body));
+    }
+    let mut text = Vec::new();
+    MultiGzDecoder::new(body)
+        .take(MAX_LINE as u64 + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| format!("not valid gzip: {e}"))?;
+    if text.len() > MAX_LINE {
+        return Err(format!("more than {MAX_LINE} bytes once gunzipped"));
+    }
+    Ok(std::borrow::Cow::Owned(text))
+}
+
 /// What reading a source yields, entry by entry.
 pub enum Item {
     Event(peregrine_rules_sdk::AuditEvent, Location),

@@ -5,14 +5,11 @@
 
 use std::sync::Arc;
 
-use std::io::Read;
-
-use flate2::read::MultiGzDecoder;
 use peregrine_rules_sdk::normalize::Normalizer;
 use peregrine_rules_sdk::{AuditEvent, RuntimeEvent};
 use serde_json::Value;
 
-use super::{Item, Location, MAX_LINE, parse_document};
+use super::{Item, Location, parse_document};
 
 /// What a body held.
 #[derive(Default)]
@@ -52,21 +49,7 @@ pub fn read_lines_body(
     source: &str,
     normalizer: &Normalizer,
 ) -> Result<Received, String> {
-    let unzipped;
-    let body = if body.starts_with(&[0x1f, 0x8b]) {
-        let mut text = Vec::new();
-        MultiGzDecoder::new(body)
-            .take(MAX_LINE as u64 + 1)
-            .read_to_end(&mut text)
-            .map_err(|e| format!("not valid gzip: {e}"))?;
-        if text.len() > MAX_LINE {
-            return Err(format!("more than {MAX_LINE} bytes once gunzipped"));
-        }
-        unzipped = text;
-        &unzipped[..]
-    } else {
-        body
-    };
+    let body = &*super::gunzipped(body)?;
     let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8 text".to_string())?;
     let file: Arc<str> = Arc::from(source);
     let mut received = Received::default();

@@ -46,24 +46,9 @@ pub fn judge(
     raised: &mut Vec<RuleFinding>,
 ) -> Vec<GuardDutyFinding> {
     evaluator.evaluate(events, raised);
-    let now = findings::now_micros();
-    raised
-        .drain(..)
-        .map(|r| {
-            let rule = RuleId {
-                module: &r.rule.name,
-                version: r.rule.short_hash(),
-            };
-            findings::build(
-                context,
-                &r.rule.descriptor,
-                rule,
-                &events[r.event_index],
-                r.finding,
-                now,
-            )
-        })
-        .collect()
+    built(raised, |rule, descriptor, index, finding, now| {
+        findings::build(context, descriptor, rule, &events[index], finding, now)
+    })
 }
 
 /// Judges runtime events (already admitted), as [`judge`] does audit events.
@@ -74,6 +59,22 @@ pub fn judge_runtime(
     raised: &mut Vec<RuleFinding>,
 ) -> Vec<GuardDutyFinding> {
     evaluator.evaluate_runtime(events, raised);
+    built(raised, |rule, descriptor, index, finding, now| {
+        findings::build_runtime(context, descriptor, rule, &events[index], finding, now)
+    })
+}
+
+/// The findings of what the rules raised, each built by `build` from its event.
+fn built(
+    raised: &mut Vec<RuleFinding>,
+    build: impl Fn(
+        RuleId<'_>,
+        &peregrine_rules_sdk::Descriptor,
+        usize,
+        peregrine_rules_sdk::Finding,
+        i64,
+    ) -> GuardDutyFinding,
+) -> Vec<GuardDutyFinding> {
     let now = findings::now_micros();
     raised
         .drain(..)
@@ -82,14 +83,7 @@ pub fn judge_runtime(
                 module: &r.rule.name,
                 version: r.rule.short_hash(),
             };
-            findings::build_runtime(
-                context,
-                &r.rule.descriptor,
-                rule,
-                &events[r.event_index],
-                r.finding,
-                now,
-            )
+            build(rule, &r.rule.descriptor, r.event_index, r.finding, now)
         })
         .collect()
 }
