@@ -228,6 +228,15 @@ fn runtime_lines_posted_over_http_are_judged_once_with_lineage_and_workload() {
     let db = runtime.block_on(TestDatabase::postgres());
     let rules = peregrine_e2e::rules_dir(true, &["runtime-echo"]);
     let server = Server::start(PEREGRINE, &serve_args(&db.url, rules.path(), &[]));
+    // A suppression rule over a runtime field archives what it matches on arrival.
+    let (status, created) = server.post(
+        "/v1/filters",
+        &serde_json::json!({"name": "server-execs", "action": "ARCHIVE", "rank": 1,
+            "findingCriteria": {"criterion": {
+                "type": {"equals": ["Test:Fixture/RuntimeEcho"]},
+                "service.runtimeDetails.process.name": {"equals": ["server"]}}}}),
+    );
+    assert_eq!(status, 201, "{created}");
 
     let mut connect = tetragon_exec("Y3VybA==", "c2g=", "/usr/bin/curl", 3);
     let process = connect["process_exec"]["process"].take();

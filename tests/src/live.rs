@@ -139,6 +139,11 @@ impl Server {
         self.post_as("/v1/runtime/test", CLUSTER_TOKEN, body)
     }
 
+    /// POSTs a JSON body to the API with the admin token.
+    pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.post_as(path, ADMIN, &body.to_string())
+    }
+
     fn post_as(&self, path: &str, token: &str, body: &str) -> (u16, Value) {
         let result = Self::agent()
             .post(format!("{}{path}", self.url))

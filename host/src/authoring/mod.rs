@@ -389,9 +389,15 @@ fn run_fixture(
     events.retain_mut(|e| pipeline::admit(&mut once, &intel, e).judged().is_some());
     let mut processes = ProcessTable::default();
     runtime.retain_mut(|e| {
-        pipeline::admit_runtime(&mut once, &mut processes, &intel, e)
-            .judged()
-            .is_some()
+        pipeline::admit_runtime(
+            &mut once,
+            &mut processes,
+            &intel,
+            std::slice::from_ref(rule),
+            e,
+        )
+        .judged()
+        .is_some()
     });
     let judged = events.len() + runtime.len();
 

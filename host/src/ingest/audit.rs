@@ -88,15 +88,16 @@ pub fn parse_line(
     if text.is_empty() {
         return Ok(());
     }
-    if runtime::looks_like_runtime(text) {
+    if runtime::may_be_runtime(text) {
         match serde_json::from_str::<Value>(text) {
-            Ok(value) => {
+            Ok(value) if runtime::is_runtime(&value) => {
                 runtime::take(&value, Some(text), location, normalizer, sink);
                 return Ok(());
             }
             Err(e) if e.is_eof() && !complete => return Err(Truncated),
-            // Not valid after all: the general path reports it.
-            Err(_) => {}
+            // An audit event that mentions such a key, or not valid JSON after all: the
+            // general path reads or reports it.
+            _ => {}
         }
     }
     match normalizer.event_from_json(text) {

@@ -8,12 +8,11 @@ use serde_json::Value;
 
 use super::{Item, Location};
 
-/// Whether a line starts as Tetragon's export does (`{"process_exec":…`), so it is parsed
-/// as runtime output at once instead of after an attempt as an audit event.
-pub fn looks_like_runtime(line: &str) -> bool {
-    let head = line.as_bytes().get(..24).unwrap_or(line.as_bytes());
-    let head = std::str::from_utf8(head).unwrap_or("");
-    head.starts_with("{\"process_") || head.starts_with("{\"rate_limit_info\"")
+/// Whether a line may be Tetragon's (it names one of its event keys anywhere, as key
+/// order is not fixed once a log shipper has rewritten the line), so it is parsed as JSON
+/// and told apart at once instead of after an attempt as an audit event.
+pub fn may_be_runtime(line: &str) -> bool {
+    line.contains("\"process_") || line.contains("\"rate_limit_info\"")
 }
 
 /// Whether a JSON value is a sensor's output (not an audit event).

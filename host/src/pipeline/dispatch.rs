@@ -64,9 +64,14 @@ pub(super) fn dispatch(
             split[worker_for(&event.user.username, workers.len())].push(event);
         }
         for mut event in batch.runtime {
-            let Some(key) =
-                judge::admit_runtime(&mut once, &mut processes, &intel, &mut event).judged()
-            else {
+            let admission = judge::admit_runtime(
+                &mut once,
+                &mut processes,
+                &intel,
+                &snapshot.rules,
+                &mut event,
+            );
+            let Some(key) = admission.judged() else {
                 continue;
             };
             if remember {

@@ -6,7 +6,9 @@ use peregrine_rules_sdk::normalize::runtime::ProcessTable;
 use peregrine_rules_sdk::normalize::{Admission, JudgeOnce};
 use peregrine_rules_sdk::{AuditEvent, RuntimeEvent};
 
-use crate::engine::{Evaluator, RuleFinding};
+use std::sync::Arc;
+
+use crate::engine::{Evaluator, LoadedRule, RuleFinding};
 use crate::findings::{self, FindingContext, GuardDutyFinding, RuleId};
 use crate::intel::ThreatLists;
 
@@ -20,18 +22,23 @@ pub fn admit(once: &mut JudgeOnce, lists: &ThreatLists, event: &mut AuditEvent) 
     admission
 }
 
-/// Whether a runtime event is judged: once, however often it is resent; one that is gets
-/// its lineage from `processes` and its addresses, domains and hashes marked from `lists`.
+/// Whether a runtime event is judged: once, however often it is resent. One that is
+/// teaches `processes` its process, has its addresses marked from `lists`, and, if one of
+/// `rules` wants it, gets its lineage from `processes`.
 pub fn admit_runtime(
     once: &mut JudgeOnce,
     processes: &mut ProcessTable,
     lists: &ThreatLists,
+    rules: &[Arc<LoadedRule>],
     event: &mut RuntimeEvent,
 ) -> Admission {
     let admission = once.admit_runtime(event);
     if admission.judged().is_some() {
-        processes.attach(event);
+        processes.learn(event);
         lists.enrich_runtime(event);
+        if rules.iter().any(|r| r.subscribes_to_runtime(event)) {
+            processes.complete(event);
+        }
     }
     admission
 }

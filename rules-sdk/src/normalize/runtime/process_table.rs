@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use crate::runtime::{Activity, Process, RuntimeEvent};
 
 /// The longest lineage attached to an event (GuardDuty's are a handful deep).
-pub const MAX_LINEAGE: usize = 32;
+pub const MAX_LINEAGE: usize = 16;
 
 /// Processes by their cluster-unique id, the oldest forgotten first past the capacity.
 pub struct ProcessTable {
@@ -46,12 +46,24 @@ impl ProcessTable {
     /// Remembers the event's process and the ancestors it names, then completes its
     /// lineage from the processes remembered before: parent first, as far as known.
     pub fn attach(&mut self, event: &mut RuntimeEvent) {
+        self.learn(event);
+        self.complete(event);
+    }
+
+    /// Remembers the event's process and the ancestors it names.
+    pub fn learn(&mut self, event: &RuntimeEvent) {
         // An exec event describes the process best; other events only fill a gap.
         let authoritative = matches!(event.activity, Activity::Exec);
         self.remember(&event.process, authoritative);
         for ancestor in &event.lineage {
             self.remember(ancestor, false);
         }
+    }
+
+    /// Completes the event's lineage from the processes remembered: parent first, as far
+    /// as known (copying them is what lineage costs, so the host does it only for events
+    /// a rule will judge).
+    pub fn complete(&self, event: &mut RuntimeEvent) {
         let mut next = match event.lineage.last() {
             Some(last) => last.parent_id.clone(),
             None => event.process.parent_id.clone(),
