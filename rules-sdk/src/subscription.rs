@@ -25,7 +25,7 @@ pub fn matches(subscription: &AuditSubscription, event: &AuditEvent) -> bool {
 pub fn matches_runtime(subscription: &RuntimeSubscription, event: &RuntimeEvent) -> bool {
     let s = subscription;
     (s.activities.is_empty() || s.activities.contains(&event.activity.kind()))
-        && (s.sensors.is_empty() || s.sensors.iter().any(|want| *want == event.sensor))
+        && (s.sensors.is_empty() || s.sensors.contains(&event.sensor))
         && (!s.listed || !event.listings().is_empty())
         && (!s.containers_only || event.in_container())
 }

@@ -62,14 +62,8 @@ fn every_tetragon_capture_of_the_corpus_is_an_event() {
 
 #[test]
 fn an_exec_in_a_pod_is_normalized_whole() {
-    let value: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!("{CORPUS}/testdata/events.json"))
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap(),
-    )
-    .unwrap();
+    let text = std::fs::read_to_string(format!("{CORPUS}/testdata/events.json")).unwrap();
+    let value: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     let Parsed::Event(e) = normalize(&value, "prod").unwrap() else {
         panic!()
     };
