@@ -185,6 +185,7 @@ pub fn run_into(
                     events_read += 1;
                     batch.events.push(event);
                 }
+                Item::Owner(owner) => batch.owners.push(owner),
                 Item::Runtime(event, _) => {
                     events_read += 1;
                     runtime_events_read += 1;

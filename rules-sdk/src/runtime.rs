@@ -78,19 +78,48 @@ impl Address {
 }
 
 impl ThreatCategory {
-    /// The name GuardDuty's threat intelligence details use for the category.
+    /// Every category, in the contract's order.
+    pub const ALL: [ThreatCategory; 14] = [
+        ThreatCategory::Malicious,
+        ThreatCategory::TorExitNode,
+        ThreatCategory::TorRelay,
+        ThreatCategory::TorGuard,
+        ThreatCategory::CryptoMining,
+        ThreatCategory::CommandAndControl,
+        ThreatCategory::BlackHole,
+        ThreatCategory::DropPoint,
+        ThreatCategory::Phishing,
+        ThreatCategory::Dga,
+        ThreatCategory::DriveBySource,
+        ThreatCategory::Abused,
+        ThreatCategory::Suspicious,
+        ThreatCategory::Custom,
+    ];
+
+    /// The contract's name of the category, e.g. `command-and-control`; also the name
+    /// threat intelligence details give it.
     pub fn name(self) -> &'static str {
         match self {
             ThreatCategory::Malicious => "malicious",
             ThreatCategory::TorExitNode => "tor-exit-node",
             ThreatCategory::TorRelay => "tor-relay",
+            ThreatCategory::TorGuard => "tor-guard",
             ThreatCategory::CryptoMining => "crypto-mining",
             ThreatCategory::CommandAndControl => "command-and-control",
             ThreatCategory::BlackHole => "black-hole",
             ThreatCategory::DropPoint => "drop-point",
             ThreatCategory::Phishing => "phishing",
+            ThreatCategory::Dga => "dga",
+            ThreatCategory::DriveBySource => "drive-by-source",
+            ThreatCategory::Abused => "abused",
+            ThreatCategory::Suspicious => "suspicious",
             ThreatCategory::Custom => "custom",
         }
+    }
+
+    /// The category of a contract name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
     }
 }
 

@@ -139,34 +139,84 @@ pub fn run_runtime<R: Rule>(events: &[crate::RuntimeEvent]) -> Vec<Finding> {
     R::evaluate_runtime_batch(&wanted)
 }
 
-/// Marks fixture addresses on a runtime event's socket, as the host marks them.
+/// Marks fixture indicators on a runtime event as the host marks them from its threat
+/// lists: the socket's addresses ([`FIXTURE_LISTS`], [`FIXTURE_TRUSTED`]), the DNS name
+/// asked for (or a domain it is under) and the executable's hash
+/// ([`FIXTURE_RUNTIME_LISTS`]).
 pub fn mark_fixture_lists_runtime(event: &mut crate::RuntimeEvent) {
     use crate::runtime::{Activity, Listing, ThreatCategory};
-    let Activity::Socket(socket) = &mut event.activity else {
-        return;
+    let on_lists = |indicator: &str, matches: &dyn Fn(&str) -> bool| -> Vec<Listing> {
+        let addresses = FIXTURE_LISTS.iter().map(|(ip, kind, name)| {
+            let category = match kind {
+                crate::ThreatListKind::Malicious => ThreatCategory::Malicious,
+                crate::ThreatListKind::TorExitNode => ThreatCategory::TorExitNode,
+                crate::ThreatListKind::Custom => ThreatCategory::Custom,
+            };
+            (*ip, category, *name)
+        });
+        addresses
+            .chain(FIXTURE_RUNTIME_LISTS.iter().copied())
+            .filter(|(entry, _, _)| matches(entry))
+            .map(|(_, category, name)| Listing {
+                category,
+                name: name.to_string(),
+            })
+            .filter(|_| !indicator.is_empty())
+            .collect()
     };
-    for address in [socket.remote.as_mut(), socket.local.as_mut()]
-        .into_iter()
-        .flatten()
-    {
-        if address.address == FIXTURE_TRUSTED {
-            address.trusted = true;
-            continue;
-        }
-        for (ip, kind, name) in FIXTURE_LISTS {
-            if address.address == *ip {
-                address.listed.push(Listing {
-                    category: match kind {
-                        crate::ThreatListKind::Malicious => ThreatCategory::Malicious,
-                        crate::ThreatListKind::TorExitNode => ThreatCategory::TorExitNode,
-                        crate::ThreatListKind::Custom => ThreatCategory::Custom,
-                    },
-                    name: name.to_string(),
-                });
+    if let Some(digest) = event.process.sha256.clone() {
+        event.process.sha256_listed =
+            on_lists(&digest, &|entry| entry.eq_ignore_ascii_case(&digest));
+    }
+    match &mut event.activity {
+        Activity::Socket(socket) => {
+            for address in [socket.remote.as_mut(), socket.local.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                if address.address == FIXTURE_TRUSTED {
+                    address.trusted = true;
+                    continue;
+                }
+                let ip = address.address.clone();
+                address.listed = on_lists(&ip, &|entry| entry == ip);
             }
         }
+        Activity::Dns(dns) => {
+            let name = dns.query_name.trim_end_matches('.').to_ascii_lowercase();
+            dns.listed = on_lists(&name, &|entry| {
+                name == entry || name.ends_with(&format!(".{entry}"))
+            });
+        }
+        _ => {}
     }
 }
+
+/// Domains and file hashes that fixtures use for listed runtime indicators, with the
+/// category and name of the list the host would find them on (the sample intel directory
+/// lists the same).
+pub const FIXTURE_RUNTIME_LISTS: &[(&str, crate::runtime::ThreatCategory, &str)] = &[
+    (
+        "guarddutyc2activityb.com",
+        crate::runtime::ThreatCategory::CommandAndControl,
+        "c2-domains",
+    ),
+    (
+        "xmr.pool.example.net",
+        crate::runtime::ThreatCategory::CryptoMining,
+        "mining-pools",
+    ),
+    (
+        "192.0.2.250",
+        crate::runtime::ThreatCategory::TorGuard,
+        "tor-guards",
+    ),
+    (
+        "5f2b51ca2fdc5baa31ec02e002f69aec912bc2e41b1f8d45af1f7cba4ef8b6ad",
+        crate::runtime::ThreatCategory::Malicious,
+        "Peregrine known malicious IPs",
+    ),
+];
 
 /// Addresses that fixtures use for listed callers, marked on events as the host marks
 /// them from its threat lists (the sample intel directory lists the same addresses).

@@ -607,7 +607,7 @@ async fn threat_lists_upload_in_every_format_list_and_delete() {
     let mut names: Vec<_> = loaded.lists.iter().map(|l| l.name.as_str()).collect();
     names.sort();
     assert_eq!(names, ["Tor exit nodes", "abuse", "feed", "scanners"]);
-    assert!(loaded.trusted.contains("10.9.8.7".parse().unwrap()));
+    assert!(loaded.trusted.contains_ip("10.9.8.7".parse().unwrap()));
 
     let listed = api.get("/v1/threat-lists").await;
     assert_eq!(listed["threatLists"].as_array().unwrap().len(), 4);
@@ -630,6 +630,11 @@ async fn threat_lists_upload_in_every_format_list_and_delete() {
             "1.2.3.4",
             "unknown field `colour`",
         ),
+        (
+            "/v1/threat-lists/x?category=evil",
+            "1.2.3.4",
+            "category must be one of malicious, tor-exit-node,",
+        ),
     ] {
         let (status, _, problem) = api.send("PUT", uri, Some(ADMIN), Some(body)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {problem}");
@@ -643,10 +648,40 @@ async fn threat_lists_upload_in_every_format_list_and_delete() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
+    // A list uploaded under a category moves there: one name, one list.
+    let (status, _, result) = api
+        .send(
+            "PUT",
+            "/v1/threat-lists/abuse?category=command-and-control",
+            Some(ADMIN),
+            Some("c2.example.com\n198.51.100.7\n"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{result}");
+    assert_eq!(result["category"], "command-and-control");
+    assert!(!intel.path().join("custom/abuse.csv").exists());
+    let listed = api.get("/v1/threat-lists").await;
+    let abuse: Vec<&Value> = listed["threatLists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["name"] == "abuse")
+        .collect();
+    assert_eq!(abuse.len(), 1, "{listed}");
+    assert_eq!(
+        (
+            &abuse[0]["kind"],
+            &abuse[0]["domains"],
+            &abuse[0]["networks"]
+        ),
+        (&json!("COMMAND_AND_CONTROL"), &json!(1), &json!(1))
+    );
+
     let (status, _, _) = api
         .send("DELETE", "/v1/threat-lists/abuse", Some(ADMIN), None)
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(!intel.path().join("command-and-control/abuse.txt").exists());
     let (status, _, _) = api
         .send("DELETE", "/v1/threat-lists/abuse", Some(ADMIN), None)
         .await;

@@ -52,10 +52,16 @@ fn text(bytes: &[u8]) -> String {
 fn feeds_download_into_the_intel_directory_and_reach_the_rules() {
     let tor = "ExitNode 0011BD2485AD45D984EC4159C88FC066E5E3300E\nExitAddress 185.220.101.47 2024-05-14 08:11:57\n";
     let csv = "first_seen,ip,threat\n2024-05-01,203.0.113.66,scanner\n2024-05-02,not-an-ip,x\n";
+    // A STIX feed of command-and-control domains, one of them withdrawn.
+    let stix = serde_json::json!({"type": "bundle", "id": "bundle--c2", "objects": [
+        {"type": "indicator", "pattern": "[domain-name:value = 'guarddutyc2activityb.com']", "pattern_type": "stix"},
+        {"type": "indicator", "pattern": "[domain-name:value = 'old.example.com']", "revoked": true}]})
+    .to_string();
     let server = serve(vec![
         ("/torbulkexitlist", 200, tor.to_string()),
         ("/bad.txt", 200, "45.155.205.233\n".to_string()),
         ("/scanners.csv", 200, csv.to_string()),
+        ("/c2.json", 200, stix),
     ]);
     let dir = tempfile::tempdir().unwrap();
     let intel = dir.path().join("intel");
@@ -70,6 +76,8 @@ fn feeds_download_into_the_intel_directory_and_reach_the_rules() {
         &format!("{server}/bad.txt"),
         "--feed",
         &format!("scanners={server}/scanners.csv"),
+        "--feed",
+        &format!("command-and-control/c2-domains={server}/c2.json"),
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
@@ -79,6 +87,25 @@ fn feeds_download_into_the_intel_directory_and_reach_the_rules() {
         stdout.contains("custom/scanners.csv: 1 entries (1 entries skipped)"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("command-and-control/c2-domains.json: 1 entries (1 entries skipped)"),
+        "{stdout}"
+    );
+    let out = peregrine(&[
+        "intel",
+        "update",
+        "--intel",
+        intel.to_str().unwrap(),
+        "--no-tor",
+        "--feed",
+        &format!("botnets/x={server}/c2.json"),
+    ]);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no list category \"botnets\""),
+        "{}",
+        text(&out.stderr)
+    );
 
     // The downloaded lists drive the IP rules exactly as the fixture lists do.
     let mut options = test_options(shipped_rules_dir());
@@ -87,6 +114,7 @@ fn feeds_download_into_the_intel_directory_and_reach_the_rules() {
         "discovery-tor-ip-caller",
         "impact-malicious-ip-caller",
         "persistence-malicious-ip-caller-custom",
+        "backdoor-runtime-c-and-c-activity-b-dns",
     ]
     .iter()
     .map(|slug| workspace_path(&format!("rules/{slug}/fixtures/positive.jsonl")))
@@ -104,6 +132,7 @@ fn feeds_download_into_the_intel_directory_and_reach_the_rules() {
         "Discovery:Kubernetes/TorIPCaller",
         "Impact:Kubernetes/MaliciousIPCaller",
         "Persistence:Kubernetes/MaliciousIPCaller.Custom",
+        "Backdoor:Runtime/C&CActivity.B!DNS",
     ] {
         assert!(types.contains(&wanted), "{wanted} in {types:?}");
     }
@@ -151,7 +180,8 @@ fn a_failed_or_empty_feed_changes_nothing() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("holds no IP addresses; the current list is kept"),
+        text(&out.stderr)
+            .contains("holds no addresses, domains or hashes; the current list is kept"),
         "{}",
         text(&out.stderr)
     );

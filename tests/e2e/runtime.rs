@@ -401,3 +401,144 @@ fn killed_while_following_a_sensor_export_it_judges_every_event_exactly_once() {
     runtime.block_on(store.close());
     runtime.block_on(db.cleanup());
 }
+
+/// Copies a directory tree (the fixture intel directory, to change it in a test).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A Tracee DNS request for `name` from the `shop/api-5c9d7-xk2lp` pod (Tracee names the
+/// pod, not its Deployment), `at` nanoseconds into a second.
+fn tracee_query(name: &str, at: u64) -> serde_json::Value {
+    serde_json::json!({"timestamp": 1_764_496_800_000_000_000u64 + at, "threadStartTime": 1_764_496_000_000_000_000u64,
+        "processId": 57, "hostProcessId": 48213, "parentProcessId": 1, "hostParentProcessId": 48000,
+        "userId": 0, "processName": "curl", "executable": {"path": "/usr/bin/curl"}, "hostName": "gke-node-1",
+        "containerId": "3f1c2a9be7d4", "container": {"id": "3f1c2a9be7d4", "name": "api", "image": "registry.example.com/shop/api:1.4"},
+        "kubernetes": {"podName": "api-5c9d7-xk2lp", "podNamespace": "shop", "podUID": "pod-uid-1"},
+        "eventId": "2007", "eventName": "net_packet_dns_request", "processEntityId": 99887766,
+        "args": [{"name": "metadata", "type": "trace.PktMeta", "value": {"src_ip": "10.4.0.7", "dst_ip": "10.96.0.10", "src_port": 40000, "dst_port": 53, "protocol": 17}},
+                 {"name": "dns_questions", "type": "[]trace.DnsQueryData", "value": [{"query": name, "query_type": "A", "query_class": "IN"}]}]})
+}
+
+/// The controllers' audit events for the pod: the ReplicaSet controller's pod create (at
+/// RequestResponse, so with the pod's UID) and the Deployment controller's ReplicaSet create.
+fn owner_audit_events() -> String {
+    let pod = serde_json::json!({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse",
+        "auditID": "c0ffee01-0000-4000-8000-000000000001", "stage": "ResponseComplete", "verb": "create",
+        "requestURI": "/api/v1/namespaces/shop/pods",
+        "user": {"username": "system:serviceaccount:kube-system:replicaset-controller"},
+        "sourceIPs": ["10.0.0.2"], "objectRef": {"resource": "pods", "namespace": "shop", "apiVersion": "v1"},
+        "responseStatus": {"code": 201},
+        "responseObject": {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "api-5c9d7-xk2lp", "namespace": "shop", "uid": "pod-uid-1",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "api-5c9d7", "uid": "rs-1", "controller": true}]},
+            "spec": {"containers": [{"name": "api", "image": "registry.example.com/shop/api:1.4"}]}},
+        "requestReceivedTimestamp": "2026-11-30T09:59:00.000000Z", "stageTimestamp": "2026-11-30T09:59:00.010000Z"});
+    let replica_set = serde_json::json!({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Request",
+        "auditID": "c0ffee01-0000-4000-8000-000000000002", "stage": "ResponseComplete", "verb": "create",
+        "requestURI": "/apis/apps/v1/namespaces/shop/replicasets",
+        "user": {"username": "system:serviceaccount:kube-system:deployment-controller"},
+        "sourceIPs": ["10.0.0.2"], "objectRef": {"resource": "replicasets", "namespace": "shop", "name": "api-5c9d7", "apiGroup": "apps", "apiVersion": "v1"},
+        "responseStatus": {"code": 201},
+        "requestObject": {"kind": "ReplicaSet", "apiVersion": "apps/v1", "metadata": {"name": "api-5c9d7", "namespace": "shop",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": "d-1", "controller": true}]},
+            "spec": {"template": {"spec": {"containers": [{"name": "api", "image": "registry.example.com/shop/api:1.4"}]}}}},
+        "requestReceivedTimestamp": "2026-11-30T09:58:59.000000Z", "stageTimestamp": "2026-11-30T09:58:59.010000Z"});
+    serde_json::json!({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": [replica_set, pod]}).to_string()
+}
+
+#[test]
+fn dns_queries_meet_domain_lists_and_pods_are_named_by_their_deployment_from_the_audit_stream() {
+    use peregrine_e2e::db::TestDatabase;
+    use peregrine_e2e::live::{Server, wait_until};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(TestDatabase::postgres());
+    let rules = peregrine_e2e::rules_dir(true, &[]);
+    let intel = tempfile::tempdir().unwrap();
+    copy_tree(&workspace_path("tests/fixtures/intel"), intel.path());
+    let mut args = serve_args(&db.url, rules.path(), &[]);
+    let at = args.iter().position(|a| a == "--intel").unwrap();
+    args[at + 1] = intel.path().display().to_string();
+    let server = Server::start(PEREGRINE, &args);
+
+    // The audit stream shows who owns the pod; the sensor then names only the pod.
+    let (status, receipt) = server.post_audit(&owner_audit_events());
+    assert_eq!(status, 200, "{receipt}");
+    let (status, receipt) = server.post_runtime(&format!(
+        "{}\n{}\n",
+        tracee_query("beacon.GuardDutyC2ActivityB.com", 1),
+        tracee_query("www.example.org", 2)
+    ));
+    assert_eq!(status, 200, "{receipt}\n{}", server.log());
+    assert_eq!(receipt["judged"], 2, "{receipt}");
+    let dns = server.all_findings(Some("Backdoor:Runtime/C&CActivity.B!DNS"));
+    assert_eq!(dns.len(), 1, "{dns:#?}");
+    let finding = &dns[0];
+    assert_eq!(finding["severity"], 8.0);
+    assert_eq!(
+        finding["service"]["additionalInfo"]["domain"],
+        "beacon.guarddutyc2activityb.com"
+    );
+    let intel_details = &finding["service"]["evidence"]["threatIntelligenceDetails"][0];
+    assert_eq!(intel_details["threatListName"], "c2-domains");
+    assert_eq!(
+        intel_details["threatNames"],
+        serde_json::json!(["command-and-control"])
+    );
+    let workload = &finding["resource"]["kubernetesDetails"]["kubernetesWorkloadDetails"];
+    assert_eq!(
+        (workload["type"].as_str(), workload["name"].as_str()),
+        (Some("deployments"), Some("api")),
+        "{workload}"
+    );
+    assert_eq!(workload["namespace"], "shop");
+    assert_eq!(workload["podName"], "api-5c9d7-xk2lp");
+    assert_eq!(workload["podUid"], "pod-uid-1");
+
+    // A domain list uploaded in a category applies from the next batch on, without a restart.
+    let (status, upload) = server.put_text(
+        "/v1/threat-lists/feodo?category=command-and-control",
+        "# a feed\nevil-c2.example.org\n0.0.0.0 other-c2.example.org\n",
+    );
+    assert_eq!(status, 200, "{upload}");
+    assert_eq!(upload["entries"], 2, "{upload}");
+    assert_eq!(upload["category"], "command-and-control");
+    let (status, lists) = server.get("/v1/threat-lists");
+    assert_eq!(status, 200);
+    let feodo = lists["threatLists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "feodo")
+        .cloned()
+        .unwrap_or_else(|| panic!("{lists}"));
+    assert_eq!(feodo["kind"], "COMMAND_AND_CONTROL");
+    assert_eq!(feodo["domains"], 2);
+    let mut attempt = 10;
+    wait_until(
+        "the uploaded list to be used",
+        std::time::Duration::from_secs(30),
+        || {
+            attempt += 1;
+            let (status, _) =
+                server.post_runtime(&tracee_query("x.evil-c2.example.org", attempt).to_string());
+            assert_eq!(status, 200);
+            server
+                .all_findings(Some("Backdoor:Runtime/C&CActivity.B!DNS"))
+                .iter()
+                .any(|f| {
+                    f["service"]["evidence"]["threatIntelligenceDetails"][0]["threatListName"]
+                        == "feodo"
+                })
+        },
+    );
+    drop(server);
+    runtime.block_on(db.cleanup());
+}

@@ -139,6 +139,25 @@ impl Server {
         self.post_as("/v1/runtime/test", CLUSTER_TOKEN, body)
     }
 
+    /// PUTs a text body to the API with the admin token.
+    pub fn put_text(&self, path: &str, body: &str) -> (u16, Value) {
+        let result = Self::agent()
+            .put(format!("{}{path}", self.url))
+            .header("Authorization", format!("Bearer {ADMIN}"))
+            .header("Content-Type", "text/plain")
+            .send(body);
+        match result {
+            Ok(mut response) => {
+                let text = response.body_mut().read_to_string().unwrap_or_default();
+                (
+                    response.status().as_u16(),
+                    serde_json::from_str(&text).unwrap_or(Value::String(text)),
+                )
+            }
+            Err(e) => (0, Value::String(e.to_string())),
+        }
+    }
+
     /// POSTs a JSON body to the API with the admin token.
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.post_as(path, ADMIN, &body.to_string())

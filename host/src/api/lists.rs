@@ -1,6 +1,7 @@
 //! `/v1/threat-lists` and `/v1/trusted-list`: the intel directory over HTTP. Uploads in
 //! any supported format (`?format=txt|csv|stix`) are parsed, and stored as plain text,
-//! one network per line, written to a temporary file and renamed into place.
+//! one address, network, domain or hash per line, written to a temporary file and renamed
+//! into place. A list belongs to one category (`?category=`, `custom` by default).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,12 +15,19 @@ use serde_json::{Value, json};
 
 use super::{ApiState, Problem};
 use crate::intel::{self, BUILTIN_LISTS, IntelDir, ListFormat};
-use peregrine_rules_sdk::ThreatListKind;
+use peregrine_rules_sdk::runtime::ThreatCategory;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FormatQuery {
     format: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    format: Option<String>,
+    category: Option<String>,
 }
 
 fn intel_dir(state: &ApiState) -> Result<&IntelDir, Problem> {
@@ -46,28 +54,51 @@ fn list_name(name: &str) -> Result<(), Problem> {
     }
 }
 
-fn describe(path: &Path, name: &str, kind: &str) -> Option<Value> {
+/// The `kind` a list is reported with: its category as an upper-case name
+/// (`MALICIOUS`, `TOR_EXIT_NODES`, `COMMAND_AND_CONTROL`, …, `CUSTOM`).
+pub fn kind_of(category: ThreatCategory) -> String {
+    match category {
+        ThreatCategory::TorExitNode => "TOR_EXIT_NODES".into(),
+        c => c.name().replace('-', "_").to_ascii_uppercase(),
+    }
+}
+
+fn describe(path: &Path, name: &str, category: Option<ThreatCategory>) -> Option<Value> {
     let mut warnings = Vec::new();
-    let (_, entries) = intel::load_list_file(path, &mut warnings).ok()?;
-    Some(
-        json!({ "name": name, "kind": kind, "entries": entries, "skippedEntries": warnings.len() }),
-    )
+    let (set, entries) = intel::load_list_file(path, &mut warnings).ok()?;
+    let (networks, domains, hashes) = set.counts();
+    let mut described = json!({
+        "name": name,
+        "entries": entries,
+        "networks": networks,
+        "domains": domains,
+        "sha256": hashes,
+        "skippedEntries": warnings.len(),
+    });
+    match category {
+        Some(category) => {
+            described["kind"] = json!(kind_of(category));
+            described["category"] = json!(category.name());
+        }
+        None => described["kind"] = json!("TRUSTED"),
+    }
+    Some(described)
 }
 
 pub async fn list(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, Problem> {
     let dir = intel_dir(&state)?;
     let mut lists = Vec::new();
     for list in BUILTIN_LISTS {
-        let kind = match list.kind {
-            ThreatListKind::TorExitNode => "TOR_EXIT_NODES",
-            _ => "MALICIOUS",
-        };
-        lists.extend(describe(&dir.builtin(list.kind), list.name, kind));
+        lists.extend(describe(
+            &dir.builtin(&list),
+            list.name,
+            Some(list.category),
+        ));
     }
-    for path in dir.custom_lists().unwrap_or_default() {
-        lists.extend(describe(&path, &IntelDir::custom_name(&path), "CUSTOM"));
+    for (category, path) in dir.category_lists().unwrap_or_default() {
+        lists.extend(describe(&path, &IntelDir::list_name(&path), Some(category)));
     }
-    let trusted = describe(&dir.trusted(), "trusted", "TRUSTED");
+    let trusted = describe(&dir.trusted(), "trusted", None);
     Ok(Json(
         json!({ "threatLists": lists, "trustedList": trusted }),
     ))
@@ -83,10 +114,10 @@ fn store_list(dest: &Path, body: &Bytes, format: Option<String>) -> Result<Value
     };
     let text = std::str::from_utf8(body)
         .map_err(|_| Problem::bad_request("the list is not UTF-8 text"))?;
-    let (networks, skipped) = intel::parse_list(text, format);
-    if networks.is_empty() {
+    let (entries, skipped) = intel::parse_list(text, format);
+    if entries.is_empty() {
         return Err(Problem::bad_request(format!(
-            "the list holds no IP addresses or CIDRs ({} entries skipped{})",
+            "the list holds no IP addresses, CIDRs, domains or SHA-256 hashes ({} entries skipped{})",
             skipped.len(),
             skipped
                 .first()
@@ -94,9 +125,9 @@ fn store_list(dest: &Path, body: &Bytes, format: Option<String>) -> Result<Value
                 .unwrap_or_default()
         )));
     }
-    let mut out = String::with_capacity(networks.len() * 20);
-    for network in &networks {
-        out.push_str(&network.to_string());
+    let mut out = String::with_capacity(entries.len() * 24);
+    for entry in &entries {
+        out.push_str(&entry.to_string());
         out.push('\n');
     }
     let written = || -> std::io::Result<()> {
@@ -117,7 +148,7 @@ fn store_list(dest: &Path, body: &Bytes, format: Option<String>) -> Result<Value
         .take(20)
         .map(|(line, message)| json!({ "line": line, "message": message }))
         .collect();
-    Ok(json!({ "entries": networks.len(), "skippedEntries": skipped.len(), "skipped": shown }))
+    Ok(json!({ "entries": entries.len(), "skippedEntries": skipped.len(), "skipped": shown }))
 }
 
 pub async fn put(
@@ -126,13 +157,24 @@ pub async fn put(
     uri: Uri,
     body: Bytes,
 ) -> Result<Json<Value>, Problem> {
-    let query: FormatQuery = super::problem::query(&uri)?;
+    let query: UploadQuery = super::problem::query(&uri)?;
     list_name(&name)?;
+    let category = match query.category.as_deref() {
+        None => ThreatCategory::Custom,
+        Some(c) => ThreatCategory::from_name(c).ok_or_else(|| {
+            Problem::bad_request(format!(
+                "category must be one of {}, not {c:?}",
+                ThreatCategory::ALL.map(|c| c.name()).join(", ")
+            ))
+        })?,
+    };
     let dir = intel_dir(&state)?;
-    let mut result = store_list(&dir.custom(&name, "txt"), &body, query.format)?;
-    // An upload replaces the list whatever format it was in before.
-    dir.remove_custom(&name, Some("txt"));
+    let dest = dir.list(category, &name, "txt");
+    let mut result = store_list(&dest, &body, query.format)?;
+    // An upload replaces the list whatever category or format it was in before.
+    dir.remove_list(&name, Some(&dest));
     result["name"] = json!(name);
+    result["category"] = json!(category.name());
     Ok(Json(result))
 }
 
@@ -148,7 +190,7 @@ pub async fn delete(
     };
     // A name no uploaded list can have (the built-in lists' among them) is not looked up.
     list_name(&name).map_err(|_| missing())?;
-    if intel_dir(&state)?.remove_custom(&name, None) > 0 {
+    if intel_dir(&state)?.remove_list(&name, None) > 0 {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(missing())

@@ -359,12 +359,28 @@ fn schemas() -> Value {
     );
     let upload = object(
         &["entries", "skippedEntries", "skipped"],
-        json!({ "name": string, "entries": integer, "skippedEntries": integer,
+        json!({ "name": string, "category": string, "entries": integer, "skippedEntries": integer,
                 "skipped": { "type": "array", "items": object(&["line", "message"], json!({ "line": integer, "message": string })) } }),
     );
+    let kinds: Vec<String> = peregrine_rules_sdk::runtime::ThreatCategory::ALL
+        .into_iter()
+        .map(super::lists::kind_of)
+        .chain(["TRUSTED".to_string()])
+        .collect();
+    let categories: Vec<&str> = peregrine_rules_sdk::runtime::ThreatCategory::ALL
+        .map(|c| c.name())
+        .to_vec();
     let list = object(
-        &["name", "kind", "entries", "skippedEntries"],
-        json!({ "name": string, "kind": { "type": "string", "enum": ["MALICIOUS", "TOR_EXIT_NODES", "CUSTOM", "TRUSTED"] }, "entries": integer, "skippedEntries": integer }),
+        &[
+            "name",
+            "kind",
+            "entries",
+            "networks",
+            "domains",
+            "sha256",
+            "skippedEntries",
+        ],
+        json!({ "name": string, "kind": { "type": "string", "enum": kinds }, "category": { "type": "string", "enum": categories }, "entries": integer, "networks": integer, "domains": integer, "sha256": integer, "skippedEntries": integer }),
     );
     let mut trusted = list.clone();
     trusted["type"] = json!(["object", "null"]);
@@ -480,6 +496,12 @@ pub fn document() -> Value {
     let filter_name = || path("name", json!({ "type": "string", "pattern": FILTER_NAME }));
     let list_name = || path("name", json!({ "type": "string", "pattern": LIST_NAME }));
     let format = || query("format", false, enumerated(&LIST_FORMATS));
+    let category = || {
+        let names: Vec<&str> = peregrine_rules_sdk::runtime::ThreatCategory::ALL
+            .map(|c| c.name())
+            .to_vec();
+        query("category", false, enumerated(&names))
+    };
     let list_body = || {
         Some((
             "text/plain",
@@ -518,8 +540,8 @@ pub fn document() -> Value {
         "/v1/rules": { "get": op("loaded rule modules", 200, Some("Rules"), &[401]).build() },
         "/v1/threat-lists": { "get": op("threat lists and the trusted list", 200, Some("ThreatLists"), &[401, 404]).build() },
         "/v1/threat-lists/{name}": {
-            "put": Op { params: vec![list_name(), format()], body: list_body(), ..op("upload a custom threat list", 200, Some("ListUpload"), &[400, 401, 403, 404, 413, 500]) }.build(),
-            "delete": Op { params: vec![list_name()], ..op("delete a custom threat list", 204, None, &[401, 403, 404]) }.build(),
+            "put": Op { params: vec![list_name(), format(), category()], body: list_body(), ..op("upload a threat list of addresses, domains and SHA-256 hashes, in a category (custom by default)", 200, Some("ListUpload"), &[400, 401, 403, 404, 413, 500]) }.build(),
+            "delete": Op { params: vec![list_name()], ..op("delete a threat list, whatever its category", 204, None, &[401, 403, 404]) }.build(),
         },
         "/v1/trusted-list": {
             "put": Op { params: vec![format()], body: list_body(), ..op("upload the trusted list", 200, Some("ListUpload"), &[400, 401, 403, 404, 413, 500]) }.build(),

@@ -314,6 +314,7 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request, kind: In
     let Received {
         events,
         runtime,
+        owners,
         dropped,
         malformed,
     } = match parsed {
@@ -366,6 +367,7 @@ async fn handle(state: &Arc<ApiState>, cluster: &str, request: Request, kind: In
     let ack = match webhook.pipeline.try_submit(Batch {
         events,
         runtime,
+        owners,
         checkpoint: None,
     }) {
         Ok(ack) => ack,

@@ -6,11 +6,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use peregrine_rules_sdk::ThreatListKind;
-use peregrine_rules_sdk::normalize::runtime::{
-    Parsed, ProcessTable, normalize as normalize_runtime,
-};
+use peregrine_rules_sdk::normalize::runtime::{Parsed, normalize as normalize_runtime};
 use peregrine_rules_sdk::normalize::{JudgeOnce, Normalizer};
+use peregrine_rules_sdk::runtime::ThreatCategory;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -259,6 +257,10 @@ struct FixtureLists {
     trusted: Vec<String>,
     #[serde(default)]
     custom: std::collections::BTreeMap<String, Vec<String>>,
+    /// Lists of the runtime categories: category (`command-and-control`, …) → name →
+    /// addresses, domains and hashes.
+    #[serde(default)]
+    categories: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 #[derive(Deserialize, Clone, Debug, PartialEq)]
@@ -319,11 +321,18 @@ fn intel_of(lists: &FixtureLists, dir: &IntelDir) -> Result<ThreatLists, String>
         std::fs::create_dir_all(path.parent().unwrap()).map_err(|e| e.to_string())?;
         std::fs::write(&path, entries.join("\n") + "\n").map_err(|e| e.to_string())
     };
-    write(dir.builtin(ThreatListKind::Malicious), &lists.malicious)?;
-    write(dir.builtin(ThreatListKind::TorExitNode), &lists.tor)?;
+    write(dir.builtin(&crate::intel::MALICIOUS), &lists.malicious)?;
+    write(dir.builtin(&crate::intel::TOR_EXIT_NODES), &lists.tor)?;
     write(dir.trusted(), &lists.trusted)?;
     for (name, entries) in &lists.custom {
         write(dir.custom(name, "txt"), entries)?;
+    }
+    for (category, named) in &lists.categories {
+        let category = ThreatCategory::from_name(category)
+            .ok_or_else(|| format!("threatLists.categories: no list category {category:?}"))?;
+        for (name, entries) in named {
+            write(dir.list(category, name, "txt"), entries)?;
+        }
     }
     dir.load()
         .map(|(intel, _)| intel)
@@ -344,6 +353,7 @@ fn run_fixture(
     };
     let mut events = Vec::new();
     let mut runtime = Vec::new();
+    let mut owners = Vec::new();
     for (i, value) in fixture.events.iter().enumerate() {
         // Runtime sensor objects and audit events may be mixed, as in any file.
         if ingest::runtime::is_runtime(value) {
@@ -359,11 +369,11 @@ fn run_fixture(
             }
             continue;
         }
-        events.push(
-            normalizer.event_from_value(value).map_err(|e| {
-                fixture_error(path, format!("events[{i}] is not an audit event: {e}"))
-            })?,
-        );
+        let (event, owner) = normalizer
+            .audit_from_value(value)
+            .map_err(|e| fixture_error(path, format!("events[{i}] is not an audit event: {e}")))?;
+        events.push(event);
+        owners.extend(owner);
     }
     if let Some(file) = &fixture.events_file {
         let file = path.parent().unwrap_or(Path::new(".")).join(file);
@@ -371,6 +381,7 @@ fn run_fixture(
         ingest::read_path(&file, &normalizer, &mut |item| match item {
             Item::Event(e, _) => events.push(e),
             Item::Runtime(e, _) => runtime.push(*e),
+            Item::Owner(o) => owners.push(o),
             Item::Dropped { .. } => {}
             Item::Malformed { location, reason } => problems.push(format!("{location}: {reason}")),
         })
@@ -387,11 +398,15 @@ fn run_fixture(
     // runtime event once, with the lineage of the processes before it.
     let mut once = JudgeOnce::default();
     events.retain_mut(|e| pipeline::admit(&mut once, &intel, e).judged().is_some());
-    let mut processes = ProcessTable::default();
+    // The audit events' pod controllers name the runtime events' workloads.
+    let mut attribution = pipeline::Attribution::default();
+    for owner in owners {
+        attribution.owners.learn(owner);
+    }
     runtime.retain_mut(|e| {
         pipeline::admit_runtime(
             &mut once,
-            &mut processes,
+            &mut attribution,
             &intel,
             std::slice::from_ref(rule),
             e,

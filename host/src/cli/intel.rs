@@ -26,9 +26,10 @@ pub enum IntelCommand {
         /// A blocklist of known malicious addresses, written to malicious.txt.
         #[arg(long, env = "PEREGRINE_MALICIOUS_URL")]
         malicious_url: Option<String>,
-        /// A custom threat list as NAME=URL, written to custom/NAME.<txt|csv|json>
-        /// (repeatable; findings name the list NAME).
-        #[arg(long = "feed", value_name = "NAME=URL")]
+        /// A threat list as [CATEGORY/]NAME=URL, written to CATEGORY/NAME.<txt|csv|json>
+        /// (repeatable; CATEGORY is `custom` when not given, or one of command-and-control,
+        /// crypto-mining, tor-guard, …; findings name the list NAME).
+        #[arg(long = "feed", value_name = "[CATEGORY/]NAME=URL")]
         feeds: Vec<String>,
         /// Longest a download may take, in seconds.
         #[arg(long, default_value_t = 60)]
@@ -70,10 +71,10 @@ fn update_intel(
         let Some((name, url)) = spec.split_once('=') else {
             return Err(fail(
                 Status::Usage,
-                anyhow!("--feed takes NAME=URL, not {spec:?}"),
+                anyhow!("--feed takes [CATEGORY/]NAME=URL, not {spec:?}"),
             ));
         };
-        list.push(feeds::Feed::custom(name, url).or_exit(Status::Usage)?);
+        list.push(feeds::Feed::list(name, url).or_exit(Status::Usage)?);
     }
     if list.is_empty() {
         return Err(fail(Status::Usage, anyhow!("no feeds to update")));

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use peregrine_rules_sdk::normalize::Normalizer;
+use peregrine_rules_sdk::normalize::ownership::Ownership;
 use serde_json::Value;
 
 use super::{IngestError, Item, Location, MAX_LINE, read_line, runtime};
@@ -71,6 +72,18 @@ pub fn read(
     }
 }
 
+/// An audit event, after what it shows of a pod's controller.
+fn take(
+    (event, owner): (peregrine_rules_sdk::AuditEvent, Option<Ownership>),
+    location: &Location,
+    sink: &mut dyn FnMut(Item),
+) {
+    if let Some(owner) = owner {
+        sink(Item::Owner(owner));
+    }
+    sink(Item::Event(event, location.clone()));
+}
+
 /// A line that ends inside a JSON value.
 pub struct Truncated;
 
@@ -100,8 +113,8 @@ pub fn parse_line(
             _ => {}
         }
     }
-    match normalizer.event_from_json(text) {
-        Ok(event) => sink(Item::Event(event, location.clone())),
+    match normalizer.audit_from_json(text) {
+        Ok(audit) => take(audit, location, sink),
         Err(event_error) => match serde_json::from_str::<Value>(text) {
             Ok(value) => expand(value, location, normalizer, Some(&event_error.0), sink),
             Err(e) if e.is_eof() && !complete => return Err(Truncated),
@@ -168,8 +181,8 @@ fn parse_deep_event_list(
         return None;
     }
     for entry in list.items {
-        match normalizer.event_from_json(entry.get()) {
-            Ok(e) => sink(Item::Event(e, location.clone())),
+        match normalizer.audit_from_json(entry.get()) {
+            Ok(audit) => take(audit, location, sink),
             Err(e) => sink(Item::Malformed {
                 location: location.clone(),
                 reason: format!("not an audit event: {e}"),
@@ -233,8 +246,8 @@ pub(super) fn expand(
         if runtime::is_runtime(v) {
             return runtime::take(v, None, location, n, sink);
         }
-        match n.event_from_value(v) {
-            Ok(e) => sink(Item::Event(e, location.clone())),
+        match n.audit_from_value(v) {
+            Ok(audit) => take(audit, location, sink),
             Err(e) => sink(Item::Malformed {
                 location: location.clone(),
                 reason: format!("not an audit event: {e}"),
@@ -245,8 +258,8 @@ pub(super) fn expand(
         .get("message")
         .and_then(Value::as_str)
     {
-        Some(text) => match n.event_from_json(strip_export_timestamp(text.trim())) {
-            Ok(e) => sink(Item::Event(e, location.clone())),
+        Some(text) => match n.audit_from_json(strip_export_timestamp(text.trim())) {
+            Ok(audit) => take(audit, location, sink),
             Err(e) => sink(Item::Malformed {
                 location: location.clone(),
                 reason: format!("log message is not an audit event: {e}"),
@@ -349,7 +362,7 @@ mod tests {
             &mut |item| match item {
                 Item::Event(..) => events += 1,
                 Item::Malformed { .. } => malformed += 1,
-                Item::Runtime(..) | Item::Dropped { .. } => {}
+                Item::Runtime(..) | Item::Owner(_) | Item::Dropped { .. } => {}
             },
         )?;
         Ok((events, malformed))

@@ -563,6 +563,7 @@ fn read_batch(
         };
         let mut sink = |item: Item| match item {
             Item::Event(event, _) => batch.events.push(event),
+            Item::Owner(owner) => batch.owners.push(owner),
             Item::Runtime(event, _) => batch.runtime.push(*event),
             Item::Dropped { count, location } => {
                 dropped += count;

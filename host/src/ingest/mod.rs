@@ -44,6 +44,8 @@ pub fn gunzipped(body: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
 /// What reading a source yields, entry by entry.
 pub enum Item {
     Event(peregrine_rules_sdk::AuditEvent, Location),
+    /// What an audit event (the one that follows) shows of a pod's controller.
+    Owner(peregrine_rules_sdk::normalize::ownership::Ownership),
     Runtime(Box<peregrine_rules_sdk::RuntimeEvent>, Location),
     /// A sensor says it dropped this many events: never silence, it is counted and shown.
     Dropped {

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use peregrine_rules_sdk::normalize::Normalizer;
+use peregrine_rules_sdk::normalize::ownership::Ownership;
 use peregrine_rules_sdk::{AuditEvent, RuntimeEvent};
 use serde_json::Value;
 
@@ -16,6 +17,8 @@ use super::{Item, Location, parse_document};
 pub struct Received {
     pub events: Vec<AuditEvent>,
     pub runtime: Vec<RuntimeEvent>,
+    /// What the audit events show of pods' controllers.
+    pub owners: Vec<Ownership>,
     /// Events the sensors said they dropped.
     pub dropped: u64,
     /// Why each entry that is not an event was skipped.
@@ -119,6 +122,10 @@ impl Received {
             Item::Event(mut event, _) => {
                 event.cluster.clone_from(&normalizer.cluster);
                 self.events.push(event)
+            }
+            Item::Owner(mut owner) => {
+                owner.cluster.clone_from(&normalizer.cluster);
+                self.owners.push(owner)
             }
             Item::Runtime(mut event, _) => {
                 event.cluster.clone_from(&normalizer.cluster);

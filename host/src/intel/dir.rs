@@ -2,14 +2,18 @@
 //! the API writes lists into it, feeds download into it, and `rules test` writes a
 //! fixture's lists into one.
 //!
-//! - `malicious.txt`: known malicious addresses;
+//! - `malicious.txt`: known malicious indicators;
 //! - `tor-exit-nodes.txt`: Tor exit nodes;
-//! - `trusted.txt`: addresses that never produce IP findings;
-//! - `custom/<list-name>.<ext>`: user threat lists, named by their file stem.
+//! - `trusted.txt`: indicators that never produce findings;
+//! - `<category>/<list-name>.<ext>`: the lists of a category, named by their file stem:
+//!   `custom/` for the user's own threat lists, and one folder per runtime category
+//!   (`malicious/`, `tor-exit-node/`, `tor-relay/`, `tor-guard/`, `crypto-mining/`,
+//!   `command-and-control/`, `black-hole/`, `drop-point/`, `phishing/`, `dga/`,
+//!   `drive-by-source/`, `abused/`, `suspicious/`).
 
 use std::path::{Path, PathBuf};
 
-use peregrine_rules_sdk::ThreatListKind;
+use peregrine_rules_sdk::runtime::ThreatCategory;
 
 use super::formats::load_list_file;
 use super::{IntelError, IntelWarning, ThreatList, ThreatLists};
@@ -18,33 +22,33 @@ use super::{IntelError, IntelWarning, ThreatList, ThreatLists};
 pub const MALICIOUS_LIST_NAME: &str = "Peregrine known malicious IPs";
 pub const TOR_LIST_NAME: &str = "Tor exit nodes";
 
-/// A built-in list of the directory: its file, its kind and the name findings carry.
-#[derive(Clone, Copy, Debug)]
+/// A built-in list of the directory: its file, its category and the name findings carry.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BuiltinList {
     pub file: &'static str,
-    pub kind: ThreatListKind,
+    pub category: ThreatCategory,
     pub name: &'static str,
 }
 
+pub const MALICIOUS: BuiltinList = BuiltinList {
+    file: "malicious.txt",
+    category: ThreatCategory::Malicious,
+    name: MALICIOUS_LIST_NAME,
+};
+
+pub const TOR_EXIT_NODES: BuiltinList = BuiltinList {
+    file: "tor-exit-nodes.txt",
+    category: ThreatCategory::TorExitNode,
+    name: TOR_LIST_NAME,
+};
+
 /// The built-in lists, in the order they are loaded and listed.
-pub const BUILTIN_LISTS: [BuiltinList; 2] = [
-    BuiltinList {
-        file: "malicious.txt",
-        kind: ThreatListKind::Malicious,
-        name: MALICIOUS_LIST_NAME,
-    },
-    BuiltinList {
-        file: "tor-exit-nodes.txt",
-        kind: ThreatListKind::TorExitNode,
-        name: TOR_LIST_NAME,
-    },
-];
+pub const BUILTIN_LISTS: [BuiltinList; 2] = [MALICIOUS, TOR_EXIT_NODES];
 
 const TRUSTED_FILE: &str = "trusted.txt";
-const CUSTOM_DIR: &str = "custom";
 
-/// The extensions a custom list file may have (its format).
-const CUSTOM_EXTENSIONS: [&str; 4] = ["txt", "csv", "json", "stix"];
+/// The extensions a list file in a category folder may have (its format).
+const LIST_EXTENSIONS: [&str; 4] = ["txt", "csv", "json", "stix"];
 
 /// An intel directory (which need not exist yet).
 #[derive(Clone, Debug)]
@@ -62,11 +66,7 @@ impl IntelDir {
     }
 
     /// Where a built-in list lives.
-    pub fn builtin(&self, kind: ThreatListKind) -> PathBuf {
-        let list = BUILTIN_LISTS
-            .iter()
-            .find(|l| l.kind == kind)
-            .unwrap_or(&BUILTIN_LISTS[0]);
+    pub fn builtin(&self, list: &BuiltinList) -> PathBuf {
         self.root.join(list.file)
     }
 
@@ -74,37 +74,61 @@ impl IntelDir {
         self.root.join(TRUSTED_FILE)
     }
 
-    /// The folder of custom lists.
-    pub fn custom_dir(&self) -> PathBuf {
-        self.root.join(CUSTOM_DIR)
+    /// The folder of a category's lists (`custom/` for the user's own).
+    pub fn category_dir(&self, category: ThreatCategory) -> PathBuf {
+        self.root.join(category.name())
+    }
+
+    /// Where the list `name` of `category` in the format of extension `ext` lives.
+    pub fn list(&self, category: ThreatCategory, name: &str, ext: &str) -> PathBuf {
+        self.category_dir(category).join(format!("{name}.{ext}"))
     }
 
     /// Where the custom list `name` in the format of extension `ext` lives.
     pub fn custom(&self, name: &str, ext: &str) -> PathBuf {
-        self.custom_dir().join(format!("{name}.{ext}"))
+        self.list(ThreatCategory::Custom, name, ext)
     }
 
-    /// Removes the custom list `name` in every format but `keep`; how many files went.
-    pub fn remove_custom(&self, name: &str, keep: Option<&str>) -> usize {
-        CUSTOM_EXTENSIONS
+    /// Removes the list `name` from every category and format but `keep`; how many files
+    /// went. A name is one list, whatever its category or format.
+    pub fn remove_list(&self, name: &str, keep: Option<&Path>) -> usize {
+        ThreatCategory::ALL
             .iter()
-            .filter(|ext| Some(**ext) != keep)
-            .filter(|ext| std::fs::remove_file(self.custom(name, ext)).is_ok())
+            .flat_map(|c| LIST_EXTENSIONS.iter().map(|ext| self.list(*c, name, ext)))
+            .filter(|path| Some(path.as_path()) != keep)
+            .filter(|path| std::fs::remove_file(path).is_ok())
             .count()
     }
 
-    /// The custom list files, sorted by path.
-    pub fn custom_lists(&self) -> std::io::Result<Vec<PathBuf>> {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(self.custom_dir())?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
-            .collect();
-        paths.sort();
-        Ok(paths)
+    /// The list files of every category folder, by category and then path.
+    pub fn category_lists(&self) -> std::io::Result<Vec<(ThreatCategory, PathBuf)>> {
+        let mut found = Vec::new();
+        for category in ThreatCategory::ALL {
+            let dir = self.category_dir(category);
+            if !dir.is_dir() {
+                continue;
+            }
+            let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && !Self::is_temporary(p))
+                .collect();
+            paths.sort();
+            found.extend(paths.into_iter().map(|p| (category, p)));
+        }
+        Ok(found)
     }
 
-    /// The name of a custom list file: its stem.
-    pub fn custom_name(path: &Path) -> String {
+    /// Files being written (`*.upload`, `*.download`, hidden ones) are not lists yet.
+    fn is_temporary(path: &Path) -> bool {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        name.starts_with('.') || name.ends_with(".upload") || name.ends_with(".download")
+    }
+
+    /// The name of a list file: its stem.
+    pub fn list_name(path: &Path) -> String {
         path.file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default()
@@ -124,12 +148,12 @@ impl IntelDir {
         let mut warnings = Vec::new();
         let mut intel = ThreatLists::default();
         for list in BUILTIN_LISTS {
-            let path = self.root.join(list.file);
+            let path = self.builtin(&list);
             if path.is_file() {
                 let (set, entries) = load_list_file(&path, &mut warnings)?;
                 intel.lists.push(ThreatList {
                     name: list.name.into(),
-                    kind: list.kind,
+                    category: list.category,
                     path,
                     entries,
                     set,
@@ -140,21 +164,19 @@ impl IntelDir {
         if trusted.is_file() {
             intel.trusted = load_list_file(&trusted, &mut warnings)?.0;
         }
-        if self.custom_dir().is_dir() {
-            let paths = self.custom_lists().map_err(|source| IntelError {
-                path: self.custom_dir(),
-                source,
-            })?;
-            for path in paths {
-                let (set, entries) = load_list_file(&path, &mut warnings)?;
-                intel.lists.push(ThreatList {
-                    name: Self::custom_name(&path),
-                    kind: ThreatListKind::Custom,
-                    path,
-                    entries,
-                    set,
-                });
-            }
+        let lists = self.category_lists().map_err(|source| IntelError {
+            path: self.root.clone(),
+            source,
+        })?;
+        for (category, path) in lists {
+            let (set, entries) = load_list_file(&path, &mut warnings)?;
+            intel.lists.push(ThreatList {
+                name: Self::list_name(&path),
+                category,
+                path,
+                entries,
+                set,
+            });
         }
         Ok((intel, warnings))
     }

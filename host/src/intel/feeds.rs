@@ -8,9 +8,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use peregrine_rules_sdk::ThreatListKind;
+use peregrine_rules_sdk::runtime::ThreatCategory;
 
-use super::{IntelDir, IpSet, load_list_file};
+use super::{BuiltinList, Indicators, IntelDir, MALICIOUS, TOR_EXIT_NODES, load_list_file};
 
 /// The Tor Project's list of exit-node addresses, one per line.
 pub const TOR_BULK_EXIT_LIST: &str = "https://check.torproject.org/torbulkexitlist";
@@ -25,9 +25,10 @@ pub struct Feed {
 /// The list of the intel directory a feed replaces.
 #[derive(Clone, Debug)]
 pub enum FeedTarget {
-    Builtin(ThreatListKind),
-    /// A custom list: its name and the extension of its format.
-    Custom {
+    Builtin(BuiltinList),
+    /// A list of a category folder: its category, name and the extension of its format.
+    List {
+        category: ThreatCategory,
         name: String,
         ext: String,
     },
@@ -36,8 +37,12 @@ pub enum FeedTarget {
 impl FeedTarget {
     fn path_in(&self, dir: &IntelDir) -> PathBuf {
         match self {
-            FeedTarget::Builtin(kind) => dir.builtin(*kind),
-            FeedTarget::Custom { name, ext } => dir.custom(name, ext),
+            FeedTarget::Builtin(list) => dir.builtin(list),
+            FeedTarget::List {
+                category,
+                name,
+                ext,
+            } => dir.list(*category, name, ext),
         }
     }
 }
@@ -46,21 +51,31 @@ impl Feed {
     pub fn tor(url: &str) -> Self {
         Feed {
             url: url.to_string(),
-            target: FeedTarget::Builtin(ThreatListKind::TorExitNode),
+            target: FeedTarget::Builtin(TOR_EXIT_NODES),
         }
     }
 
     pub fn malicious(url: &str) -> Self {
         Feed {
             url: url.to_string(),
-            target: FeedTarget::Builtin(ThreatListKind::Malicious),
+            target: FeedTarget::Builtin(MALICIOUS),
         }
     }
 
-    /// A custom list: `name` becomes the list name; the URL's extension (`.csv`, `.json`)
-    /// picks the format, plain text otherwise.
-    pub fn custom(name: &str, url: &str) -> Result<Self, FeedError> {
+    /// A list named `[CATEGORY/]NAME` (category `custom` when none is given): `NAME`
+    /// becomes the list name; the URL's extension (`.csv`, `.json`) picks the format,
+    /// plain text otherwise.
+    pub fn list(spec: &str, url: &str) -> Result<Self, FeedError> {
+        let (category, name) = match spec.split_once('/') {
+            Some((category, name)) => (
+                ThreatCategory::from_name(category)
+                    .ok_or_else(|| FeedError::BadCategory(category.to_string()))?,
+                name,
+            ),
+            None => (ThreatCategory::Custom, spec),
+        };
         if name.is_empty()
+            || name.starts_with('.')
             || !name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
@@ -74,7 +89,8 @@ impl Feed {
         };
         Ok(Feed {
             url: url.to_string(),
-            target: FeedTarget::Custom {
+            target: FeedTarget::List {
+                category,
                 name: name.to_string(),
                 ext,
             },
@@ -86,15 +102,21 @@ impl Feed {
 pub enum FeedError {
     #[error("cannot download {url}: {reason} (is this machine offline, or the address wrong?)")]
     Download { url: String, reason: String },
-    #[error("{url} holds no IP addresses; the current list is kept")]
+    #[error("{url} holds no addresses, domains or hashes; the current list is kept")]
     Empty { url: String },
-    #[error("a custom feed name may hold letters, digits, '-', '_' and '.': {0:?}")]
+    #[error("a feed name may hold letters, digits, '-', '_' and '.': {0:?}")]
     BadName(String),
+    #[error("no list category {0:?}; the categories are {categories}", categories = category_names())]
+    BadCategory(String),
     #[error("{path}: {source}")]
     Write {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+fn category_names() -> String {
+    ThreatCategory::ALL.map(|c| c.name()).join(", ")
 }
 
 /// What an update wrote.
@@ -153,7 +175,7 @@ pub fn update(
             source,
         })?;
         let mut warnings = Vec::new();
-        let (set, entries): (IpSet, usize) =
+        let (set, entries): (Indicators, usize) =
             load_list_file(&staged, &mut warnings).map_err(|e| FeedError::Write {
                 path: staged.clone(),
                 source: e.source,

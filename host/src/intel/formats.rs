@@ -1,36 +1,44 @@
-//! The list formats: plain text (addresses, CIDRs, Tor's exit-addresses), CSV with an IP
-//! column, and STIX 2.x bundles.
+//! The list formats: plain text (addresses, CIDRs, domains, SHA-256 hashes, Tor's
+//! exit-addresses, hosts files), CSV with an indicator column, and STIX 2.x bundles.
 
 use std::path::Path;
 
-use ipnetwork::IpNetwork;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{IntelError, IntelWarning, IpSet};
+use super::indicators::{Indicator, Indicators};
+use super::{IntelError, IntelWarning};
 
-/// Parses one list line: an address, a CIDR, or Tor's `ExitAddress <ip> <date>`.
-/// `Ok(None)` for blank lines, comments and Tor's other keywords.
-pub fn parse_entry(line: &str) -> Result<Option<IpNetwork>, String> {
+/// Addresses a hosts-file blocklist maps its names to: the name is the entry.
+const HOSTS_SINKS: [&str; 4] = ["0.0.0.0", "127.0.0.1", "::", "::1"];
+
+/// Parses one list line: an address, CIDR, domain or SHA-256 hash, Tor's
+/// `ExitAddress <ip> <date>`, or a hosts-file line (`0.0.0.0 evil.example`).
+/// `Ok(None)` for blank lines, comments, Tor's other keywords and a hosts file's own names
+/// (`127.0.0.1 localhost`).
+pub fn parse_entry(line: &str) -> Result<Option<Indicator>, String> {
     let line = line.split('#').next().unwrap_or("").trim();
     let mut tokens = line.split_whitespace();
     let token = match tokens.next() {
         None => return Ok(None),
         Some("ExitAddress") => tokens.next().ok_or("ExitAddress without an address")?,
         Some("ExitNode" | "Published" | "LastStatus") => return Ok(None),
+        Some(sink) if HOSTS_SINKS.contains(&sink) => match tokens.next() {
+            Some(name) => {
+                return Ok(super::indicators::domain(name).map(Indicator::Domain));
+            }
+            None => sink,
+        },
         Some(token) => token,
     };
-    token
-        .parse::<IpNetwork>()
-        .map(Some)
-        .map_err(|_| format!("not an IP address or CIDR: {token:?}"))
+    Indicator::parse(token).map(Some)
 }
 
-/// Reads one list file in the format its extension names: its addresses and entry count.
+/// Reads one list file in the format its extension names: its indicators and entry count.
 pub fn load_list_file(
     path: &Path,
     warnings: &mut Vec<IntelWarning>,
-) -> Result<(IpSet, usize), IntelError> {
+) -> Result<(Indicators, usize), IntelError> {
     let bytes = std::fs::read(path).map_err(|source| IntelError {
         path: path.into(),
         source,
@@ -43,18 +51,14 @@ pub fn load_list_file(
             message,
         })
     };
-    let networks = match path
+    let format = path
         .extension()
         .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("csv") => parse_csv(&text, &mut warn),
-        Some("json" | "stix") => parse_stix(&text, &mut warn),
-        _ => parse_plain(&text, &mut warn),
-    };
-    let entries = networks.len();
-    Ok((IpSet::from_networks(networks), entries))
+        .and_then(ListFormat::from_name)
+        .unwrap_or(ListFormat::Text);
+    let entries = parse_with(&text, format, &mut warn);
+    let count = entries.len();
+    Ok((Indicators::from_entries(entries), count))
 }
 
 /// The formats a list may be written in.
@@ -77,41 +81,63 @@ impl ListFormat {
     }
 }
 
-/// Parses a list in `format`: its networks, and `(line, problem)` for each entry skipped.
-pub fn parse_list(text: &str, format: ListFormat) -> (Vec<IpNetwork>, Vec<(usize, String)>) {
+/// Parses a list in `format`: its indicators, and `(line, problem)` for each entry skipped.
+pub fn parse_list(text: &str, format: ListFormat) -> (Vec<Indicator>, Vec<(usize, String)>) {
     let mut skipped = Vec::new();
-    let mut warn = |line: usize, message: String| skipped.push((line, message));
-    let networks = match format {
-        ListFormat::Text => parse_plain(text, &mut warn),
-        ListFormat::Csv => parse_csv(text, &mut warn),
-        ListFormat::Stix => parse_stix(text, &mut warn),
-    };
-    (networks, skipped)
+    let entries = parse_with(text, format, &mut |line, message| {
+        skipped.push((line, message))
+    });
+    (entries, skipped)
 }
 
-fn parse_plain(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> {
-    let mut networks = Vec::new();
+fn parse_with(
+    text: &str,
+    format: ListFormat,
+    warn: &mut dyn FnMut(usize, String),
+) -> Vec<Indicator> {
+    match format {
+        ListFormat::Text => parse_plain(text, warn),
+        ListFormat::Csv => parse_csv(text, warn),
+        ListFormat::Stix => parse_stix(text, warn),
+    }
+}
+
+fn parse_plain(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<Indicator> {
+    let mut entries = Vec::new();
     for (index, line) in text.lines().enumerate() {
         match parse_entry(line) {
-            Ok(Some(network)) => networks.push(network),
+            Ok(Some(entry)) => entries.push(entry),
             Ok(None) => {}
             Err(message) => warn(index + 1, message),
         }
     }
-    networks
+    entries
 }
 
-const CSV_IP_COLUMNS: &[&str] = &[
+/// Header names of a column of indicators.
+const CSV_COLUMNS: &[&str] = &[
     "ip",
     "ip_address",
     "ipaddress",
+    "ip address",
     "address",
     "indicator",
+    "ioc",
     "value",
-    "ip address",
+    "domain",
+    "domain_name",
+    "domain name",
+    "hostname",
+    "host",
+    "fqdn",
+    "sha256",
+    "sha_256",
+    "sha-256",
+    "sha256_hash",
+    "hash",
 ];
 
-fn parse_csv(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> {
+fn parse_csv(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<Indicator> {
     // Vendor feeds quote free-text fields that hold commas, and rows differ in length.
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -119,8 +145,8 @@ fn parse_csv(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> 
         .trim(csv::Trim::All)
         .comment(Some(b'#'))
         .from_reader(text.as_bytes());
-    let mut networks = Vec::new();
-    let mut column: Option<usize> = None;
+    let mut entries = Vec::new();
+    let mut columns: Vec<usize> = Vec::new();
     for record in reader.records() {
         let record = match record {
             Ok(record) => record,
@@ -134,46 +160,76 @@ fn parse_csv(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> 
         if record.iter().all(str::is_empty) {
             continue;
         }
-        // A header names the IP column; it may follow comments, never addresses.
-        if column.is_none() && networks.is_empty() {
-            let header = record
+        // A header names the indicator columns; it may follow comments, never entries.
+        if columns.is_empty() && entries.is_empty() {
+            columns = record
                 .iter()
-                .position(|f| CSV_IP_COLUMNS.contains(&f.to_ascii_lowercase().as_str()));
-            if header.is_some() {
-                column = header;
+                .enumerate()
+                .filter(|(_, f)| CSV_COLUMNS.contains(&f.to_ascii_lowercase().as_str()))
+                .map(|(i, _)| i)
+                .collect();
+            if !columns.is_empty() {
                 continue;
             }
         }
-        let found = match column {
-            Some(c) => record.get(c).filter(|f| !f.is_empty()).map(|f| {
-                f.parse::<IpNetwork>()
-                    .map_err(|_| format!("not an IP address or CIDR: {f:?}"))
-            }),
-            None => record
+        if columns.is_empty() {
+            // No header: the row's first address, else its first hash, else its first
+            // domain (free text such as `file.exe` reads as a name only when nothing
+            // better is there).
+            let parsed: Vec<Indicator> = record
                 .iter()
-                .find_map(|f| f.parse::<IpNetwork>().ok())
-                .map(Ok),
-        };
-        match found {
-            Some(Ok(network)) => networks.push(network),
-            Some(Err(message)) => warn(line, message),
-            None => warn(line, "no IP address in this row".into()),
+                .filter_map(|f| Indicator::parse(f).ok())
+                .collect();
+            let rank = |i: &Indicator| match i {
+                Indicator::Network(_) => 0,
+                Indicator::Sha256(_) => 1,
+                Indicator::Domain(_) => 2,
+            };
+            match parsed.into_iter().min_by_key(rank) {
+                Some(entry) => entries.push(entry),
+                None => warn(line, "no indicator in this row".into()),
+            }
+            continue;
+        }
+        let mut found = false;
+        for &c in &columns {
+            let Some(field) = record.get(c).filter(|f| !f.is_empty()) else {
+                continue;
+            };
+            found = true;
+            match Indicator::parse(field) {
+                Ok(entry) => entries.push(entry),
+                Err(message) => warn(line, message),
+            }
+        }
+        if !found {
+            warn(line, "no indicator in this row".into());
         }
     }
-    networks
+    entries
 }
 
-/// Addresses in a STIX 2.x bundle: `ipv4-addr`/`ipv6-addr` objects and the address
-/// comparisons of indicator patterns. Revoked and expired objects are skipped.
-fn parse_stix(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<IpNetwork> {
+/// Indicators in a STIX 2.x bundle: `ipv4-addr`/`ipv6-addr`/`domain-name` objects, the
+/// SHA-256 hashes of `file` objects, and the comparisons of indicator patterns on those.
+/// Revoked and expired objects are skipped.
+fn parse_stix(text: &str, warn: &mut dyn FnMut(usize, String)) -> Vec<Indicator> {
     parse_stix_at(text, OffsetDateTime::now_utc(), warn)
+}
+
+/// The SHA-256 key of a STIX `hashes` dictionary (the specification's `SHA-256`, and the
+/// spellings producers use).
+fn is_sha256_key(key: &str) -> bool {
+    matches!(
+        key.to_ascii_lowercase().as_str(),
+        "sha-256" | "sha256" | "sha_256"
+    )
 }
 
 fn parse_stix_at(
     text: &str,
     now: OffsetDateTime,
     warn: &mut dyn FnMut(usize, String),
-) -> Vec<IpNetwork> {
+) -> Vec<Indicator> {
     let bundle: serde_json::Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
@@ -185,18 +241,26 @@ fn parse_stix_at(
         warn(1, "not a STIX bundle: no \"objects\" array".into());
         return Vec::new();
     };
-    let mut networks = Vec::new();
+    let mut entries = Vec::new();
     for (index, object) in objects.iter().enumerate() {
         let kind = object.get("type").and_then(|t| t.as_str()).unwrap_or("");
         let values: Vec<String> = match kind {
-            "ipv4-addr" | "ipv6-addr" => object
+            "ipv4-addr" | "ipv6-addr" | "domain-name" => object
                 .get("value")
                 .and_then(|v| v.as_str())
                 .map(str::to_string)
                 .into_iter()
                 .collect(),
+            "file" => object
+                .get("hashes")
+                .and_then(|h| h.as_object())
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| is_sha256_key(k))
+                .filter_map(|(_, v)| v.as_str().map(str::to_string))
+                .collect(),
             "indicator" => {
-                pattern_addresses(object.get("pattern").and_then(|p| p.as_str()).unwrap_or(""))
+                pattern_values(object.get("pattern").and_then(|p| p.as_str()).unwrap_or(""))
             }
             _ => continue,
         };
@@ -205,19 +269,16 @@ fn parse_stix_at(
             continue;
         }
         for value in values {
-            match value.parse::<IpNetwork>() {
-                Ok(network) => networks.push(network),
-                Err(_) => warn(
-                    index + 1,
-                    format!("object {index}: not an IP address or CIDR: {value:?}"),
-                ),
+            match Indicator::parse(&value) {
+                Ok(entry) => entries.push(entry),
+                Err(message) => warn(index + 1, format!("object {index}: {message}")),
             }
         }
     }
-    networks
+    entries
 }
 
-/// Why an object no longer names malicious addresses: revoked by its producer, or past
+/// Why an object no longer names malicious indicators: revoked by its producer, or past
 /// its `valid_until`.
 fn stix_withdrawn(object: &serde_json::Value, now: OffsetDateTime) -> Option<String> {
     if object.get("revoked").and_then(|r| r.as_bool()) == Some(true) {
@@ -287,18 +348,40 @@ fn pattern_tokens(pattern: &str) -> Vec<PatternToken<'_>> {
     tokens
 }
 
-/// The addresses a pattern says are malicious: `ipv4-addr:value` / `ipv6-addr:value`
-/// compared with `=`, `IN (...)` or `ISSUBSET`. Negated tests (`!=`, `NOT =`, `NOT IN`)
-/// and other operators name addresses that are not, or not only, the ones meant.
-fn pattern_addresses(pattern: &str) -> Vec<String> {
+/// The object paths of patterns whose values are indicators.
+fn is_indicator_path(path: &str) -> bool {
+    matches!(
+        path,
+        "ipv4-addr:value" | "ipv6-addr:value" | "domain-name:value"
+    ) || path
+        .strip_prefix("file:hashes.")
+        .is_some_and(|key| is_sha256_key(key.trim_matches(['\'', '"'])))
+}
+
+/// The indicators a pattern says are malicious: addresses, domain names and file
+/// SHA-256 hashes compared with `=`, `IN (...)` or `ISSUBSET`. Negated tests (`!=`,
+/// `NOT =`, `NOT IN`) and other operators name values that are not, or not only, the ones
+/// meant.
+fn pattern_values(pattern: &str) -> Vec<String> {
     use PatternToken::{Literal, Word};
     let tokens = pattern_tokens(pattern);
     let mut found = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
-        let is_address = matches!(tokens[i], Word(path) if path == "ipv4-addr:value" || path == "ipv6-addr:value");
+        let is_indicator = match &tokens[i] {
+            // `file:hashes.'SHA-256'`: the quoted key reads as a literal after the path.
+            Word(path) if *path == "file:hashes." => match tokens.get(i + 1) {
+                Some(Literal(key)) if is_sha256_key(key) => {
+                    i += 1;
+                    true
+                }
+                _ => false,
+            },
+            Word(path) => is_indicator_path(path),
+            Literal(_) => false,
+        };
         i += 1;
-        if !is_address {
+        if !is_indicator {
             continue;
         }
         if matches!(tokens.get(i), Some(Word(w)) if w.eq_ignore_ascii_case("NOT")) {
@@ -328,6 +411,7 @@ fn pattern_addresses(pattern: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::intel::IpSet;
 
     #[test]
     fn ranges_merge_and_lookups_respect_bounds() {
@@ -364,7 +448,7 @@ mod tests {
     }
 
     fn collect(
-        parse: fn(&str, &mut dyn FnMut(usize, String)) -> Vec<IpNetwork>,
+        parse: fn(&str, &mut dyn FnMut(usize, String)) -> Vec<Indicator>,
         text: &str,
     ) -> (Vec<String>, Vec<(usize, String)>) {
         let mut warnings = Vec::new();
@@ -381,7 +465,10 @@ mod tests {
         assert_eq!(ips, ["203.0.113.5/32", "2001:db8::7/128"]);
         assert_eq!(
             warnings,
-            vec![(4, "not an IP address or CIDR: \"bogus\"".to_string())]
+            vec![(
+                4,
+                "not an IP address, CIDR, domain name or SHA-256 hash: \"bogus\"".to_string()
+            )]
         );
         let (ips, warnings) = collect(parse_csv, "203.0.113.9,botnet\nno address here\n");
         assert_eq!(ips, ["203.0.113.9/32"]);
@@ -419,8 +506,12 @@ mod tests {
         assert_eq!(
             warnings,
             vec![
-                (8, "no IP address in this row".to_string()),
-                (9, "not an IP address or CIDR: \"300.1.1.1\"".to_string()),
+                (8, "no indicator in this row".to_string()),
+                (
+                    9,
+                    "not an IP address, CIDR, domain name or SHA-256 hash: \"300.1.1.1\""
+                        .to_string()
+                ),
             ]
         );
     }
@@ -432,7 +523,7 @@ mod tests {
             "\"Example, Inc.\",203.0.113.9,botnet\n\"2001:db8::9\"\n\"no, address\",here\n",
         );
         assert_eq!(ips, ["203.0.113.9/32", "2001:db8::9/128"]);
-        assert_eq!(warnings, vec![(3, "no IP address in this row".to_string())]);
+        assert_eq!(warnings, vec![(3, "no indicator in this row".to_string())]);
     }
 
     fn indicator(pattern: &str) -> String {
@@ -515,13 +606,96 @@ mod tests {
         );
         assert_eq!(
             parse_entry("ExitAddress 185.220.101.47 2024-03-11 08:00:00"),
-            Ok(Some("185.220.101.47".parse().unwrap()))
+            Ok(Some(Indicator::Network("185.220.101.47".parse().unwrap())))
         );
         assert_eq!(
             parse_entry("203.0.113.0/24 # scanners"),
-            Ok(Some("203.0.113.0/24".parse().unwrap()))
+            Ok(Some(Indicator::Network("203.0.113.0/24".parse().unwrap())))
         );
         assert!(parse_entry("not-an-ip").is_err());
+        assert_eq!(
+            parse_entry("0.0.0.0 Miner.Example.com # blocklist"),
+            Ok(Some(Indicator::Domain("miner.example.com".into())))
+        );
+        assert_eq!(parse_entry("127.0.0.1 localhost"), Ok(None));
+        assert_eq!(
+            parse_entry("0.0.0.0"),
+            Ok(Some(Indicator::Network("0.0.0.0".parse().unwrap())))
+        );
         assert!(parse_entry("300.1.1.1").is_err());
+    }
+
+    const SHA: &str = "5d41402abc4b2a76b9719d911017c592ae2d3c1f4a6b0f5c6d7e8f9a0b1c2d3e";
+
+    #[test]
+    fn plain_lists_mix_addresses_domains_and_hashes() {
+        let (entries, warnings) = collect(
+            parse_plain,
+            &format!(
+                "# mixed feed\n203.0.113.9\nEvil.Example.NET.\n{}\nd41d8cd98f00b204e9800998ecf8427e\nhttp://x.example.com/a\n",
+                SHA.to_ascii_uppercase()
+            ),
+        );
+        assert_eq!(entries, ["203.0.113.9/32", "evil.example.net", SHA]);
+        assert_eq!(warnings.len(), 2);
+        assert_eq!(warnings[0].0, 5);
+        assert!(warnings[0].1.contains("only SHA-256"), "{warnings:?}");
+        assert_eq!(warnings[1].0, 6);
+    }
+
+    #[test]
+    fn csv_lists_read_every_indicator_column() {
+        let (entries, warnings) = collect(
+            parse_csv,
+            &format!(
+                "first_seen,domain,sha256,notes\n2024-01-01,c2.example.com,{SHA},\"a, b\"\n2024-01-02,,,empty\n2024-01-03,not a name,,x\n"
+            ),
+        );
+        assert_eq!(entries, ["c2.example.com", SHA]);
+        assert_eq!(
+            warnings,
+            vec![
+                (3, "no indicator in this row".to_string()),
+                (
+                    4,
+                    "not an IP address, CIDR, domain name or SHA-256 hash: \"not a name\""
+                        .to_string()
+                )
+            ]
+        );
+        // Without a header, an address wins over a hash, a hash over a name.
+        let (entries, _) = collect(
+            parse_csv,
+            &format!(
+                "dropper.exe,{SHA}\nsample.bin,drop.example.org,198.51.100.4\nonly.example.org\n"
+            ),
+        );
+        assert_eq!(entries, [SHA, "198.51.100.4/32", "only.example.org"]);
+    }
+
+    #[test]
+    fn stix_bundles_give_domains_and_file_hashes() {
+        let bundle = format!(
+            r#"{{"type":"bundle","id":"bundle--3","objects":[
+            {{"type":"domain-name","value":"Pool.Example.com"}},
+            {{"type":"file","hashes":{{"MD5":"d41d8cd98f00b204e9800998ecf8427e","SHA-256":"{SHA}"}}}},
+            {{"type":"indicator","pattern":"[domain-name:value = 'guarddutyc2activityb.com'] OR [file:hashes.'SHA-256' = '{upper}'] OR [file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']"}},
+            {{"type":"indicator","pattern":"[domain-name:value IN ('a.example.net', 'b.example.net')] AND [domain-name:value != 'good.example.net']"}},
+            {{"type":"indicator","pattern":"[url:value = 'http://bad.example.com/x']"}}]}}"#,
+            upper = SHA.to_ascii_uppercase()
+        );
+        let (entries, warnings) = collect(parse_stix, &bundle);
+        assert_eq!(
+            entries,
+            [
+                "pool.example.com",
+                SHA,
+                "guarddutyc2activityb.com",
+                SHA,
+                "a.example.net",
+                "b.example.net"
+            ]
+        );
+        assert_eq!(warnings, vec![]);
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use peregrine_rules_sdk::normalize::RequestKey;
+use peregrine_rules_sdk::normalize::ownership::Ownership;
 use peregrine_rules_sdk::{AuditEvent, RuntimeEvent};
 
 use crate::findings::GuardDutyFinding;
@@ -18,6 +19,8 @@ use crate::ruleset::RuleSnapshot;
 pub struct Batch {
     pub events: Vec<AuditEvent>,
     pub runtime: Vec<RuntimeEvent>,
+    /// What the audit events show of pods' controllers, for the runtime events' workload.
+    pub owners: Vec<Ownership>,
     pub checkpoint: Option<Checkpoint>,
 }
 

@@ -1,6 +1,7 @@
 //! The dispatcher: takes batches in arrival order, judges each request once, marks
-//! source IPs on threat lists, gives runtime events their lineage, takes the current rule snapshot (so a reload lands between
-//! batches) and splits each batch among the workers by username (runtime events by node).
+//! indicators on threat lists, gives runtime events their lineage and their pods'
+//! workloads, takes the current rule snapshot (so a reload lands between batches) and
+//! splits each batch among the workers by username (runtime events by node).
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -8,7 +9,6 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::Instant;
 
-use peregrine_rules_sdk::normalize::runtime::ProcessTable;
 use peregrine_rules_sdk::normalize::{Admission, JudgeOnce};
 use peregrine_rules_sdk::{AuditEvent, RuntimeEvent};
 
@@ -32,7 +32,7 @@ pub(super) fn dispatch(
     shared: &Shared,
     mut once: JudgeOnce,
 ) {
-    let mut processes = ProcessTable::default();
+    let mut attribution = judge::Attribution::default();
     for Submitted { batch, ack } in input {
         let arrived = Instant::now();
         let events = batch.len();
@@ -63,10 +63,15 @@ pub(super) fn dispatch(
             newest_event_micros = newest_event_micros.max(event.stage_at);
             split[worker_for(&event.user.username, workers.len())].push(event);
         }
+        // A pod's controller, shown by an audit event, names the workload of the runtime
+        // events that follow (and of this batch's).
+        for owner in batch.owners {
+            attribution.owners.learn(owner);
+        }
         for mut event in batch.runtime {
             let admission = judge::admit_runtime(
                 &mut once,
-                &mut processes,
+                &mut attribution,
                 &intel,
                 &snapshot.rules,
                 &mut event,

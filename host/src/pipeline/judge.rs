@@ -2,6 +2,7 @@
 //! its workers judge) and `peregrine rules test` both go through [`admit`] and [`judge`],
 //! so a fixture passes exactly when the host would raise its findings.
 
+use peregrine_rules_sdk::normalize::ownership::Owners;
 use peregrine_rules_sdk::normalize::runtime::ProcessTable;
 use peregrine_rules_sdk::normalize::{Admission, JudgeOnce};
 use peregrine_rules_sdk::{AuditEvent, RuntimeEvent};
@@ -22,22 +23,31 @@ pub fn admit(once: &mut JudgeOnce, lists: &ThreatLists, event: &mut AuditEvent) 
     admission
 }
 
+/// What the host learns of each cluster's processes (from runtime events) and pods'
+/// controllers (from audit events), to complete the runtime events it judges.
+#[derive(Default)]
+pub struct Attribution {
+    pub processes: ProcessTable,
+    pub owners: Owners,
+}
+
 /// Whether a runtime event is judged: once, however often it is resent. One that is
-/// teaches `processes` its process, has its addresses marked from `lists`, and, if one of
-/// `rules` wants it, gets its lineage from `processes`.
+/// teaches `attribution` its process, has its indicators marked from `lists`, and, if one
+/// of `rules` wants it, gets its lineage and its pod's workload from `attribution`.
 pub fn admit_runtime(
     once: &mut JudgeOnce,
-    processes: &mut ProcessTable,
+    attribution: &mut Attribution,
     lists: &ThreatLists,
     rules: &[Arc<LoadedRule>],
     event: &mut RuntimeEvent,
 ) -> Admission {
     let admission = once.admit_runtime(event);
     if admission.judged().is_some() {
-        processes.learn(event);
+        attribution.processes.learn(event);
         lists.enrich_runtime(event);
         if rules.iter().any(|r| r.subscribes_to_runtime(event)) {
-            processes.complete(event);
+            attribution.processes.complete(event);
+            attribution.owners.attribute(event);
         }
     }
     admission

@@ -28,7 +28,7 @@ use std::time::Duration;
 pub use batch::{Ack, Batch, Outcome};
 use batch::{InFlightBatch, Submitted, WorkerShare};
 pub use commit::{CollectSink, Commit, CommitError, Rejected, Sink};
-pub use judge::{admit, admit_runtime, judge, judge_runtime};
+pub use judge::{Attribution, admit, admit_runtime, judge, judge_runtime};
 
 use peregrine_rules_sdk::normalize::{JudgeOnce, Normalizer};
 

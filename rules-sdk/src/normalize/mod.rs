@@ -6,6 +6,7 @@
 //! stages; exec commands URL-encoded in the request URI.
 
 mod objects;
+pub mod ownership;
 mod raw;
 pub mod runtime;
 
@@ -45,6 +46,15 @@ impl Normalizer {
 
     /// Normalizes one event from its JSON text.
     pub fn event_from_json(&self, json: &str) -> Result<AuditEvent, NormalizeError> {
+        self.audit_from_json(json).map(|(event, _)| event)
+    }
+
+    /// Normalizes one event from its JSON text, with the controller of the pod,
+    /// ReplicaSet or Job it wrote, if any ([`ownership`]).
+    pub fn audit_from_json(
+        &self,
+        json: &str,
+    ) -> Result<(AuditEvent, Option<ownership::Ownership>), NormalizeError> {
         let raw: raw::Event =
             serde_json::from_str(json).map_err(|e| NormalizeError(e.to_string()))?;
         self.normalize(raw, json)
@@ -55,31 +65,39 @@ impl Normalizer {
         &self,
         value: &serde_json::Value,
     ) -> Result<AuditEvent, NormalizeError> {
-        // Re-serializing keeps one code path (and `raw` exact for the value as given).
-        let json = value.to_string();
-        self.event_from_json(&json)
+        self.audit_from_value(value).map(|(event, _)| event)
     }
 
-    fn normalize(&self, raw: raw::Event, json: &str) -> Result<AuditEvent, NormalizeError> {
+    /// [`Self::audit_from_json`] for a parsed value.
+    pub fn audit_from_value(
+        &self,
+        value: &serde_json::Value,
+    ) -> Result<(AuditEvent, Option<ownership::Ownership>), NormalizeError> {
+        // Re-serializing keeps one code path (and `raw` exact for the value as given).
+        let json = value.to_string();
+        self.audit_from_json(&json)
+    }
+
+    fn normalize(
+        &self,
+        raw: raw::Event,
+        json: &str,
+    ) -> Result<(AuditEvent, Option<ownership::Ownership>), NormalizeError> {
         if let Some(kind) = raw.kind.as_deref() {
             if kind != "Event" {
                 return Err(NormalizeError(format!("kind is {kind:?}, not \"Event\"")));
             }
         }
+        let object_ref = raw_object_ref(&raw);
+        let owner = ownership::from_event(
+            &self.cluster,
+            object_ref.as_ref(),
+            raw.request_object.as_deref(),
+            raw.response_object.as_deref(),
+        );
         let annotations = raw.annotations.unwrap_or_default();
         let decision = annotations.get("authorization.k8s.io/decision").cloned();
         let reason = annotations.get("authorization.k8s.io/reason").cloned();
-        let object_ref = raw.object_ref.map(|o| ObjectRef {
-            resource: o.resource.unwrap_or_default(),
-            subresource: o.subresource.filter(|s| !s.is_empty()),
-            namespace: o.namespace.filter(|s| !s.is_empty()),
-            name: o.name.filter(|s| !s.is_empty()),
-            uid: o.uid.filter(|s| !s.is_empty()),
-            api_group: o.api_group.filter(|s| !s.is_empty()),
-            api_version: o.api_version.filter(|s| !s.is_empty()),
-        });
-        // A non-resource request has no objectRef; keep an objectRef only if it names a resource.
-        let object_ref = object_ref.filter(|o| !o.resource.is_empty());
         let exec = object_ref
             .as_ref()
             .filter(|o| matches!(o.subresource.as_deref(), Some("exec" | "attach")))
@@ -90,7 +108,7 @@ impl Normalizer {
             raw.request_object.as_deref(),
             raw.response_object.as_deref(),
         );
-        Ok(AuditEvent {
+        let event = AuditEvent {
             cluster: self.cluster.clone(),
             audit_id: raw.audit_id.unwrap_or_default(),
             stage: raw.stage.unwrap_or_default(),
@@ -116,8 +134,24 @@ impl Normalizer {
             exec,
             object,
             raw: self.keep_raw.then(|| json.to_string()),
-        })
+        };
+        Ok((event, owner))
     }
+}
+
+/// The event's `objectRef`, when it names a resource (a non-resource request has none).
+fn raw_object_ref(raw: &raw::Event) -> Option<ObjectRef> {
+    let o = raw.object_ref.as_ref()?;
+    let given = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+    Some(ObjectRef {
+        resource: given(&o.resource)?,
+        subresource: given(&o.subresource),
+        namespace: given(&o.namespace),
+        name: given(&o.name),
+        uid: given(&o.uid),
+        api_group: given(&o.api_group),
+        api_version: given(&o.api_version),
+    })
 }
 
 fn user(raw: raw::User) -> UserInfo {
