@@ -22,6 +22,7 @@ fn read(path: &Path) -> (Vec<(String, String, String)>, Vec<String>) {
     let mut sink = |item: Item| match item {
         Item::Event(e, at) => events.push((e.audit_id, e.cluster, format!("{name}:{}", at.line))),
         Item::Runtime(e, at) => events.push((e.event_id, e.cluster, format!("{name}:{}", at.line))),
+        Item::Owner(_) => {}
         Item::Dropped { location, count } => {
             problems.push(format!("{name}:{}: dropped {count}", location.line))
         }

@@ -189,6 +189,8 @@ impl Server {
         loop {
             let mut path = "/v1/findings?maxResults=50".to_string();
             if let Some(t) = finding_type {
+                // `&` (C&C types) and `!` (DNS types) must not end the value.
+                let t = t.replace('&', "%26").replace('!', "%21");
                 path.push_str(&format!("&type={t}"));
             }
             if let Some(token) = &next {
