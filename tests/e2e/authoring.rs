@@ -276,4 +276,42 @@ fn rules_test_judges_runtime_fixtures_as_the_host_does() {
         shown.contains("- expected, not raised: {\"executablePath\":\"/usr/bin/curl\""),
         "{shown}"
     );
+
+    // Lists of a runtime category: domains for a DNS rule.
+    let dns_module = shipped_rules_dir().join("backdoor-runtime-c-and-c-activity-b-dns.wasm");
+    let dns = dir.path().join("dns.test.json");
+    let write_dns = |category: &str| {
+        std::fs::write(
+            &dns,
+            serde_json::json!({
+                "eventsFile": workspace_path("rules/backdoor-runtime-c-and-c-activity-b-dns/fixtures/positive.jsonl"),
+                "threatLists": {"categories": {category: {"c2-domains": ["guarddutyc2activityb.com"]}}},
+                "findings": [
+                    {"type": "Backdoor:Runtime/C&CActivity.B!DNS"},
+                    {"type": "Backdoor:Runtime/C&CActivity.B!DNS", "executablePath": "/usr/bin/curl"},
+                    {"type": "Backdoor:Runtime/C&CActivity.B!DNS"},
+                ],
+            })
+            .to_string(),
+        )
+        .unwrap();
+    };
+    write_dns("command-and-control");
+    let run = || {
+        peregrine(&[
+            "rules",
+            "test",
+            dns_module.to_str().unwrap(),
+            dns.to_str().unwrap(),
+        ])
+    };
+    let out = run();
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("3 events (3 judged), 3 findings"), "{shown}");
+    write_dns("botnets");
+    let out = run();
+    let shown = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("no list category \"botnets\""), "{shown}");
 }
