@@ -148,10 +148,10 @@ impl ThreatLists {
         if self.is_empty() {
             return;
         }
-        if let Some(digest) = event.process.sha256.as_deref() {
-            if !self.trusted.contains_sha256(digest) {
-                event.process.sha256_listed = self.listings(|set| set.contains_sha256(digest));
-            }
+        if let Some(digest) = event.process.sha256.as_deref()
+            && !self.trusted.contains_sha256(digest)
+        {
+            event.process.sha256_listed = self.listings(|set| set.contains_sha256(digest));
         }
         match &mut event.activity {
             Activity::Socket(socket) => {

@@ -189,13 +189,13 @@ impl Owners {
 
     /// Remembers what an audit event showed.
     pub fn learn(&mut self, o: Ownership) {
-        if o.kind == "Pod" {
-            if let Some(uid) = &o.uid {
-                self.pods_by_uid.insert(
-                    (o.cluster.clone(), uid.clone()),
-                    (o.namespace.clone(), o.name.clone()),
-                );
-            }
+        if o.kind == "Pod"
+            && let Some(uid) = &o.uid
+        {
+            self.pods_by_uid.insert(
+                (o.cluster.clone(), uid.clone()),
+                (o.namespace.clone(), o.name.clone()),
+            );
         }
         self.controllers
             .insert((o.cluster, o.namespace, o.kind, o.name), o.owner);
