@@ -47,6 +47,7 @@ pub mod caller;
 mod event;
 pub mod exposure;
 pub mod host;
+pub mod listed;
 pub mod paths;
 pub mod profile;
 pub mod risk;

@@ -79,7 +79,7 @@ impl Address {
 
 impl ThreatCategory {
     /// Every category, in the contract's order.
-    pub const ALL: [ThreatCategory; 14] = [
+    pub const ALL: [ThreatCategory; 15] = [
         ThreatCategory::Malicious,
         ThreatCategory::TorExitNode,
         ThreatCategory::TorRelay,
@@ -92,6 +92,7 @@ impl ThreatCategory {
         ThreatCategory::Dga,
         ThreatCategory::DriveBySource,
         ThreatCategory::Abused,
+        ThreatCategory::CryptoReputation,
         ThreatCategory::Suspicious,
         ThreatCategory::Custom,
     ];
@@ -112,6 +113,7 @@ impl ThreatCategory {
             ThreatCategory::Dga => "dga",
             ThreatCategory::DriveBySource => "drive-by-source",
             ThreatCategory::Abused => "abused",
+            ThreatCategory::CryptoReputation => "crypto-reputation",
             ThreatCategory::Suspicious => "suspicious",
             ThreatCategory::Custom => "custom",
         }

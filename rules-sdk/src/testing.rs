@@ -202,14 +202,84 @@ pub const FIXTURE_RUNTIME_LISTS: &[(&str, crate::runtime::ThreatCategory, &str)]
         "c2-domains",
     ),
     (
+        "198.51.100.77",
+        crate::runtime::ThreatCategory::CryptoMining,
+        "mining-pools",
+    ),
+    (
         "xmr.pool.example.net",
         crate::runtime::ThreatCategory::CryptoMining,
         "mining-pools",
     ),
     (
+        "198.51.100.66",
+        crate::runtime::ThreatCategory::BlackHole,
+        "sinkholes",
+    ),
+    (
+        "sinkhole.example.org",
+        crate::runtime::ThreatCategory::BlackHole,
+        "sinkholes",
+    ),
+    (
+        "198.51.100.55",
+        crate::runtime::ThreatCategory::DropPoint,
+        "drop-points",
+    ),
+    (
+        "drop.example.com",
+        crate::runtime::ThreatCategory::DropPoint,
+        "drop-points",
+    ),
+    (
+        "qxkzjvbtrwplm.example.biz",
+        crate::runtime::ThreatCategory::Dga,
+        "dga-domains",
+    ),
+    (
+        "driveby.example.net",
+        crate::runtime::ThreatCategory::DriveBySource,
+        "drive-by-sources",
+    ),
+    (
+        "login-verify.example.info",
+        crate::runtime::ThreatCategory::Phishing,
+        "phishing-domains",
+    ),
+    (
+        "abused.example.top",
+        crate::runtime::ThreatCategory::Abused,
+        "abused-domains",
+    ),
+    (
+        "coins.example.biz",
+        crate::runtime::ThreatCategory::CryptoReputation,
+        "crypto-reputation",
+    ),
+    (
+        "fresh.example.xyz",
+        crate::runtime::ThreatCategory::Suspicious,
+        "suspicious-domains",
+    ),
+    (
+        "192.0.2.250",
+        crate::runtime::ThreatCategory::TorRelay,
+        "tor-relays",
+    ),
+    (
+        "192.0.2.240",
+        crate::runtime::ThreatCategory::TorRelay,
+        "tor-relays",
+    ),
+    (
         "192.0.2.250",
         crate::runtime::ThreatCategory::TorGuard,
         "tor-guards",
+    ),
+    (
+        "malware.example.cc",
+        crate::runtime::ThreatCategory::Malicious,
+        "Peregrine known malicious IPs",
     ),
     (
         "5f2b51ca2fdc5baa31ec02e002f69aec912bc2e41b1f8d45af1f7cba4ef8b6ad",

@@ -328,6 +328,7 @@ fn listings(l: Vec<srt::Listing>) -> Vec<rt::Listing> {
                 S::Dga => W::Dga,
                 S::DriveBySource => W::DriveBySource,
                 S::Abused => W::Abused,
+                S::CryptoReputation => W::CryptoReputation,
                 S::Suspicious => W::Suspicious,
                 S::Custom => W::Custom,
             },

@@ -9,7 +9,7 @@
 //!   `custom/` for the user's own threat lists, and one folder per runtime category
 //!   (`malicious/`, `tor-exit-node/`, `tor-relay/`, `tor-guard/`, `crypto-mining/`,
 //!   `command-and-control/`, `black-hole/`, `drop-point/`, `phishing/`, `dga/`,
-//!   `drive-by-source/`, `abused/`, `suspicious/`).
+//!   `drive-by-source/`, `abused/`, `crypto-reputation/`, `suspicious/`).
 
 use std::path::{Path, PathBuf};
 

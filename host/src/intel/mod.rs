@@ -64,6 +64,7 @@ impl ThreatList {
             ThreatCategory::TorRelay
             | ThreatCategory::TorGuard
             | ThreatCategory::Abused
+            | ThreatCategory::CryptoReputation
             | ThreatCategory::Suspicious => None,
             _ => Some(ThreatListKind::Malicious),
         }
