@@ -954,7 +954,6 @@ async fn lists_and_searches_sort_and_page_in_any_supported_order() {
         let mut lowest: Vec<f64> = api.stored.iter().map(|f| f.severity).collect();
         lowest.sort_by(f64::total_cmp);
         assert_eq!(severities, lowest[..3]);
-        assert_eq!(severities, vec![2.0, 2.0, 5.0]);
         let token = page["nextToken"].as_str().unwrap();
         let (status, _, problem) = api.send("GET", &format!("/v1/findings?nextToken={token}"), Some(READER), None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
