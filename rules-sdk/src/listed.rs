@@ -261,13 +261,6 @@ fn iana_protocol(name: &str) -> Option<u8> {
     })
 }
 
-fn place(event: &RuntimeEvent) -> String {
-    match &event.pod {
-        Some(pod) => format!("in pod {}/{}", pod.namespace, pod.name),
-        None => format!("on node {}", event.node),
-    }
-}
-
 fn of(listed: &[Listing], categories: &[ThreatCategory]) -> Vec<Listing> {
     listed
         .iter()
@@ -309,7 +302,7 @@ fn connection(t: ListedType, event: &RuntimeEvent) -> Option<Finding> {
         "Process {} ({}) {} of cluster {} {verb} {}{port}, which is on the threat list {} ({}).",
         event.process.name,
         event.process.executable_path,
-        place(event),
+        event.place(),
         event.cluster,
         remote.address,
         first.name,
@@ -350,7 +343,7 @@ fn dns(t: ListedType, event: &RuntimeEvent) -> Option<Finding> {
         "Process {} ({}) {} of cluster {} {what} {domain}, which is on the threat list {} ({}).",
         event.process.name,
         event.process.executable_path,
-        place(event),
+        event.place(),
         event.cluster,
         first.name,
         first.category.name()

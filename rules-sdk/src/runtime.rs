@@ -150,6 +150,15 @@ impl RuntimeEvent {
         found
     }
 
+    /// Where the process runs, for a finding's description: `in pod <ns>/<name>` or
+    /// `on node <node>`.
+    pub fn place(&self) -> String {
+        match &self.pod {
+            Some(pod) => format!("in pod {}/{}", pod.namespace, pod.name),
+            None => format!("on node {}", self.node),
+        }
+    }
+
     /// The process runs in a container (not on the node itself).
     pub fn in_container(&self) -> bool {
         self.container.is_some()

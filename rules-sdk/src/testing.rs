@@ -286,6 +286,11 @@ pub const FIXTURE_RUNTIME_LISTS: &[(&str, crate::runtime::ThreatCategory, &str)]
         crate::runtime::ThreatCategory::Malicious,
         "Peregrine known malicious IPs",
     ),
+    (
+        "0d4f1c2b3a5968778695a4b3c2d1e0f90817263544536271809a8b7c6d5e4f30",
+        crate::runtime::ThreatCategory::Custom,
+        "banned-tools",
+    ),
 ];
 
 /// Addresses that fixtures use for listed callers, marked on events as the host marks

@@ -291,7 +291,7 @@ fn finding() -> Value {
         ],
         json!({
             "serviceName": string, "detectorId": string, "action": action,
-            "evidence": strict(&["threatIntelligenceDetails"], json!({ "threatIntelligenceDetails": { "type": "array", "items": strict(&["threatListName", "threatNames"], json!({ "threatListName": string, "threatNames": strings })) } })),
+            "evidence": strict(&["threatIntelligenceDetails"], json!({ "threatIntelligenceDetails": { "type": "array", "items": strict(&["threatListName", "threatNames"], json!({ "threatListName": string, "threatNames": strings, "threatFileSha256": string })) } })),
             "additionalInfo": { "type": "object" },
             "detection": strict(&["anomaly"], json!({ "anomaly": {} })),
             "archived": boolean, "count": { "type": "integer", "minimum": 1 },

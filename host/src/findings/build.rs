@@ -300,6 +300,7 @@ pub(super) fn evidence(threat_intel: Vec<sdk::ThreatIntel>) -> Option<Evidence> 
             .map(|t| ThreatIntelligenceDetail {
                 threat_list_name: t.threat_list_name,
                 threat_names: t.threat_names,
+                threat_file_sha256: None,
             })
             .collect(),
     })

@@ -216,7 +216,7 @@ pub fn build_runtime(
                 kubernetes_role_binding_details: None,
                 kubernetes_role_details: None,
             },
-            evidence: evidence(reported.threat_intel),
+            evidence: file_evidence(evidence(reported.threat_intel), event),
             additional_info,
             detection: None,
             archived: false,
@@ -231,4 +231,26 @@ pub fn build_runtime(
             }),
         },
     )
+}
+
+/// Names the executable's hash on the evidence of each list the hash is on (GuardDuty's
+/// `threatFileSha256`).
+fn file_evidence(
+    evidence: Option<super::wire::Evidence>,
+    event: &RuntimeEvent,
+) -> Option<super::wire::Evidence> {
+    let mut evidence = evidence?;
+    if let Some(digest) = &event.process.sha256 {
+        for detail in &mut evidence.threat_intelligence_details {
+            if event
+                .process
+                .sha256_listed
+                .iter()
+                .any(|l| l.name == detail.threat_list_name)
+            {
+                detail.threat_file_sha256 = Some(digest.clone());
+            }
+        }
+    }
+    Some(evidence)
 }

@@ -324,6 +324,9 @@ pub struct Evidence {
 pub struct ThreatIntelligenceDetail {
     pub threat_list_name: String,
     pub threat_names: Vec<String>,
+    /// The executable's SHA-256, when the list is one its hash is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threat_file_sha256: Option<String>,
 }
 
 #[derive(Serialize, Clone, Debug, PartialEq)]

@@ -13,14 +13,17 @@ use peregrine_rules_sdk::*;
 pub struct MetadataDnsRebind;
 
 /// The metadata service's addresses (AWS, GCP and Azure share the IPv4 one).
-const METADATA_ADDRESSES: [&str; 3] = ["169.254.169.254", "fd00:ec2::254", "::ffff:169.254.169.254"];
+const METADATA_ADDRESSES: [&str; 3] =
+    ["169.254.169.254", "fd00:ec2::254", "::ffff:169.254.169.254"];
 
 /// Whether `name` is one the cloud gives its own metadata service.
 fn is_cloud_metadata_name(name: &str) -> bool {
     let first = name.split('.').next().unwrap_or("");
-    matches!(name, "metadata.google.internal" | "metadata.goog" | "metadata")
-        || ((first == "instance-data" || first == "metadata")
-            && (name == first || name.ends_with(".internal")))
+    matches!(
+        name,
+        "metadata.google.internal" | "metadata.goog" | "metadata"
+    ) || ((first == "instance-data" || first == "metadata")
+        && (name == first || name.ends_with(".internal")))
 }
 
 impl Rule for MetadataDnsRebind {
@@ -80,7 +83,10 @@ mod tests {
             .iter()
             .map(|f| f.aggregation_key.as_deref().unwrap())
             .collect();
-        assert_eq!(domains, ["169.254.169.254.nip.io", "rebind.attacker.example"]);
+        assert_eq!(
+            domains,
+            ["169.254.169.254.nip.io", "rebind.attacker.example"]
+        );
     }
 
     #[test]

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Writes the fixtures of the process, memory and kernel runtime rules: for each type, the
+events the sensors emit for the attack (positive) and for its benign neighbours
+(negative), in Tetragon's export format (Peregrine's TracingPolicies, deploy/tetragon/)
+and Tracee's `trace.Event` JSON. The hashes are those of tests/fixtures/intel.
+
+Run from the repository root: python3 scripts/runtime_process_fixtures.py
+"""
+import json
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LISTED = "5f2b51ca2fdc5baa31ec02e002f69aec912bc2e41b1f8d45af1f7cba4ef8b6ad"
+CUSTOM_LISTED = "0d4f1c2b3a5968778695a4b3c2d1e0f90817263544536271809a8b7c6d5e4f30"
+UNLISTED = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+POD = {"namespace": "shop", "name": "api-5c9d7-xk2lp", "uid": "9a8b7c6d-1e2f-4a3b-8c4d-5e6f7a8b9c0d",
+       "container": {"id": "containerd://2f1e0d9c8b7a69584736251403f2e1d0", "name": "api",
+                     "image": {"id": "registry.example.com/shop/api@sha256:abcd", "name": "registry.example.com/shop/api:1.4"},
+                     "pid": 7},
+       "workload": "api", "workload_kind": "Deployment"}
+
+
+def tetragon_process(n, binary, arguments="", parent="Z2tlLW5vZGUtMTpzaGVsbA==", pid=None):
+    return {"exec_id": f"Z2tlLW5vZGUtMTpw{n:04d}", "pid": pid or 5000 + n, "uid": 0, "cwd": "/app",
+            "binary": binary, "arguments": arguments, "flags": "execve clone",
+            "start_time": "2026-11-30T09:59:00.000Z", "parent_exec_id": parent, "pod": POD}
+
+
+def kprobe(n, binary, function, args, policy="peregrine-process-memory", pid=None):
+    return {"process_kprobe": {"process": tetragon_process(n, binary, pid=pid), "function_name": function,
+                               "args": args, "action": "KPROBE_ACTION_POST", "policy_name": policy},
+            "node_name": "gke-node-1", "time": f"2026-11-30T10:01:{n % 60:02d}.000000000Z"}
+
+
+def exec_event(n, binary, arguments="", parent="Z2tlLW5vZGUtMTpzaGVsbA==", links=None):
+    process = tetragon_process(n, binary, arguments, parent)
+    if links is not None:
+        process["binary_properties"] = {"file": {"inode": {"number": 4242 + n, "links": links}}}
+    return {"process_exec": {"process": process}, "node_name": "gke-node-1",
+            "time": f"2026-11-30T10:02:{n % 60:02d}.000000000Z"}
+
+
+def tracee(n, event, args, path="/usr/bin/python3", entity=77001, parent_entity=77000):
+    return {"timestamp": 1764496920000000000 + n * 1000, "threadStartTime": 1764496000000000000,
+            "processId": 40 + n, "hostProcessId": 52000 + n, "parentProcessId": 1, "hostParentProcessId": 51999,
+            "userId": 0, "processName": path.rsplit("/", 1)[-1], "executable": {"path": path}, "hostName": "api-5c9d7-xk2lp",
+            "containerId": "3f1c2a9be7d4", "container": {"id": "3f1c2a9be7d4", "name": "api", "image": "registry.example.com/shop/api:1.4"},
+            "kubernetes": {"podName": "api-5c9d7-xk2lp", "podNamespace": "shop", "podUID": "pod-uid-1"},
+            "eventName": event, "processEntityId": entity + n, "parentEntityId": parent_entity,
+            "args": args}
+
+
+def tracee_exec(n, path, sha256, argv=None):
+    args = [{"name": "cmdpath", "type": "const char*", "value": path},
+            {"name": "pathname", "type": "const char*", "value": path},
+            {"name": "argv", "type": "const char**", "value": argv or [path]},
+            {"name": "sha256", "type": "const char*", "value": sha256}]
+    return tracee(n, "sched_process_exec", args, path=path)
+
+
+def intarg(value, label):
+    return {"int_arg": value, "label": label}
+
+
+def write(slug, positive, negative):
+    folder = ROOT / "rules" / slug / "fixtures"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, events in (("positive", positive), ("negative", negative)):
+        text = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events)
+        (folder / f"{name}.jsonl").write_text(text)
+
+
+def main():
+    write("privilege-escalation-runtime-userfaultfd-usage",
+          [kprobe(0, "/tmp/exploit", "__x64_sys_userfaultfd", [intarg(526336, "flags")]),
+           tracee(1, "userfaultfd", [{"name": "flags", "type": "int", "value": 0}], path="/tmp/uffd")],
+          [kprobe(10, "/usr/bin/python3", "__x64_sys_memfd_create", [{"string_arg": "buffer", "label": "name"}, intarg(1, "flags")]),
+           kprobe(11, "/usr/bin/gdb", "__x64_sys_ptrace", [intarg(16, "request"), intarg(5011, "pid")])])
+
+    # process_vm_writev into another process, from Tetragon and Tracee; a failed call counts.
+    write("defense-evasion-runtime-process-injection-virtual-memory-write",
+          [kprobe(0, "/tmp/inject", "__x64_sys_process_vm_writev", [intarg(1, "pid")]),
+           tracee(1, "process_vm_writev", [{"name": "pid", "type": "pid_t", "value": 7}], path="/tmp/inject")],
+          [kprobe(10, "/tmp/selftest", "__x64_sys_process_vm_writev", [intarg(5010, "pid")], pid=5010),
+           kprobe(11, "/usr/bin/gdb", "security_file_permission",
+                  [{"file_arg": {"path": "/proc/7/mem"}, "label": "file"}, intarg(4, "mask")], policy="peregrine-files")])
+
+    write("defense-evasion-runtime-process-injection-proc",
+          [kprobe(0, "/tmp/inject", "security_file_permission",
+                  [{"file_arg": {"path": "/proc/31/mem"}, "label": "file"}, intarg(2, "mask")], policy="peregrine-files"),
+           kprobe(1, "/usr/bin/dd", "security_file_permission",
+                  [{"file_arg": {"path": "/proc/1/task/1/mem"}, "label": "file"}, intarg(2, "mask")], policy="peregrine-files")],
+          # Reading another's memory (a debugger's view), writing its own (by name, and by
+          # its pid inside the container: 7).
+          [kprobe(10, "/usr/bin/gdb", "security_file_permission",
+                  [{"file_arg": {"path": "/proc/7/mem"}, "label": "file"}, intarg(4, "mask")], policy="peregrine-files"),
+           kprobe(11, "/usr/bin/java", "security_file_permission",
+                  [{"file_arg": {"path": "/proc/self/mem"}, "label": "file"}, intarg(2, "mask")], policy="peregrine-files"),
+           kprobe(12, "/usr/bin/java", "security_file_permission",
+                  [{"file_arg": {"path": "/proc/7/mem"}, "label": "file"}, intarg(2, "mask")], policy="peregrine-files")])
+
+    write("defense-evasion-runtime-process-injection-ptrace",
+          [kprobe(0, "/tmp/inject", "__x64_sys_ptrace", [intarg(4, "request"), intarg(7, "pid")]),
+           kprobe(1, "/tmp/inject", "__x64_sys_ptrace", [intarg(13, "request"), intarg(7, "pid")]),
+           tracee(2, "ptrace", [{"name": "request", "type": "long", "value": 5}, {"name": "pid", "type": "pid_t", "value": 7}], path="/tmp/inject")],
+          # strace and debuggers attach; PTRACE_TRACEME is the anti-debugging type's.
+          [kprobe(10, "/usr/bin/strace", "__x64_sys_ptrace", [intarg(16902, "request"), intarg(7, "pid")]),
+           kprobe(11, "/usr/bin/gdb", "__x64_sys_ptrace", [intarg(16, "request"), intarg(7, "pid")]),
+           kprobe(12, "/tmp/packed", "__x64_sys_ptrace", [intarg(0, "request"), intarg(0, "pid")])])
+
+    # PTRACE_TRACEME from a program on its own, and as children of debuggers.
+    shell = exec_event(20, "/bin/sh", "-c /tmp/packed", parent="Z2tlLW5vZGUtMTppbml0")
+    gdb = exec_event(21, "/usr/bin/gdb", "/app/server", parent="Z2tlLW5vZGUtMTppbml0")
+    strace = exec_event(22, "/usr/bin/strace", "-f /app/server", parent="Z2tlLW5vZGUtMTppbml0")
+    traceme = lambda n, binary, parent: {"process_kprobe": {
+        "process": tetragon_process(n, binary, parent=parent),
+        "function_name": "__x64_sys_ptrace", "args": [intarg(0, "request"), intarg(0, "pid")],
+        "action": "KPROBE_ACTION_POST", "policy_name": "peregrine-process-memory"},
+        "node_name": "gke-node-1", "time": f"2026-11-30T10:03:{n:02d}.000000000Z"}
+    write("defense-evasion-runtime-ptrace-anti-debugging",
+          [shell, traceme(0, "/tmp/packed", shell["process_exec"]["process"]["exec_id"])],
+          [gdb, traceme(10, "/app/server", gdb["process_exec"]["process"]["exec_id"]),
+           strace, traceme(11, "/app/server", strace["process_exec"]["process"]["exec_id"]),
+           kprobe(12, "/tmp/inject", "__x64_sys_ptrace", [intarg(4, "request"), intarg(7, "pid")])])
+
+    write("defense-evasion-runtime-fileless-execution",
+          [exec_event(0, "/memfd:payload (deleted)", "", links=0),
+           exec_event(1, "/tmp/.x/kworker", "-d", links=0),
+           tracee_exec(2, "memfd:stage2", UNLISTED)],
+          # runc's own memfd re-exec, an ordinary binary, a deleted-and-replaced library path.
+          [exec_event(10, "/memfd:runc_cloned:/proc/self/exe (deleted)", "init", links=0),
+           exec_event(11, "/usr/bin/curl", "-s https://example.org/", links=1),
+           tracee_exec(12, "/usr/local/bin/app", UNLISTED)])
+
+    write("execution-runtime-malicious-file-executed",
+          [tracee_exec(0, "/tmp/xmrig", LISTED, ["/tmp/xmrig", "-o", "pool:3333"]),
+           tracee_exec(1, "/usr/local/bin/kworkerd", LISTED.upper())],
+          [tracee_exec(10, "/usr/bin/curl", UNLISTED),
+           tracee_exec(11, "/tmp/tool", CUSTOM_LISTED),
+           exec_event(12, "/tmp/xmrig", "-o pool:3333")])
+
+    write("execution-runtime-malicious-file-executed-custom",
+          [tracee_exec(0, "/tmp/tool", CUSTOM_LISTED, ["/tmp/tool", "--scan"])],
+          [tracee_exec(10, "/usr/bin/curl", UNLISTED),
+           tracee_exec(11, "/tmp/xmrig", LISTED)])
+
+
+if __name__ == "__main__":
+    main()
