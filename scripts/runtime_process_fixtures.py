@@ -118,11 +118,17 @@ def main():
         "function_name": "__x64_sys_ptrace", "args": [intarg(0, "request"), intarg(0, "pid")],
         "action": "KPROBE_ACTION_POST", "policy_name": "peregrine-process-memory"},
         "node_name": "gke-node-1", "time": f"2026-11-30T10:03:{n:02d}.000000000Z"}
+    trc102 = lambda n, path: dict(tracee(n, "Anti-Debugging detected", [], path=path), eventId="6018",
+        metadata={"Version": "1", "Description": "A process used anti-debugging techniques to block a debugger.",
+                  "Properties": {"Category": "defense-evasion", "Severity": 1, "Technique": "Debugger Evasion",
+                                 "external_id": "T1622", "signatureID": "TRC-102", "signatureName": "Anti-Debugging detected"}})
     write("defense-evasion-runtime-ptrace-anti-debugging",
-          [shell, traceme(0, "/tmp/packed", shell["process_exec"]["process"]["exec_id"])],
+          [shell, traceme(0, "/tmp/packed", shell["process_exec"]["process"]["exec_id"]),
+           trc102(1, "/tmp/.cache/upd")],
           [gdb, traceme(10, "/app/server", gdb["process_exec"]["process"]["exec_id"]),
            strace, traceme(11, "/app/server", strace["process_exec"]["process"]["exec_id"]),
-           kprobe(12, "/tmp/inject", "__x64_sys_ptrace", [intarg(4, "request"), intarg(7, "pid")])])
+           kprobe(12, "/tmp/inject", "__x64_sys_ptrace", [intarg(4, "request"), intarg(7, "pid")]),
+           trc102(13, "/usr/bin/strace")])
 
     write("defense-evasion-runtime-fileless-execution",
           [exec_event(0, "/memfd:payload (deleted)", "", links=0),

@@ -4,15 +4,32 @@
 //! traced by its parent: that is debugging, not evading it.
 //!
 //! Fed by Tetragon's `sys_ptrace` hook (`peregrine-process-memory`) and Tracee's `ptrace`
-//! event; the lineage comes from the host's process table.
+//! event (the lineage comes from the host's process table), and by the sensors' own
+//! anti-debugging alerts (Tracee's `TRC-102`, Falco's `PTRACE anti-debug attempt`), with
+//! the same exclusions: Tracee's documentation capture of TRC-102 is `strace` at work.
 
 use peregrine_rules_sdk::runtime::Activity;
 use peregrine_rules_sdk::*;
 
 pub struct PtraceAntiDebugging;
 
-/// Tracers whose children call PTRACE_TRACEME before exec.
+/// Tracers whose children call PTRACE_TRACEME before exec (the child still bears the
+/// tracer's name until it does).
 const DEBUGGERS: [&str; 7] = ["gdb", "strace", "ltrace", "valgrind", "rr", "lldb", "dlv"];
+
+/// Sensor rules that report PTRACE_TRACEME used against debuggers.
+const SENSOR_ALERTS: [&str; 3] = ["TRC-102", "Anti-Debugging", "PTRACE anti-debug attempt"];
+
+/// The call, or the sensor's alert of it.
+fn traceme(event: &RuntimeEvent) -> Option<&'static str> {
+    match &event.activity {
+        Activity::Ptrace(p) if p.request == 0 => Some("called ptrace(PTRACE_TRACEME) on itself"),
+        Activity::Alert(a) if SENSOR_ALERTS.iter().any(|s| a.rule.contains(s)) => {
+            Some("was reported by its sensor for anti-debugging")
+        }
+        _ => None,
+    }
+}
 
 impl Rule for PtraceAntiDebugging {
     fn descriptor() -> Descriptor {
@@ -22,18 +39,17 @@ impl Rule for PtraceAntiDebugging {
             "A process used the ptrace system call to prevent debugging.",
             "A process called ptrace(PTRACE_TRACEME) on itself without a debugger as its parent.",
         )
-        .subscribe_runtime(RuntimeSubscription::any().activities(&[ActivityKind::Ptrace]))
+        .subscribe_runtime(
+            RuntimeSubscription::any().activities(&[ActivityKind::Ptrace, ActivityKind::Alert]),
+        )
     }
 
     fn evaluate_runtime(event: &RuntimeEvent) -> Option<Finding> {
-        let Activity::Ptrace(ptrace) = &event.activity else {
-            return None;
-        };
-        if ptrace.request != 0 {
-            return None;
-        }
+        let what = traceme(event)?;
         let parent = event.lineage.first();
-        if parent.is_some_and(|p| DEBUGGERS.contains(&p.name.as_str())) {
+        if DEBUGGERS.contains(&event.process.name.as_str())
+            || parent.is_some_and(|p| DEBUGGERS.contains(&p.name.as_str()))
+        {
             return None;
         }
         let under = parent
@@ -41,7 +57,7 @@ impl Rule for PtraceAntiDebugging {
             .unwrap_or_default();
         Some(
             Finding::new(format!(
-                "Process {} ({}){under} {} of cluster {} called ptrace(PTRACE_TRACEME) on itself.",
+                "Process {} ({}){under} {} of cluster {} {what}.",
                 event.process.name,
                 event.process.executable_path,
                 event.place(),
