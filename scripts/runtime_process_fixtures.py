@@ -21,20 +21,23 @@ POD = {"namespace": "shop", "name": "api-5c9d7-xk2lp", "uid": "9a8b7c6d-1e2f-4a3
        "workload": "api", "workload_kind": "Deployment"}
 
 
-def tetragon_process(n, binary, arguments="", parent="Z2tlLW5vZGUtMTpzaGVsbA==", pid=None):
-    return {"exec_id": f"Z2tlLW5vZGUtMTpw{n:04d}", "pid": pid or 5000 + n, "uid": 0, "cwd": "/app",
-            "binary": binary, "arguments": arguments, "flags": "execve clone",
-            "start_time": "2026-11-30T09:59:00.000Z", "parent_exec_id": parent, "pod": POD}
+def tetragon_process(n, binary, arguments="", parent="Z2tlLW5vZGUtMTpzaGVsbA==", pid=None, cwd="/app", pod=True):
+    process = {"exec_id": f"Z2tlLW5vZGUtMTpw{n:04d}", "pid": pid or 5000 + n, "uid": 0, "cwd": cwd,
+               "binary": binary, "arguments": arguments, "flags": "execve clone",
+               "start_time": "2026-11-30T09:59:00.000Z", "parent_exec_id": parent}
+    if pod:
+        process["pod"] = POD
+    return process
 
 
-def kprobe(n, binary, function, args, policy="peregrine-process-memory", pid=None):
-    return {"process_kprobe": {"process": tetragon_process(n, binary, pid=pid), "function_name": function,
+def kprobe(n, binary, function, args, policy="peregrine-process-memory", pid=None, pod=True):
+    return {"process_kprobe": {"process": tetragon_process(n, binary, pid=pid, pod=pod), "function_name": function,
                                "args": args, "action": "KPROBE_ACTION_POST", "policy_name": policy},
             "node_name": "gke-node-1", "time": f"2026-11-30T10:01:{n % 60:02d}.000000000Z"}
 
 
-def exec_event(n, binary, arguments="", parent="Z2tlLW5vZGUtMTpzaGVsbA==", links=None):
-    process = tetragon_process(n, binary, arguments, parent)
+def exec_event(n, binary, arguments="", parent="Z2tlLW5vZGUtMTpzaGVsbA==", links=None, cwd="/app", pod=True):
+    process = tetragon_process(n, binary, arguments, parent, cwd=cwd, pod=pod)
     if links is not None:
         process["binary_properties"] = {"file": {"inode": {"number": 4242 + n, "links": links}}}
     return {"process_exec": {"process": process}, "node_name": "gke-node-1",
@@ -150,6 +153,43 @@ def main():
           [tracee_exec(0, "/tmp/tool", CUSTOM_LISTED, ["/tmp/tool", "--scan"])],
           [tracee_exec(10, "/usr/bin/curl", UNLISTED),
            tracee_exec(11, "/tmp/xmrig", LISTED)])
+
+    unix = lambda n, binary, path, pod=True: kprobe(n, binary, "security_socket_connect",
+        [{"sock_arg": {"family": "AF_UNIX", "type": "SOCK_STREAM"}, "label": "sock"},
+         {"sockaddrun_arg": {"family": "AF_UNIX", "path": path}, "label": "address"}],
+        policy="peregrine-runtime-sockets", pod=pod)
+    write("privilege-escalation-runtime-docker-socket-accessed",
+          [unix(0, "/usr/bin/nc", "/var/run/docker.sock"), unix(1, "/usr/bin/curl", "/host/run/containerd/containerd.sock")],
+          # The node's own clients, other unix sockets, a TCP connection.
+          [unix(10, "/usr/bin/docker", "/var/run/docker.sock", pod=False), unix(11, "/app/server", "/var/run/app.sock"),
+           unix(12, "/usr/bin/python3", "/tmp/docker.sock.bak")])
+
+    wfile = lambda n, binary, path, mask=2, pod=True: kprobe(n, binary, "security_file_permission",
+        [{"file_arg": {"path": path}, "label": "file"}, intarg(mask, "mask")], policy="peregrine-files", pod=pod)
+    truncate = lambda n, binary, path: kprobe(n, binary, "security_path_truncate",
+        [{"path_arg": {"path": path}, "label": "file"}], policy="peregrine-files")
+    write("privilege-escalation-runtime-cgroups-release-agent-modified",
+          [wfile(0, "/bin/sh", "/tmp/cgrp/release_agent"), wfile(1, "/bin/echo", "/sys/fs/cgroup/rdma/release_agent")],
+          # Reading it, writing a look-alike name, and the node writing its own.
+          [wfile(10, "/usr/bin/cat", "/tmp/cgrp/release_agent", mask=4), wfile(11, "/bin/sh", "/tmp/release_agent.txt"),
+           wfile(12, "/usr/lib/systemd/systemd", "/sys/fs/cgroup/rdma/release_agent", pod=False)])
+
+    write("privilege-escalation-runtime-runc-container-escape",
+          [wfile(0, "/bin/sh", "/bin/runc"), wfile(1, "/tmp/exploit", "/proc/9123/exe"),
+           exec_event(2, "/bin/bash", "", cwd="/proc/self/fd/8")],
+          # Reading runc, writing its own exe, an ordinary cwd, runc upgraded on the node.
+          [wfile(10, "/usr/bin/sha256sum", "/usr/bin/runc", mask=4), wfile(11, "/tmp/self", "/proc/self/exe"),
+           exec_event(12, "/bin/bash", "", cwd="/proc"), wfile(13, "/usr/bin/dpkg", "/usr/sbin/runc", pod=False)])
+
+    mount = lambda n, binary, source, target, fstype, flags=0, pod=True: kprobe(n, binary, "__x64_sys_mount",
+        [{"string_arg": source, "label": "source"}, {"string_arg": target, "label": "target"},
+         {"string_arg": fstype, "label": "fstype"}, {"uint_arg": flags, "label": "flags"}],
+        policy="peregrine-credentials-namespaces", pod=pod)
+    write("privilege-escalation-runtime-container-mounts-host-directory",
+          [mount(0, "/bin/mount", "/etc/", "/tmp/", "", 4096), mount(1, "/bin/mount", "/dev/sda1", "/mnt", "ext4")],
+          # Pseudo file systems a container may mount, and the node mounting a disk.
+          [mount(10, "/bin/mount", "proc", "/proc", "proc"), mount(11, "/usr/bin/buildah", "overlay", "/var/lib/containers/x", "overlay"),
+           mount(12, "/bin/mount", "tmpfs", "/scratch", "tmpfs"), mount(13, "/usr/bin/mount", "/dev/nvme1n1", "/data", "xfs", pod=False)])
 
 
 if __name__ == "__main__":

@@ -391,15 +391,26 @@ macro_rules! export_listed_rule {
             #[test]
             fn every_positive_fixture_is_found() {
                 let findings = run_runtime_file::<ListedRule>("fixtures/positive.jsonl");
+                let events = runtime_events_from_file("fixtures/positive.jsonl");
+                let lines = std::fs::read_to_string("fixtures/positive.jsonl").unwrap();
                 assert_eq!(
-                    findings.len(),
-                    runtime_events_from_file("fixtures/positive.jsonl").len(),
-                    "{findings:#?}"
+                    events.len(),
+                    lines.lines().count(),
+                    "every line is an event"
                 );
+                assert!(!events.is_empty());
+                assert_eq!(findings.len(), events.len(), "{findings:#?}");
             }
 
             #[test]
             fn negative_fixtures_are_not() {
+                let events = runtime_events_from_file("fixtures/negative.jsonl");
+                let lines = std::fs::read_to_string("fixtures/negative.jsonl").unwrap();
+                assert_eq!(
+                    events.len(),
+                    lines.lines().count(),
+                    "every line is an event"
+                );
                 assert_eq!(
                     run_runtime_file::<ListedRule>("fixtures/negative.jsonl"),
                     vec![]

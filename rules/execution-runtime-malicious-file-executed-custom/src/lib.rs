@@ -70,15 +70,30 @@ mod tests {
             .runtime
             .unwrap()
             .activities;
-        let attacks = runtime_events_from_file("fixtures/positive.jsonl")
+        let events = runtime_events_from_file("fixtures/positive.jsonl");
+        let lines = std::fs::read_to_string("fixtures/positive.jsonl").unwrap();
+        assert_eq!(
+            events.len(),
+            lines.lines().count(),
+            "every line is an event"
+        );
+        let attacks = events
             .iter()
             .filter(|e| wanted.contains(&e.activity.kind()))
             .count();
+        assert!(attacks > 0);
         assert_eq!(findings.len(), attacks, "{findings:#?}");
     }
 
     #[test]
     fn look_alikes_are_not() {
+        let lines = std::fs::read_to_string("fixtures/negative.jsonl").unwrap();
+        let events = runtime_events_from_file("fixtures/negative.jsonl");
+        assert_eq!(
+            events.len(),
+            lines.lines().count(),
+            "every line is an event"
+        );
         assert_eq!(
             run_runtime_file::<MaliciousFileExecutedCustom>("fixtures/negative.jsonl"),
             vec![]

@@ -1,0 +1,115 @@
+//! PrivilegeEscalation:Runtime/DockerSocketAccessed: a process in a container connected to
+//! the node's container runtime socket (Docker's, and containerd's, CRI-O's and
+//! cri-dockerd's, which give the same control): whoever talks to it can start a privileged
+//! container on the node. Processes on the node itself (kubelet, the runtime's own CLI)
+//! are left out.
+//!
+//! Fed by Tetragon's `security_socket_connect` hook (`peregrine-runtime-sockets`), Tracee's
+//! `security_socket_connect` and Falco alerts that carry the unix socket path.
+
+use peregrine_rules_sdk::runtime::{Activity, SocketFamily, SocketOperation};
+use peregrine_rules_sdk::*;
+
+pub struct DockerSocketAccessed;
+
+/// The runtime sockets, by file name (they are mounted into containers under any path).
+const SOCKETS: [&str; 4] = [
+    "docker.sock",
+    "containerd.sock",
+    "crio.sock",
+    "cri-dockerd.sock",
+];
+
+impl Rule for DockerSocketAccessed {
+    fn descriptor() -> Descriptor {
+        Descriptor::new(
+            "PrivilegeEscalation:Runtime/DockerSocketAccessed",
+            MEDIUM,
+            "A process inside a container is communicating with the Docker socket.",
+            "A process in a container connected to the node's container runtime socket \
+             (Docker, containerd, CRI-O).",
+        )
+        .subscribe_runtime(
+            RuntimeSubscription::any()
+                .activities(&[ActivityKind::Socket])
+                .containers_only(),
+        )
+    }
+
+    fn evaluate_runtime(event: &RuntimeEvent) -> Option<Finding> {
+        let Activity::Socket(socket) = &event.activity else {
+            return None;
+        };
+        if socket.family != SocketFamily::Unix
+            || !matches!(
+                socket.operation,
+                SocketOperation::Connect | SocketOperation::Send
+            )
+            || !event.in_container()
+        {
+            return None;
+        }
+        let path = socket.unix_path.as_deref()?;
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if !SOCKETS.contains(&name) {
+            return None;
+        }
+        Some(
+            Finding::new(format!(
+                "Process {} ({}) {} of cluster {} connected to the container runtime socket {path}.",
+                event.process.name,
+                event.process.executable_path,
+                event.place(),
+                event.cluster
+            ))
+            .with_aggregation_key(path.to_string())
+            .with_context("socketPath", path),
+        )
+    }
+}
+
+export_rule!(DockerSocketAccessed);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use peregrine_rules_sdk::testing::{run_runtime_file, runtime_events_from_file};
+
+    #[test]
+    fn every_positive_fixture_is_found() {
+        let findings = run_runtime_file::<DockerSocketAccessed>("fixtures/positive.jsonl");
+        // Every event of the activity the rule takes (the others give lineage).
+        let wanted = DockerSocketAccessed::descriptor()
+            .runtime
+            .unwrap()
+            .activities;
+        let events = runtime_events_from_file("fixtures/positive.jsonl");
+        let lines = std::fs::read_to_string("fixtures/positive.jsonl").unwrap();
+        assert_eq!(
+            events.len(),
+            lines.lines().count(),
+            "every line is an event"
+        );
+        let attacks = events
+            .iter()
+            .filter(|e| wanted.contains(&e.activity.kind()))
+            .count();
+        assert!(attacks > 0);
+        assert_eq!(findings.len(), attacks, "{findings:#?}");
+    }
+
+    #[test]
+    fn look_alikes_are_not() {
+        let lines = std::fs::read_to_string("fixtures/negative.jsonl").unwrap();
+        let events = runtime_events_from_file("fixtures/negative.jsonl");
+        assert_eq!(
+            events.len(),
+            lines.lines().count(),
+            "every line is an event"
+        );
+        assert_eq!(
+            run_runtime_file::<DockerSocketAccessed>("fixtures/negative.jsonl"),
+            vec![]
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! PrivilegeEscalation:Runtime/RuncContainerEscape: a container process modified the runc
+//! binary (CVE-2019-5736: a write to `runc`, or to `/proc/<pid>/exe` of the runtime that
+//! entered the container), or runs with its working directory under `/proc/self/fd/`
+//! (CVE-2024-21626: a leaked file descriptor of the host's file system).
+//!
+//! Fed by Tetragon's file hooks (`peregrine-files`) and every sensor's exec events (the
+//! process's cwd).
+
+use peregrine_rules_sdk::runtime::{Activity, FileOperation};
+use peregrine_rules_sdk::*;
+
+pub struct RuncContainerEscape;
+
+/// A path that is the runtime's binary: `runc` (or `crun`) anywhere, or a process's
+/// `/proc/<pid>/exe`.
+fn is_runtime_binary(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    matches!(name, "runc" | "crun")
+        || (path.starts_with("/proc/") && path.ends_with("/exe") && path != "/proc/self/exe")
+}
+
+impl Rule for RuncContainerEscape {
+    fn descriptor() -> Descriptor {
+        Descriptor::new(
+            "PrivilegeEscalation:Runtime/RuncContainerEscape",
+            HIGH,
+            "An attempt of container escape through runC was detected.",
+            "A process in a container wrote the runc binary, or works in a directory under \
+             /proc/self/fd/ (a descriptor leaked from the node).",
+        )
+        .subscribe_runtime(
+            RuntimeSubscription::any()
+                .activities(&[ActivityKind::File, ActivityKind::Exec])
+                .containers_only(),
+        )
+    }
+
+    fn evaluate_runtime(event: &RuntimeEvent) -> Option<Finding> {
+        if !event.in_container() {
+            return None;
+        }
+        let (what, path) = match &event.activity {
+            Activity::File(f)
+                if matches!(f.operation, FileOperation::Write | FileOperation::Truncate)
+                    && is_runtime_binary(&f.path) =>
+            {
+                ("wrote the container runtime binary", f.path.clone())
+            }
+            Activity::Exec => {
+                let cwd = event.process.cwd.as_deref()?;
+                if !cwd.starts_with("/proc/self/fd/") {
+                    return None;
+                }
+                (
+                    "works in a descriptor leaked from the node",
+                    cwd.to_string(),
+                )
+            }
+            _ => return None,
+        };
+        Some(
+            Finding::new(format!(
+                "Process {} ({}) {} of cluster {} {what}: {path}.",
+                event.process.name,
+                event.process.executable_path,
+                event.place(),
+                event.cluster
+            ))
+            .with_aggregation_key(path.clone())
+            .with_context("runcBinaryPath", path),
+        )
+    }
+}
+
+export_rule!(RuncContainerEscape);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use peregrine_rules_sdk::testing::{run_runtime_file, runtime_events_from_file};
+
+    #[test]
+    fn every_positive_fixture_is_found() {
+        let findings = run_runtime_file::<RuncContainerEscape>("fixtures/positive.jsonl");
+        // Every event of the activity the rule takes (the others give lineage).
+        let wanted = RuncContainerEscape::descriptor()
+            .runtime
+            .unwrap()
+            .activities;
+        let events = runtime_events_from_file("fixtures/positive.jsonl");
+        let lines = std::fs::read_to_string("fixtures/positive.jsonl").unwrap();
+        assert_eq!(
+            events.len(),
+            lines.lines().count(),
+            "every line is an event"
+        );
+        let attacks = events
+            .iter()
+            .filter(|e| wanted.contains(&e.activity.kind()))
+            .count();
+        assert!(attacks > 0);
+        assert_eq!(findings.len(), attacks, "{findings:#?}");
+    }
+
+    #[test]
+    fn look_alikes_are_not() {
+        let lines = std::fs::read_to_string("fixtures/negative.jsonl").unwrap();
+        let events = runtime_events_from_file("fixtures/negative.jsonl");
+        assert_eq!(
+            events.len(),
+            lines.lines().count(),
+            "every line is an event"
+        );
+        assert_eq!(
+            run_runtime_file::<RuncContainerEscape>("fixtures/negative.jsonl"),
+            vec![]
+        );
+    }
+}
