@@ -191,6 +191,45 @@ def main():
           [mount(10, "/bin/mount", "proc", "/proc", "proc"), mount(11, "/usr/bin/buildah", "overlay", "/var/lib/containers/x", "overlay"),
            mount(12, "/bin/mount", "tmpfs", "/scratch", "tmpfs"), mount(13, "/usr/bin/mount", "/dev/nvme1n1", "/data", "xfs", pod=False)])
 
+    def path_op(n, binary, function, paths, parent="Z2tlLW5vZGUtMTpzaGVsbA==", pod=True):
+        labels = ["file", "target"]
+        args = [{"path_arg": {"path": p}, "label": labels[i]} for i, p in enumerate(paths)]
+        event = kprobe(n, binary, function, args, policy="peregrine-files", pod=pod)
+        event["process_kprobe"]["process"]["parent_exec_id"] = parent
+        return event
+    symlink = lambda n, binary, link, target: kprobe(n, binary, "security_path_symlink",
+        [{"string_arg": target, "label": "target"}, {"path_arg": {"path": link}, "label": "file"}], policy="peregrine-files")
+    dpkg = exec_event(40, "/usr/bin/dpkg", "-i tool.deb", parent="Z2tlLW5vZGUtMTppbml0")
+    postinst = exec_event(41, "/usr/sbin/useradd", "-r svc", parent=dpkg["process_exec"]["process"]["exec_id"])
+    # The maintainer script's useradd writing /etc/passwd: the process of the exec above.
+    adduser = wfile(42, "/usr/sbin/useradd", "/etc/passwd")
+    adduser["process_kprobe"]["process"]["exec_id"] = postinst["process_exec"]["process"]["exec_id"]
+    adduser["process_kprobe"]["process"]["parent_exec_id"] = dpkg["process_exec"]["process"]["exec_id"]
+
+    write("persistence-runtime-sensitive-file-modified",
+          [wfile(0, "/bin/sh", "/root/.ssh/authorized_keys"), wfile(1, "/usr/bin/tee", "/etc/cron.d/updater"),
+           path_op(2, "/bin/mv", "security_path_rename", ["/tmp/svc.service", "/etc/systemd/system/svc.service"]),
+           wfile(3, "/usr/bin/vi", "/home/ana/.bashrc")],
+          # A package install adding its user, reading the files, another tactic's file.
+          [dpkg, postinst, adduser, wfile(43, "/usr/bin/cat", "/etc/passwd", mask=4),
+           wfile(44, "/bin/sh", "/etc/sudoers"), wfile(45, "/bin/sh", "/etc/passwd-backup")])
+
+    write("privilege-escalation-runtime-sensitive-file-modified",
+          [wfile(0, "/bin/sh", "/etc/sudoers.d/99-nopasswd"), wfile(1, "/bin/sh", "/etc/ld.so.preload"),
+           path_op(2, "/bin/ln", "security_path_link", ["/etc/pam.d/su", "/tmp/su"])],
+          [dpkg, wfile(50, "/usr/bin/dpkg", "/etc/pam.d/common-auth"), wfile(51, "/usr/bin/cat", "/etc/sudoers", mask=4),
+           wfile(52, "/bin/sh", "/etc/crontab")])
+
+    write("defense-evasion-runtime-sensitive-file-modified",
+          [path_op(0, "/bin/rm", "security_path_unlink", ["/var/log/auth.log"]),
+           symlink(1, "/bin/ln", "/root/.bash_history", "/dev/null"),
+           path_op(2, "/usr/bin/truncate", "security_path_truncate", ["/var/log/syslog"]),
+           wfile(3, "/bin/sh", "/etc/audit/rules.d/audit.rules")],
+          # Appending to logs and history, rotating logs, another tactic's file.
+          [wfile(10, "/app/server", "/var/log/app/server.log"), wfile(11, "/bin/bash", "/root/.bash_history"),
+           path_op(12, "/usr/sbin/logrotate", "security_path_rename", ["/var/log/syslog", "/var/log/syslog.1"]),
+           wfile(13, "/bin/sh", "/etc/sudoers")])
+
 
 if __name__ == "__main__":
     main()

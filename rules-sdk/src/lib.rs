@@ -52,6 +52,7 @@ pub mod paths;
 pub mod profile;
 pub mod risk;
 pub mod runtime;
+pub mod sensitive_files;
 pub mod subscription;
 pub mod tactic;
 
