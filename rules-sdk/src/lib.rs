@@ -44,6 +44,7 @@ pub mod bindings {
 pub mod anomaly;
 mod builders;
 pub mod caller;
+pub mod commands;
 mod event;
 pub mod exposure;
 pub mod host;
