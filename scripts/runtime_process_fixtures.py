@@ -230,6 +230,28 @@ def main():
            path_op(12, "/usr/sbin/logrotate", "security_path_rename", ["/var/log/syslog", "/var/log/syslog.1"]),
            wfile(13, "/bin/sh", "/etc/sudoers")])
 
+    chmod = lambda n, binary, path, mode=0o755, pod=True: kprobe(n, binary, "security_path_chmod",
+        [{"path_arg": {"path": path}, "label": "file"}, intarg(mode, "mode")], policy="peregrine-files", pod=pod)
+    mmap = lambda n, binary, path: kprobe(n, binary, "security_mmap_file",
+        [{"file_arg": {"path": path}, "label": "file"}, intarg(5, "prot"), intarg(2, "flags")], policy="peregrine-files")
+    write("execution-runtime-new-binary-executed",
+          # Dropped, made executable, run; and written into a bin directory, then run.
+          [chmod(0, "/bin/chmod", "/tmp/.x/kworkerd"), exec_event(1, "/tmp/.x/kworkerd", "-d"),
+           wfile(2, "/usr/bin/curl", "/usr/local/bin/helper"), exec_event(3, "/usr/local/bin/helper", "")],
+          # A package install, a build, a binary of the image, a chmod without execute bits.
+          [dpkg, wfile(60, "/usr/bin/dpkg", "/usr/bin/tool"), exec_event(61, "/usr/bin/tool", ""),
+           chmod(62, "/usr/bin/ld", "/app/target/server"), exec_event(63, "/app/target/server", ""),
+           exec_event(64, "/usr/bin/python3", "app.py"),
+           chmod(65, "/bin/chmod", "/tmp/notes.txt", mode=0o644), exec_event(66, "/tmp/notes.txt", "")])
+    write("execution-runtime-new-library-loaded",
+          [chmod(0, "/bin/chmod", "/tmp/hook.so"), mmap(1, "/usr/bin/id", "/tmp/hook.so"),
+           wfile(2, "/usr/bin/curl", "/home/app/.cache/libx.so"),
+           {"process_loader": {"process": tetragon_process(3, "/app/server"), "path": "/home/app/.cache/libx.so",
+                               "buildid": "aabbcc"}, "node_name": "gke-node-1", "time": "2026-11-30T10:05:03.000000000Z"}],
+          [dpkg, wfile(70, "/usr/bin/dpkg", "/usr/lib/libtool.so"), mmap(71, "/usr/bin/tool", "/usr/lib/libtool.so"),
+           mmap(72, "/usr/bin/python3", "/usr/lib/python3.11/lib-dynload/_ssl.so"),
+           chmod(73, "/bin/chmod", "/tmp/hook2.so")])
+
 
 if __name__ == "__main__":
     main()

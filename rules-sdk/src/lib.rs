@@ -56,6 +56,7 @@ pub mod runtime;
 pub mod sensitive_files;
 pub mod subscription;
 pub mod tactic;
+pub mod written;
 
 #[cfg(feature = "normalize")]
 pub mod normalize;

@@ -1,0 +1,101 @@
+//! Execution:Runtime/NewBinaryExecuted: a process in a container executes a file that was
+//! written, renamed into place or made executable in that container at run time, not one
+//! of its image (`peregrine_rules_sdk::written`): a dropped binary. The finding names the
+//! modifying process (`modifyingProcess`) and when (`modifiedAt`). Installs and builds
+//! (package managers, pip/npm, compilers and linkers) are not drops.
+//!
+//! Fed by Tetragon's `peregrine-files` writes and `chmod +x`, Tracee's file events, and
+//! every sensor's exec events.
+
+use peregrine_rules_sdk::runtime::Activity;
+use peregrine_rules_sdk::written::{format_micros, remember, written};
+use peregrine_rules_sdk::*;
+
+pub struct NewBinaryExecuted;
+
+impl Rule for NewBinaryExecuted {
+    fn descriptor() -> Descriptor {
+        Descriptor::new(
+            "Execution:Runtime/NewBinaryExecuted",
+            MEDIUM,
+            "A newly created or recently modified binary file has been executed in a container.",
+            "A process in a container ran a file written, renamed into place or made executable \
+             in the container at run time (installs and builds excepted).",
+        )
+        .subscribe_runtime(
+            RuntimeSubscription::any()
+                .activities(&[ActivityKind::File, ActivityKind::Exec])
+                .containers_only(),
+        )
+    }
+
+    fn evaluate_runtime(event: &RuntimeEvent) -> Option<Finding> {
+        match &event.activity {
+            Activity::File(_) => {
+                remember(event);
+                None
+            }
+            Activity::Exec => {
+                let path = &event.process.executable_path;
+                let by = written(event, path)?;
+                Some(
+                    Finding::new(format!(
+                        "Process {} {} of cluster {} runs {path}, which {} wrote at {}.",
+                        event.process.name,
+                        event.place(),
+                        event.cluster,
+                        by.by,
+                        format_micros(by.at)
+                    ))
+                    .with_aggregation_key(path.clone())
+                    .with_context("modifyingProcess", by.by)
+                    .with_context("modifiedAt", format_micros(by.at)),
+                )
+            }
+            _ => None,
+        }
+    }
+}
+
+export_rule!(NewBinaryExecuted);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use peregrine_rules_sdk::testing::{run_runtime_file, runtime_events_from_file};
+
+    #[test]
+    fn every_dropped_file_run_is_found() {
+        peregrine_rules_sdk::host::state::clear();
+        let events = runtime_events_from_file("fixtures/positive.jsonl");
+        let lines = std::fs::read_to_string("fixtures/positive.jsonl").unwrap();
+        assert_eq!(
+            events.len(),
+            lines.lines().count(),
+            "every line is an event"
+        );
+        let findings = run_runtime_file::<NewBinaryExecuted>("fixtures/positive.jsonl");
+        assert_eq!(findings.len(), 2, "{findings:#?}");
+        assert!(findings.iter().all(|f| {
+            f.runtime_context
+                .iter()
+                .any(|(k, _)| k == "modifyingProcess")
+        }));
+    }
+
+    #[test]
+    fn installs_builds_and_files_of_the_image_are_not() {
+        peregrine_rules_sdk::host::state::clear();
+        let lines = std::fs::read_to_string("fixtures/negative.jsonl").unwrap();
+        let events = runtime_events_from_file("fixtures/negative.jsonl");
+        assert_eq!(
+            events.len(),
+            lines.lines().count(),
+            "every line is an event"
+        );
+        assert_eq!(
+            run_runtime_file::<NewBinaryExecuted>("fixtures/negative.jsonl"),
+            vec![]
+        );
+    }
+}
