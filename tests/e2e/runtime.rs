@@ -36,15 +36,36 @@ fn every_sensor_capture_of_the_corpus_is_read_without_a_complaint() {
     // Two captures are in the corpus twice (one Tetragon exec in two docs pages, one Falco
     // alert in the docs and a blog post): each is judged once.
     assert_eq!(report.events_judged, report.runtime_events_read - 2);
-    // The corpus holds one kernel module load (insmod of an out-of-tree module) and the
-    // kernel's request for xfs; nothing in it is on the test lists.
+    // What the captures show of attacks, and nothing else: a kernel module load (insmod of
+    // an out-of-tree module) and the kernel's request for xfs; `vi` editing `/etc/passwd`
+    // in a pod (the file-access demos); `nsenter -t 1` from a privileged pod into the
+    // node's namespaces; netcat run in a pod. Nothing in it is on the test lists.
     let mut types: Vec<&str> = report
         .findings
         .iter()
         .map(|f| f.finding_type.as_str())
         .collect();
+    types.sort();
     types.dedup();
-    assert_eq!(types, vec!["DefenseEvasion:Runtime/KernelModuleLoaded"]);
+    assert_eq!(
+        types,
+        vec![
+            "DefenseEvasion:Runtime/KernelModuleLoaded",
+            "Execution:Runtime/SuspiciousTool",
+            "Persistence:Runtime/SensitiveFileModified",
+            "PrivilegeEscalation:Runtime/SuspiciousCommand",
+        ]
+    );
+    let edited: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.finding_type == "Persistence:Runtime/SensitiveFileModified")
+        .map(|f| f.description.as_str())
+        .collect();
+    assert!(
+        edited.iter().all(|d| d.contains("/etc/passwd")),
+        "{edited:?}"
+    );
 }
 
 #[test]
@@ -108,8 +129,19 @@ fn a_runtime_finding_carries_the_process_its_lineage_and_its_workload() {
     let scanned = scan(shipped_rules_dir(), &[file]);
     assert_eq!(scanned.notices, Vec::<String>::new());
     let findings = &scanned.report.findings;
-    assert_eq!(findings.len(), 1, "{findings:#?}");
-    let json = serde_json::to_value(&findings[0]).unwrap();
+    // The shell that piped the download into itself is a suspicious command too.
+    let mut types: Vec<&str> = findings.iter().map(|f| f.finding_type.as_str()).collect();
+    types.sort();
+    assert_eq!(
+        types,
+        ["Backdoor:Runtime/C&CActivity.B", "Execution:Runtime/SuspiciousCommand"],
+        "{findings:#?}"
+    );
+    let cc = findings
+        .iter()
+        .find(|f| f.finding_type == "Backdoor:Runtime/C&CActivity.B")
+        .unwrap();
+    let json = serde_json::to_value(cc).unwrap();
     assert_eq!(json["type"], "Backdoor:Runtime/C&CActivity.B");
     assert_eq!(json["severity"], 8.0);
     assert_eq!(json["service"]["featureName"], "RuntimeMonitoring");
