@@ -2,7 +2,7 @@
 """Writes the fixtures of the command-line runtime rules (SuspiciousCommand family,
 SuspiciousTool, CryptoMinerExecuted, ReverseShell, SuspiciousShellCreated,
 ElevationToRoot): Tetragon `process_exec` events for each attack and for its benign
-look-alikes. Execs that only give a later event its lineage carry a `--lineage` argument.
+look-alikes. Execs that only give a later event its lineage carry a `--setup` argument (peregrine_rules_sdk::testing::SETUP_MARK).
 
 Run from the repository root: python3 scripts/runtime_command_fixtures.py
 """
@@ -38,7 +38,7 @@ def exec_line(n, line, parent=SHELL, uid=0, pod=True, properties=None, exec_id=N
 
 def ancestor(n, line, pod=True):
     """An exec that gives the next events their lineage."""
-    return exec_line(n, line + " --lineage", parent="Z2tlLW5vZGUtMTppbml0", pod=pod)
+    return exec_line(n, line + " --setup", parent="Z2tlLW5vZGUtMTppbml0", pod=pod)
 
 
 def write(slug, positive, negative):

@@ -30,8 +30,10 @@ def tetragon_process(n, binary, arguments="", parent="Z2tlLW5vZGUtMTpzaGVsbA==",
     return process
 
 
-def kprobe(n, binary, function, args, policy="peregrine-process-memory", pid=None, pod=True):
-    return {"process_kprobe": {"process": tetragon_process(n, binary, pid=pid, pod=pod), "function_name": function,
+def kprobe(n, binary, function, args, policy="peregrine-process-memory", pid=None, pod=True, setup=False):
+    # A scene-setting event (peregrine_rules_sdk::testing::SETUP_MARK) raises nothing itself.
+    process = tetragon_process(n, binary, "--setup" if setup else "", pid=pid, pod=pod)
+    return {"process_kprobe": {"process": process, "function_name": function,
                                "args": args, "action": "KPROBE_ACTION_POST", "policy_name": policy},
             "node_name": "gke-node-1", "time": f"2026-11-30T10:01:{n % 60:02d}.000000000Z"}
 
@@ -230,14 +232,16 @@ def main():
            path_op(12, "/usr/sbin/logrotate", "security_path_rename", ["/var/log/syslog", "/var/log/syslog.1"]),
            wfile(13, "/bin/sh", "/etc/sudoers")])
 
-    chmod = lambda n, binary, path, mode=0o755, pod=True: kprobe(n, binary, "security_path_chmod",
-        [{"path_arg": {"path": path}, "label": "file"}, intarg(mode, "mode")], policy="peregrine-files", pod=pod)
+    chmod = lambda n, binary, path, mode=0o755, pod=True, setup=True: kprobe(n, binary, "security_path_chmod",
+        [{"path_arg": {"path": path}, "label": "file"}, intarg(mode, "mode")], policy="peregrine-files", pod=pod, setup=setup)
+    drop = lambda n, binary, path: kprobe(n, binary, "security_file_permission",
+        [{"file_arg": {"path": path}, "label": "file"}, intarg(2, "mask")], policy="peregrine-files", setup=True)
     mmap = lambda n, binary, path: kprobe(n, binary, "security_mmap_file",
         [{"file_arg": {"path": path}, "label": "file"}, intarg(5, "prot"), intarg(2, "flags")], policy="peregrine-files")
     write("execution-runtime-new-binary-executed",
           # Dropped, made executable, run; and written into a bin directory, then run.
           [chmod(0, "/bin/chmod", "/tmp/.x/kworkerd"), exec_event(1, "/tmp/.x/kworkerd", "-d"),
-           wfile(2, "/usr/bin/curl", "/usr/local/bin/helper"), exec_event(3, "/usr/local/bin/helper", "")],
+           drop(2, "/usr/bin/curl", "/usr/local/bin/helper"), exec_event(3, "/usr/local/bin/helper", "")],
           # A package install, a build, a binary of the image, a chmod without execute bits.
           [dpkg, wfile(60, "/usr/bin/dpkg", "/usr/bin/tool"), exec_event(61, "/usr/bin/tool", ""),
            chmod(62, "/usr/bin/ld", "/app/target/server"), exec_event(63, "/app/target/server", ""),
@@ -245,7 +249,7 @@ def main():
            chmod(65, "/bin/chmod", "/tmp/notes.txt", mode=0o644), exec_event(66, "/tmp/notes.txt", "")])
     write("execution-runtime-new-library-loaded",
           [chmod(0, "/bin/chmod", "/tmp/hook.so"), mmap(1, "/usr/bin/id", "/tmp/hook.so"),
-           wfile(2, "/usr/bin/curl", "/home/app/.cache/libx.so"),
+           drop(2, "/usr/bin/curl", "/home/app/.cache/libx.so"),
            {"process_loader": {"process": tetragon_process(3, "/app/server"), "path": "/home/app/.cache/libx.so",
                                "buildid": "aabbcc"}, "node_name": "gke-node-1", "time": "2026-11-30T10:05:03.000000000Z"}],
           [dpkg, wfile(70, "/usr/bin/dpkg", "/usr/lib/libtool.so"), mmap(71, "/usr/bin/tool", "/usr/lib/libtool.so"),

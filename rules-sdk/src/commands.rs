@@ -881,41 +881,9 @@ macro_rules! export_suspicious_command_rule {
 
         #[cfg(test)]
         mod fixture_tests {
-            use super::SuspiciousCommandRule;
-            use $crate::testing::{run_runtime_file, runtime_events_from_file};
-
             #[test]
-            fn every_positive_command_is_found() {
-                let events = runtime_events_from_file("fixtures/positive.jsonl");
-                let lines = std::fs::read_to_string("fixtures/positive.jsonl").unwrap();
-                assert_eq!(
-                    events.len(),
-                    lines.lines().count(),
-                    "every line is an event"
-                );
-                let findings = run_runtime_file::<SuspiciousCommandRule>("fixtures/positive.jsonl");
-                // The fixtures mark the execs of ancestors with `--lineage` arguments.
-                let commands = events
-                    .iter()
-                    .filter(|e| !e.process.arguments.iter().any(|a| a == "--lineage"))
-                    .count();
-                assert!(commands > 0);
-                assert_eq!(findings.len(), commands, "{findings:#?}");
-            }
-
-            #[test]
-            fn look_alikes_are_not() {
-                let events = runtime_events_from_file("fixtures/negative.jsonl");
-                let lines = std::fs::read_to_string("fixtures/negative.jsonl").unwrap();
-                assert_eq!(
-                    events.len(),
-                    lines.lines().count(),
-                    "every line is an event"
-                );
-                assert_eq!(
-                    run_runtime_file::<SuspiciousCommandRule>("fixtures/negative.jsonl"),
-                    vec![]
-                );
+            fn fixtures() {
+                $crate::testing::check_runtime_fixtures::<super::SuspiciousCommandRule>();
             }
         }
     };

@@ -299,11 +299,8 @@ fn connection(t: ListedType, event: &RuntimeEvent) -> Option<Finding> {
         .map(|p| format!(":{p}"))
         .unwrap_or_default();
     let mut finding = Finding::new(format!(
-        "Process {} ({}) {} of cluster {} {verb} {}{port}, which is on the threat list {} ({}).",
-        event.process.name,
-        event.process.executable_path,
-        event.place(),
-        event.cluster,
+        "{} {verb} {}{port}, which is on the threat list {} ({}).",
+        event.actor(),
         remote.address,
         first.name,
         first.category.name()
@@ -340,11 +337,8 @@ fn dns(t: ListedType, event: &RuntimeEvent) -> Option<Finding> {
         "queried DNS for"
     };
     let mut finding = Finding::new(format!(
-        "Process {} ({}) {} of cluster {} {what} {domain}, which is on the threat list {} ({}).",
-        event.process.name,
-        event.process.executable_path,
-        event.place(),
-        event.cluster,
+        "{} {what} {domain}, which is on the threat list {} ({}).",
+        event.actor(),
         first.name,
         first.category.name()
     ))
@@ -385,36 +379,9 @@ macro_rules! export_listed_rule {
 
         #[cfg(test)]
         mod fixture_tests {
-            use super::ListedRule;
-            use $crate::testing::{run_runtime_file, runtime_events_from_file};
-
             #[test]
-            fn every_positive_fixture_is_found() {
-                let findings = run_runtime_file::<ListedRule>("fixtures/positive.jsonl");
-                let events = runtime_events_from_file("fixtures/positive.jsonl");
-                let lines = std::fs::read_to_string("fixtures/positive.jsonl").unwrap();
-                assert_eq!(
-                    events.len(),
-                    lines.lines().count(),
-                    "every line is an event"
-                );
-                assert!(!events.is_empty());
-                assert_eq!(findings.len(), events.len(), "{findings:#?}");
-            }
-
-            #[test]
-            fn negative_fixtures_are_not() {
-                let events = runtime_events_from_file("fixtures/negative.jsonl");
-                let lines = std::fs::read_to_string("fixtures/negative.jsonl").unwrap();
-                assert_eq!(
-                    events.len(),
-                    lines.lines().count(),
-                    "every line is an event"
-                );
-                assert_eq!(
-                    run_runtime_file::<ListedRule>("fixtures/negative.jsonl"),
-                    vec![]
-                );
+            fn fixtures() {
+                $crate::testing::check_runtime_fixtures::<super::ListedRule>();
             }
         }
     };

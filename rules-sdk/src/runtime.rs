@@ -150,6 +150,18 @@ impl RuntimeEvent {
         found
     }
 
+    /// Who did it, to start a finding's description: `Process <name> (<path>) in pod
+    /// <ns>/<name> of cluster <cluster>` (or `on node <node>`).
+    pub fn actor(&self) -> String {
+        format!(
+            "Process {} ({}) {} of cluster {}",
+            self.process.name,
+            self.process.executable_path,
+            self.place(),
+            self.cluster
+        )
+    }
+
     /// Where the process runs, for a finding's description: `in pod <ns>/<name>` or
     /// `on node <node>`.
     pub fn place(&self) -> String {

@@ -257,11 +257,8 @@ pub fn evaluate(tactic: SensitiveFileTactic, event: &RuntimeEvent) -> Option<Fin
     }
     let operation = operation_name(file.operation);
     let mut finding = Finding::new(format!(
-        "Process {} ({}) {} of cluster {} modified the sensitive file {path} ({operation}).",
-        event.process.name,
-        event.process.executable_path,
-        event.place(),
-        event.cluster
+        "{} modified the sensitive file {path} ({operation}).",
+        event.actor()
     ))
     .with_aggregation_key(path.to_string())
     .with_context("fileOperation", operation)
@@ -299,40 +296,9 @@ macro_rules! export_sensitive_file_rule {
 
         #[cfg(test)]
         mod fixture_tests {
-            use super::SensitiveFileRule;
-            use $crate::testing::{run_runtime_file, runtime_events_from_file};
-
             #[test]
-            fn every_positive_file_event_is_found() {
-                let events = runtime_events_from_file("fixtures/positive.jsonl");
-                let lines = std::fs::read_to_string("fixtures/positive.jsonl").unwrap();
-                assert_eq!(
-                    events.len(),
-                    lines.lines().count(),
-                    "every line is an event"
-                );
-                let files = events
-                    .iter()
-                    .filter(|e| e.activity.kind() == $crate::ActivityKind::File)
-                    .count();
-                assert!(files > 0);
-                let findings = run_runtime_file::<SensitiveFileRule>("fixtures/positive.jsonl");
-                assert_eq!(findings.len(), files, "{findings:#?}");
-            }
-
-            #[test]
-            fn look_alikes_are_not() {
-                let events = runtime_events_from_file("fixtures/negative.jsonl");
-                let lines = std::fs::read_to_string("fixtures/negative.jsonl").unwrap();
-                assert_eq!(
-                    events.len(),
-                    lines.lines().count(),
-                    "every line is an event"
-                );
-                assert_eq!(
-                    run_runtime_file::<SensitiveFileRule>("fixtures/negative.jsonl"),
-                    vec![]
-                );
+            fn fixtures() {
+                $crate::testing::check_runtime_fixtures::<super::SensitiveFileRule>();
             }
         }
     };

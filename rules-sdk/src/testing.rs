@@ -120,6 +120,46 @@ pub fn runtime_events_from_file(path: impl AsRef<Path>) -> Vec<crate::RuntimeEve
     events
 }
 
+/// The marker of a fixture event that only sets the scene (an ancestor's exec, a file
+/// written before it runs): its process's arguments hold `--setup`.
+pub const SETUP_MARK: &str = "--setup";
+
+/// Checks a runtime rule's `fixtures/positive.jsonl` and `fixtures/negative.jsonl` as the
+/// shipped runtime rules' tests do: every line is an event (none is silently dropped);
+/// each positive event of an activity the rule takes raises one finding, but the
+/// [`SETUP_MARK`]ed ones; no negative event raises any. The rule's state starts empty for
+/// each file. Returns the positive findings, for further checks.
+pub fn check_runtime_fixtures<R: Rule>() -> Vec<Finding> {
+    let wanted = R::descriptor()
+        .runtime
+        .expect("a runtime rule subscribes to runtime events")
+        .activities;
+    let events_of = |file: &str| {
+        let lines = std::fs::read_to_string(file)
+            .unwrap_or_else(|e| panic!("cannot read {file}: {e}"))
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count();
+        let events = runtime_events_from_file(file);
+        assert_eq!(events.len(), lines, "{file}: every line is an event");
+        events
+    };
+    crate::host::state::clear();
+    let positive = events_of("fixtures/positive.jsonl");
+    let attacks = positive
+        .iter()
+        .filter(|e| wanted.is_empty() || wanted.contains(&e.activity.kind()))
+        .filter(|e| !e.process.arguments.iter().any(|a| a == SETUP_MARK))
+        .count();
+    assert!(attacks > 0, "the positive fixture holds no attack");
+    let found = run_runtime::<R>(&positive);
+    assert_eq!(found.len(), attacks, "positive fixture: {found:#?}");
+    crate::host::state::clear();
+    let negative = events_of("fixtures/negative.jsonl");
+    assert_eq!(run_runtime::<R>(&negative), vec![], "negative fixture");
+    found
+}
+
 /// Runs `R` over the runtime events of a fixture file, honouring its runtime
 /// subscription as the host does, and returns the findings.
 pub fn run_runtime_file<R: Rule>(path: impl AsRef<Path>) -> Vec<Finding> {

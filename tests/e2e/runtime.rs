@@ -134,7 +134,10 @@ fn a_runtime_finding_carries_the_process_its_lineage_and_its_workload() {
     types.sort();
     assert_eq!(
         types,
-        ["Backdoor:Runtime/C&CActivity.B", "Execution:Runtime/SuspiciousCommand"],
+        [
+            "Backdoor:Runtime/C&CActivity.B",
+            "Execution:Runtime/SuspiciousCommand"
+        ],
         "{findings:#?}"
     );
     let cc = findings

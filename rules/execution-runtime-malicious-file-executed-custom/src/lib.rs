@@ -59,44 +59,9 @@ export_rule!(MaliciousFileExecutedCustom);
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use peregrine_rules_sdk::testing::{run_runtime_file, runtime_events_from_file};
-
     #[test]
-    fn every_positive_fixture_is_found() {
-        let findings = run_runtime_file::<MaliciousFileExecutedCustom>("fixtures/positive.jsonl");
-        // Every event of the activity the rule takes (the others give lineage).
-        let wanted = MaliciousFileExecutedCustom::descriptor()
-            .runtime
-            .unwrap()
-            .activities;
-        let events = runtime_events_from_file("fixtures/positive.jsonl");
-        let lines = std::fs::read_to_string("fixtures/positive.jsonl").unwrap();
-        assert_eq!(
-            events.len(),
-            lines.lines().count(),
-            "every line is an event"
-        );
-        let attacks = events
-            .iter()
-            .filter(|e| wanted.contains(&e.activity.kind()))
-            .count();
-        assert!(attacks > 0);
-        assert_eq!(findings.len(), attacks, "{findings:#?}");
-    }
-
-    #[test]
-    fn look_alikes_are_not() {
-        let lines = std::fs::read_to_string("fixtures/negative.jsonl").unwrap();
-        let events = runtime_events_from_file("fixtures/negative.jsonl");
-        assert_eq!(
-            events.len(),
-            lines.lines().count(),
-            "every line is an event"
-        );
-        assert_eq!(
-            run_runtime_file::<MaliciousFileExecutedCustom>("fixtures/negative.jsonl"),
-            vec![]
+    fn fixtures() {
+        peregrine_rules_sdk::testing::check_runtime_fixtures::<super::MaliciousFileExecutedCustom>(
         );
     }
 }

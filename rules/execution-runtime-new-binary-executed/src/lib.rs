@@ -61,41 +61,14 @@ export_rule!(NewBinaryExecuted);
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use peregrine_rules_sdk::testing::{run_runtime_file, runtime_events_from_file};
-
     #[test]
-    fn every_dropped_file_run_is_found() {
-        peregrine_rules_sdk::host::state::clear();
-        let events = runtime_events_from_file("fixtures/positive.jsonl");
-        let lines = std::fs::read_to_string("fixtures/positive.jsonl").unwrap();
-        assert_eq!(
-            events.len(),
-            lines.lines().count(),
-            "every line is an event"
-        );
-        let findings = run_runtime_file::<NewBinaryExecuted>("fixtures/positive.jsonl");
-        assert_eq!(findings.len(), 2, "{findings:#?}");
+    fn fixtures() {
+        let findings =
+            peregrine_rules_sdk::testing::check_runtime_fixtures::<super::NewBinaryExecuted>();
         assert!(findings.iter().all(|f| {
             f.runtime_context
                 .iter()
                 .any(|(k, _)| k == "modifyingProcess")
         }));
-    }
-
-    #[test]
-    fn installs_builds_and_files_of_the_image_are_not() {
-        peregrine_rules_sdk::host::state::clear();
-        let lines = std::fs::read_to_string("fixtures/negative.jsonl").unwrap();
-        let events = runtime_events_from_file("fixtures/negative.jsonl");
-        assert_eq!(
-            events.len(),
-            lines.lines().count(),
-            "every line is an event"
-        );
-        assert_eq!(
-            run_runtime_file::<NewBinaryExecuted>("fixtures/negative.jsonl"),
-            vec![]
-        );
     }
 }

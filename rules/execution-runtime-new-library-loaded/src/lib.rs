@@ -42,11 +42,8 @@ impl Rule for NewLibraryLoaded {
         let by = written(event, path)?;
         Some(
             Finding::new(format!(
-                "Process {} ({}) {} of cluster {} loaded {path}, which {} wrote at {}.",
-                event.process.name,
-                event.process.executable_path,
-                event.place(),
-                event.cluster,
+                "{} loaded {path}, which {} wrote at {}.",
+                event.actor(),
                 by.by,
                 format_micros(by.at)
             ))
@@ -62,41 +59,14 @@ export_rule!(NewLibraryLoaded);
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use peregrine_rules_sdk::testing::{run_runtime_file, runtime_events_from_file};
-
     #[test]
-    fn every_dropped_file_run_is_found() {
-        peregrine_rules_sdk::host::state::clear();
-        let events = runtime_events_from_file("fixtures/positive.jsonl");
-        let lines = std::fs::read_to_string("fixtures/positive.jsonl").unwrap();
-        assert_eq!(
-            events.len(),
-            lines.lines().count(),
-            "every line is an event"
-        );
-        let findings = run_runtime_file::<NewLibraryLoaded>("fixtures/positive.jsonl");
-        assert_eq!(findings.len(), 2, "{findings:#?}");
+    fn fixtures() {
+        let findings =
+            peregrine_rules_sdk::testing::check_runtime_fixtures::<super::NewLibraryLoaded>();
         assert!(findings.iter().all(|f| {
             f.runtime_context
                 .iter()
                 .any(|(k, _)| k == "modifyingProcess")
         }));
-    }
-
-    #[test]
-    fn installs_builds_and_files_of_the_image_are_not() {
-        peregrine_rules_sdk::host::state::clear();
-        let lines = std::fs::read_to_string("fixtures/negative.jsonl").unwrap();
-        let events = runtime_events_from_file("fixtures/negative.jsonl");
-        assert_eq!(
-            events.len(),
-            lines.lines().count(),
-            "every line is an event"
-        );
-        assert_eq!(
-            run_runtime_file::<NewLibraryLoaded>("fixtures/negative.jsonl"),
-            vec![]
-        );
     }
 }

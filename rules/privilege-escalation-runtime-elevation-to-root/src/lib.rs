@@ -82,40 +82,8 @@ export_rule!(ElevationToRoot);
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use peregrine_rules_sdk::testing::{run_runtime_file, runtime_events_from_file};
-
     #[test]
-    fn every_positive_fixture_is_found() {
-        let events = runtime_events_from_file("fixtures/positive.jsonl");
-        let lines = std::fs::read_to_string("fixtures/positive.jsonl").unwrap();
-        assert_eq!(
-            events.len(),
-            lines.lines().count(),
-            "every line is an event"
-        );
-        // The fixtures mark the execs of ancestors with `--lineage` arguments.
-        let attacks = events
-            .iter()
-            .filter(|e| !e.process.arguments.iter().any(|a| a == "--lineage"))
-            .count();
-        assert!(attacks > 0);
-        let findings = run_runtime_file::<ElevationToRoot>("fixtures/positive.jsonl");
-        assert_eq!(findings.len(), attacks, "{findings:#?}");
-    }
-
-    #[test]
-    fn look_alikes_are_not() {
-        let lines = std::fs::read_to_string("fixtures/negative.jsonl").unwrap();
-        let events = runtime_events_from_file("fixtures/negative.jsonl");
-        assert_eq!(
-            events.len(),
-            lines.lines().count(),
-            "every line is an event"
-        );
-        assert_eq!(
-            run_runtime_file::<ElevationToRoot>("fixtures/negative.jsonl"),
-            vec![]
-        );
+    fn fixtures() {
+        peregrine_rules_sdk::testing::check_runtime_fixtures::<super::ElevationToRoot>();
     }
 }
