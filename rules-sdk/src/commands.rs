@@ -667,22 +667,8 @@ pub const COMMANDS: &[CommandPattern] = &[
     ),
 ];
 
-/// Programs whose job includes these commands: package managers (maintainer scripts add
-/// users, enable services, set bits), and the node's network and container agents
-/// (firewall rules are theirs to rewrite).
-const ADMINISTRATORS: &[&str] = &[
-    "dpkg",
-    "apt",
-    "apt-get",
-    "aptitude",
-    "unattended-upgrade",
-    "rpm",
-    "yum",
-    "dnf",
-    "microdnf",
-    "zypper",
-    "apk",
-    "pacman",
+/// The node's network and container agents: firewall rules are theirs to rewrite.
+const NODE_AGENTS: &[&str] = &[
     "kube-proxy",
     "calico-node",
     "cilium-agent",
@@ -695,11 +681,10 @@ const ADMINISTRATORS: &[&str] = &[
     "firewalld",
 ];
 
-/// Whether the process, or one of its ancestors, is one of [`ADMINISTRATORS`].
+/// Whether the process runs under a package manager (maintainer scripts add users,
+/// enable services, set bits) or one of the node's agents.
 pub fn under_administrator(event: &RuntimeEvent) -> bool {
-    std::iter::once(&event.process)
-        .chain(event.lineage.iter())
-        .any(|p| ADMINISTRATORS.contains(&base(&p.executable_path)))
+    event.runs_under(&[crate::runtime::PACKAGE_MANAGERS, NODE_AGENTS])
 }
 
 /// The first pattern of `tactic` the process's command line shows.

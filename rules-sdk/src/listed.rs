@@ -357,6 +357,60 @@ fn with_lists(mut finding: Finding, lists: &[Listing]) -> Finding {
     finding
 }
 
+/// `Execution:Runtime/MaliciousFileExecuted` (`custom` false: lists of every category but
+/// custom) and `.Custom` (`custom` true): an exec whose executable's SHA-256 is on such a
+/// list. The finding gives the file (`threatFilePath`); the host adds the hash to the
+/// evidence (`threatFileSha256`).
+pub fn malicious_file(event: &RuntimeEvent, custom: bool) -> Option<Finding> {
+    if !matches!(event.activity, Activity::Exec) {
+        return None;
+    }
+    let lists: Vec<Listing> = event
+        .process
+        .sha256_listed
+        .iter()
+        .filter(|l| (l.category == C::Custom) == custom)
+        .cloned()
+        .collect();
+    let first = lists.first()?;
+    let digest = event.process.sha256.clone()?;
+    let finding = Finding::new(format!(
+        "{} runs a file whose SHA-256 {digest} is on the threat list {}.",
+        event.actor(),
+        first.name
+    ))
+    .with_aggregation_key(digest.clone())
+    .with_context("threatFilePath", event.process.executable_path.clone())
+    .with_info("sha256", digest);
+    Some(with_lists(finding, &lists))
+}
+
+/// The descriptor of MaliciousFileExecuted (`custom` false) or `.Custom`.
+pub fn malicious_file_descriptor(custom: bool) -> Descriptor {
+    let (finding_type, lists) = if custom {
+        (
+            "Execution:Runtime/MaliciousFileExecuted.Custom",
+            "a threat list of your own (custom)",
+        )
+    } else {
+        (
+            "Execution:Runtime/MaliciousFileExecuted",
+            "a threat list of known malicious files",
+        )
+    };
+    Descriptor::new(
+        finding_type,
+        HIGH,
+        "A process executed a known malicious file.",
+        &format!("A process ran an executable whose SHA-256 is on {lists}."),
+    )
+    .subscribe_runtime(
+        RuntimeSubscription::any()
+            .activities(&[ActivityKind::Exec])
+            .listed(),
+    )
+}
+
 /// Exports a listed type's rule: `export_listed_rule!(CommandAndControlDns);`, with tests
 /// of the crate's `fixtures/positive.jsonl` (every event found) and
 /// `fixtures/negative.jsonl` (none).

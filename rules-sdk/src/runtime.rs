@@ -125,7 +125,39 @@ impl ThreatCategory {
     }
 }
 
+/// Package managers: what they and their maintainer scripts do (write binaries, add
+/// users, enable services, set bits) is an install.
+pub const PACKAGE_MANAGERS: &[&str] = &[
+    "dpkg",
+    "apt",
+    "apt-get",
+    "aptitude",
+    "unattended-upgrade",
+    "rpm",
+    "yum",
+    "dnf",
+    "microdnf",
+    "zypper",
+    "apk",
+    "pacman",
+];
+
 impl RuntimeEvent {
+    /// Whether the process, or one of its ancestors, runs an executable of one of the
+    /// lists (by base name).
+    pub fn runs_under(&self, lists: &[&[&str]]) -> bool {
+        std::iter::once(&self.process)
+            .chain(self.lineage.iter())
+            .any(|p| {
+                let name = p
+                    .executable_path
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(&p.executable_path);
+                lists.iter().any(|l| l.contains(&name))
+            })
+    }
+
     /// The remote address of a socket activity.
     pub fn remote(&self) -> Option<&Address> {
         match &self.activity {

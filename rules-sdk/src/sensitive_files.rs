@@ -102,22 +102,6 @@ const APPEND_ONLY: &[Pattern] = &[
     "~/.mysql_history",
 ];
 
-/// Package managers: what they and their maintainer scripts write is an install.
-const PACKAGE_MANAGERS: &[&str] = &[
-    "dpkg",
-    "apt",
-    "apt-get",
-    "aptitude",
-    "unattended-upgrade",
-    "rpm",
-    "yum",
-    "dnf",
-    "microdnf",
-    "zypper",
-    "apk",
-    "pacman",
-];
-
 /// Processes whose job is rotating and writing logs.
 const LOG_KEEPERS: &[&str] = &[
     "logrotate",
@@ -239,12 +223,8 @@ pub fn descriptor(tactic: SensitiveFileTactic) -> Descriptor {
 }
 
 fn is_benign_writer(tactic: SensitiveFileTactic, event: &RuntimeEvent) -> bool {
-    std::iter::once(event.process.name.as_str())
-        .chain(event.lineage.iter().map(|p| p.name.as_str()))
-        .any(|name| {
-            PACKAGE_MANAGERS.contains(&name)
-                || (tactic == SensitiveFileTactic::DefenseEvasion && LOG_KEEPERS.contains(&name))
-        })
+    event.runs_under(&[crate::runtime::PACKAGE_MANAGERS])
+        || (tactic == SensitiveFileTactic::DefenseEvasion && event.runs_under(&[LOG_KEEPERS]))
 }
 
 pub fn evaluate(tactic: SensitiveFileTactic, event: &RuntimeEvent) -> Option<Finding> {

@@ -9,45 +9,11 @@ use crate::RuntimeEvent;
 use crate::host::state;
 use crate::runtime::{Activity, FileOperation};
 
-/// Writers whose files are installs or builds.
-const INSTALLERS: &[&str] = &[
-    "dpkg",
-    "apt",
-    "apt-get",
-    "aptitude",
-    "unattended-upgrade",
-    "rpm",
-    "yum",
-    "dnf",
-    "microdnf",
-    "zypper",
-    "apk",
-    "pacman",
-    "pip",
-    "pip3",
-    "npm",
-    "yarn",
-    "pnpm",
-    "gem",
-    "bundle",
-    "cargo",
-    "rustc",
-    "go",
-    "gcc",
-    "cc",
-    "c++",
-    "g++",
-    "clang",
-    "ld",
-    "ld.gold",
-    "ld.lld",
-    "collect2",
-    "javac",
-    "dotnet",
-    "msbuild",
-    "make",
-    "cmake",
-    "ninja",
+/// Language package installers, compilers and linkers: what they write is a build.
+const BUILDERS: &[&str] = &[
+    "pip", "pip3", "npm", "yarn", "pnpm", "gem", "bundle", "cargo", "rustc", "go", "gcc", "cc",
+    "c++", "g++", "clang", "ld", "ld.gold", "ld.lld", "collect2", "javac", "dotnet", "msbuild",
+    "make", "cmake", "ninja",
 ];
 
 /// Who modified a file, and when.
@@ -62,10 +28,6 @@ pub struct Written {
 fn key(event: &RuntimeEvent, path: &str) -> Option<String> {
     let container = event.container.as_ref()?;
     Some(format!("w|{}|{}|{path}", event.cluster, container.id))
-}
-
-fn base(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// The path a file activity writes, gives an execute bit, or renames onto.
@@ -92,10 +54,7 @@ pub fn remember(event: &RuntimeEvent) {
     let Some(key) = key(event, path) else {
         return;
     };
-    let installing = std::iter::once(&event.process)
-        .chain(event.lineage.iter())
-        .any(|p| INSTALLERS.contains(&base(&p.executable_path)));
-    if installing {
+    if event.runs_under(&[crate::runtime::PACKAGE_MANAGERS, BUILDERS]) {
         // A reinstall makes the file the image's again.
         state::delete(&key);
         return;

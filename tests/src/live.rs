@@ -141,21 +141,7 @@ impl Server {
 
     /// PUTs a text body to the API with the admin token.
     pub fn put_text(&self, path: &str, body: &str) -> (u16, Value) {
-        let result = Self::agent()
-            .put(format!("{}{path}", self.url))
-            .header("Authorization", format!("Bearer {ADMIN}"))
-            .header("Content-Type", "text/plain")
-            .send(body);
-        match result {
-            Ok(mut response) => {
-                let text = response.body_mut().read_to_string().unwrap_or_default();
-                (
-                    response.status().as_u16(),
-                    serde_json::from_str(&text).unwrap_or(Value::String(text)),
-                )
-            }
-            Err(e) => (0, Value::String(e.to_string())),
-        }
+        self.send("PUT", path, ADMIN, "text/plain", body)
     }
 
     /// POSTs a JSON body to the API with the admin token.
@@ -164,10 +150,19 @@ impl Server {
     }
 
     fn post_as(&self, path: &str, token: &str, body: &str) -> (u16, Value) {
-        let result = Self::agent()
-            .post(format!("{}{path}", self.url))
+        self.send("POST", path, token, "application/json", body)
+    }
+
+    fn send(&self, method: &str, path: &str, token: &str, kind: &str, body: &str) -> (u16, Value) {
+        let url = format!("{}{path}", self.url);
+        let agent = Self::agent();
+        let request = match method {
+            "PUT" => agent.put(url),
+            _ => agent.post(url),
+        };
+        let result = request
             .header("Authorization", format!("Bearer {token}"))
-            .header("Content-Type", "application/json")
+            .header("Content-Type", kind)
             .send(body);
         match result {
             Ok(mut response) => {

@@ -1,57 +1,21 @@
-//! Execution:Runtime/MaliciousFileExecuted: a process runs an executable whose SHA-256 is on a threat list of known malicious files (any category but custom, which is MaliciousFileExecuted.Custom's).
-//! The finding gives the file (`threatFilePath`) and, in its evidence, the hash
-//! (`threatFileSha256`).
+//! Execution:Runtime/MaliciousFileExecuted: a process runs an executable whose SHA-256 is on a threat list of known malicious files (any category but custom, which is `.Custom`'s). The finding gives the
+//! file (`threatFilePath`) and, in its evidence, the hash (`threatFileSha256`); the logic
+//! is `peregrine_rules_sdk::listed::malicious_file`.
 //!
 //! Fed by the sensors that hash executables: Tracee's `sched_process_exec` (with
 //! `--output option:exec-hash`) and Tetragon with IMA hashes.
 
-use peregrine_rules_sdk::runtime::{Activity, Listing, ThreatCategory};
 use peregrine_rules_sdk::*;
 
 pub struct MaliciousFileExecuted;
 
 impl Rule for MaliciousFileExecuted {
     fn descriptor() -> Descriptor {
-        Descriptor::new(
-            "Execution:Runtime/MaliciousFileExecuted",
-            HIGH,
-            "A process executed a known malicious file.",
-            "A process ran an executable whose SHA-256 is on a threat list of known malicious files (any category but custom, which is MaliciousFileExecuted.Custom's).",
-        )
-        .subscribe_runtime(
-            RuntimeSubscription::any()
-                .activities(&[ActivityKind::Exec])
-                .listed(),
-        )
+        listed::malicious_file_descriptor(false)
     }
 
     fn evaluate_runtime(event: &RuntimeEvent) -> Option<Finding> {
-        if !matches!(event.activity, Activity::Exec) {
-            return None;
-        }
-        let lists: Vec<&Listing> = event
-            .process
-            .sha256_listed
-            .iter()
-            .filter(|l| l.category != ThreatCategory::Custom)
-            .collect();
-        let first = lists.first()?;
-        let digest = event.process.sha256.clone()?;
-        let path = event.process.executable_path.clone();
-        let mut finding = Finding::new(format!(
-            "Process {} ({path}) {} of cluster {} runs a file whose SHA-256 {digest} is on the threat list {}.",
-            event.process.name,
-            event.place(),
-            event.cluster,
-            first.name
-        ))
-        .with_aggregation_key(digest.clone())
-        .with_context("threatFilePath", path)
-        .with_info("sha256", digest);
-        for list in &lists {
-            finding = finding.with_threat_intel(&list.name, &[list.category.name()]);
-        }
-        Some(finding)
+        listed::malicious_file(event, false)
     }
 }
 
