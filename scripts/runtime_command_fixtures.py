@@ -6,16 +6,9 @@ look-alikes. Execs that only give a later event its lineage carry a `--setup` ar
 
 Run from the repository root: python3 scripts/runtime_command_fixtures.py
 """
-import json
-import pathlib
+from runtime_events import POD, write
 import shlex
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-POD = {"namespace": "shop", "name": "api-5c9d7-xk2lp", "uid": "9a8b7c6d-1e2f-4a3b-8c4d-5e6f7a8b9c0d",
-       "container": {"id": "containerd://2f1e0d9c8b7a69584736251403f2e1d0", "name": "api",
-                     "image": {"id": "registry.example.com/shop/api@sha256:abcd", "name": "registry.example.com/shop/api:1.4"},
-                     "pid": 7},
-       "workload": "api", "workload_kind": "Deployment"}
 SHELL = "Z2tlLW5vZGUtMTpzaGVsbA=="
 
 
@@ -39,14 +32,6 @@ def exec_line(n, line, parent=SHELL, uid=0, pod=True, properties=None, exec_id=N
 def ancestor(n, line, pod=True):
     """An exec that gives the next events their lineage."""
     return exec_line(n, line + " --setup", parent="Z2tlLW5vZGUtMTppbml0", pod=pod)
-
-
-def write(slug, positive, negative):
-    folder = ROOT / "rules" / slug / "fixtures"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, events in (("positive", positive), ("negative", negative)):
-        text = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events)
-        (folder / f"{name}.jsonl").write_text(text)
 
 
 def lines(start, commands, **kw):

@@ -10,10 +10,8 @@ Connections are Tetragon `tcp_connect` / `inet_csk_accept` kprobes (Peregrine's
 
 Run from the repository root: python3 scripts/runtime_list_fixtures.py
 """
-import json
-import pathlib
+from runtime_events import POD, write
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 TRUSTED = "198.51.100.200"
 UNLISTED_IP = "93.184.216.34"
 
@@ -41,11 +39,6 @@ DNS = {
 }
 OTHER_DOMAINS = list(DNS.values()) + ["guarddutyc2activityb.com"]
 
-POD = {"namespace": "shop", "name": "api-5c9d7-xk2lp", "uid": "9a8b7c6d-1e2f-4a3b-8c4d-5e6f7a8b9c0d",
-       "container": {"id": "containerd://2f1e0d9c8b7a69584736251403f2e1d0", "name": "api",
-                     "image": {"id": "registry.example.com/shop/api@sha256:abcd", "name": "registry.example.com/shop/api:1.4"},
-                     "pid": 7},
-       "workload": "api", "workload_kind": "Deployment"}
 
 
 def tetragon(n, remote, accept=False, port=443):
@@ -76,14 +69,6 @@ def tracee(n, name):
             "eventId": "2007", "eventName": "net_packet_dns_request", "processEntityId": 99887766,
             "args": [{"name": "metadata", "type": "trace.PktMeta", "value": {"src_ip": "10.4.0.7", "dst_ip": "10.96.0.10", "src_port": 40000 + n, "dst_port": 53, "protocol": 17}},
                      {"name": "dns_questions", "type": "[]trace.DnsQueryData", "value": [{"query": name, "query_type": "A", "query_class": "IN"}]}]}
-
-
-def write(slug, positive, negative):
-    folder = ROOT / "rules" / slug / "fixtures"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, events in (("positive", positive), ("negative", negative)):
-        text = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events)
-        (folder / f"{name}.jsonl").write_text(text)
 
 
 def main():

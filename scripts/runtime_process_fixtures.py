@@ -6,19 +6,12 @@ and Tracee's `trace.Event` JSON. The hashes are those of tests/fixtures/intel.
 
 Run from the repository root: python3 scripts/runtime_process_fixtures.py
 """
-import json
-import pathlib
+from runtime_events import POD, write
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 LISTED = "5f2b51ca2fdc5baa31ec02e002f69aec912bc2e41b1f8d45af1f7cba4ef8b6ad"
 CUSTOM_LISTED = "0d4f1c2b3a5968778695a4b3c2d1e0f90817263544536271809a8b7c6d5e4f30"
 UNLISTED = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-POD = {"namespace": "shop", "name": "api-5c9d7-xk2lp", "uid": "9a8b7c6d-1e2f-4a3b-8c4d-5e6f7a8b9c0d",
-       "container": {"id": "containerd://2f1e0d9c8b7a69584736251403f2e1d0", "name": "api",
-                     "image": {"id": "registry.example.com/shop/api@sha256:abcd", "name": "registry.example.com/shop/api:1.4"},
-                     "pid": 7},
-       "workload": "api", "workload_kind": "Deployment"}
 
 
 def tetragon_process(n, binary, arguments="", parent="Z2tlLW5vZGUtMTpzaGVsbA==", pid=None, cwd="/app", pod=True):
@@ -66,14 +59,6 @@ def tracee_exec(n, path, sha256, argv=None):
 
 def intarg(value, label):
     return {"int_arg": value, "label": label}
-
-
-def write(slug, positive, negative):
-    folder = ROOT / "rules" / slug / "fixtures"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, events in (("positive", positive), ("negative", negative)):
-        text = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events)
-        (folder / f"{name}.jsonl").write_text(text)
 
 
 def main():

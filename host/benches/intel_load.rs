@@ -35,7 +35,7 @@ fn main() {
     println!(
         "intel load: {} entries ({} merged ranges, {} warnings) in {:.3} s",
         list.entries,
-        list.set.ranges(),
+        list.set.counts().0,
         warnings.len(),
         load.as_secs_f64()
     );
@@ -45,7 +45,7 @@ fn main() {
     let mut hits = 0u32;
     for i in 0..lookups {
         let ip = IpAddr::V4(Ipv4Addr::from(i.wrapping_mul(2_654_435_761)));
-        hits += list.set.contains(ip) as u32;
+        hits += list.set.contains_ip(ip) as u32;
     }
     let elapsed = started.elapsed();
     println!(

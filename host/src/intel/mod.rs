@@ -116,27 +116,33 @@ impl ThreatLists {
             return;
         }
         for source in &mut event.source_ips {
-            let Ok(ip) = source.address.parse::<IpAddr>() else {
-                continue;
-            };
-            if !is_public_ip(&ip) {
-                continue;
+            match self.address(&source.address) {
+                Address::Unmarked => {}
+                Address::Trusted => source.trusted = true,
+                Address::Checked(ip) => {
+                    source.threat_lists = self
+                        .lists
+                        .iter()
+                        .filter(|list| list.set.contains_ip(ip))
+                        .filter_map(|list| {
+                            Some(ThreatListHit {
+                                kind: list.audit_kind()?,
+                                name: list.name.clone(),
+                            })
+                        })
+                        .collect()
+                }
             }
-            if self.trusted.contains_ip(ip) {
-                source.trusted = true;
-                continue;
-            }
-            source.threat_lists = self
-                .lists
-                .iter()
-                .filter(|list| list.set.contains_ip(ip))
-                .filter_map(|list| {
-                    Some(ThreatListHit {
-                        kind: list.audit_kind()?,
-                        name: list.name.clone(),
-                    })
-                })
-                .collect();
+        }
+    }
+
+    /// How an address in an event is marked: not at all unless it is a public address,
+    /// and a trusted one is on no list.
+    fn address(&self, text: &str) -> Address {
+        match text.parse::<IpAddr>() {
+            Ok(ip) if is_public_ip(&ip) && self.trusted.contains_ip(ip) => Address::Trusted,
+            Ok(ip) if is_public_ip(&ip) => Address::Checked(ip),
+            _ => Address::Unmarked,
         }
     }
 
@@ -160,17 +166,13 @@ impl ThreatLists {
                     .into_iter()
                     .flatten()
                 {
-                    let Ok(ip) = address.address.parse::<IpAddr>() else {
-                        continue;
-                    };
-                    if !is_public_ip(&ip) {
-                        continue;
+                    match self.address(&address.address) {
+                        Address::Unmarked => {}
+                        Address::Trusted => address.trusted = true,
+                        Address::Checked(ip) => {
+                            address.listed = self.listings(|set| set.contains_ip(ip))
+                        }
                     }
-                    if self.trusted.contains_ip(ip) {
-                        address.trusted = true;
-                        continue;
-                    }
-                    address.listed = self.listings(|set| set.contains_ip(ip));
                 }
             }
             Activity::Dns(dns) => {
@@ -204,6 +206,14 @@ impl ThreatLists {
             .map(ThreatList::listing)
             .collect()
     }
+}
+
+/// See [`ThreatLists::address`].
+enum Address {
+    Unmarked,
+    Trusted,
+    /// A public address to look up on the lists.
+    Checked(IpAddr),
 }
 
 #[cfg(test)]
