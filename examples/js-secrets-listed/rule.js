@@ -4,7 +4,7 @@
 // Built with jco / componentize-js against the same `rule` world as every Peregrine rule
 // (wit/rules.wit); see README.md.
 
-import { log } from 'peregrine:rules/log@0.2.0';
+import { log } from 'peregrine:rules/log@0.3.0';
 
 const FINDING_TYPE = 'CredentialAccess:Kubernetes/SecretsListedClusterWide';
 

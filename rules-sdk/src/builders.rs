@@ -1,7 +1,7 @@
 //! Constructors for the WIT records a rule builds.
 
 use crate::runtime::ActivityKind;
-use crate::{AuditSubscription, Descriptor, Finding, RuntimeSubscription, ThreatIntel};
+use crate::{AuditSubscription, Descriptor, EventMatch, Finding, RuntimeSubscription, ThreatIntel};
 
 fn strings(values: &[&str]) -> Vec<String> {
     values.iter().map(|v| v.to_string()).collect()
@@ -100,7 +100,55 @@ impl RuntimeSubscription {
             sensors: Vec::new(),
             listed: false,
             containers_only: false,
+            matching: Vec::new(),
         }
+    }
+
+    /// Adds conditions, each once.
+    fn meet(mut self, conditions: impl IntoIterator<Item = EventMatch>) -> Self {
+        for condition in conditions {
+            if !self.matching.contains(&condition) {
+                self.matching.push(condition);
+            }
+        }
+        self
+    }
+
+    /// Also events of processes running one of these executables (base names, any ASCII
+    /// case). Once any `matching` condition is given, only events that meet one are sent.
+    pub fn executables(self, names: &[&str]) -> Self {
+        self.meet(names.iter().map(|n| EventMatch::Executable(n.to_string())))
+    }
+
+    /// Also events of processes whose command line contains one of these strings.
+    pub fn command_lines(self, parts: &[&str]) -> Self {
+        self.meet(parts.iter().map(|p| EventMatch::CommandLine(p.to_string())))
+    }
+
+    /// Also events with a path matching one of these patterns (`/etc/passwd`, `/etc/cron.d/`
+    /// for what is under it, `*/release_agent` for what ends so).
+    pub fn paths(self, patterns: &[&str]) -> Self {
+        self.meet(patterns.iter().map(|p| EventMatch::Path(p.to_string())))
+    }
+
+    /// Also events of processes whose working directory matches one of these patterns.
+    pub fn cwds(self, patterns: &[&str]) -> Self {
+        self.meet(patterns.iter().map(|p| EventMatch::Cwd(p.to_string())))
+    }
+
+    /// Also every event of this activity.
+    pub fn every(self, activity: ActivityKind) -> Self {
+        self.meet([EventMatch::Activity(activity)])
+    }
+
+    /// Also events of processes running from memory.
+    pub fn fileless(self) -> Self {
+        self.meet([EventMatch::Fileless])
+    }
+
+    /// Also execs that raised privileges.
+    pub fn privileges_raised(self) -> Self {
+        self.meet([EventMatch::PrivilegesRaised])
     }
 
     /// Events of these activities only.

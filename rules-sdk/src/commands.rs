@@ -4,8 +4,8 @@
 //! `Execution:Runtime/SuspiciousTool`, `Impact:Runtime/CryptoMinerExecuted`,
 //! `Execution:Runtime/ReverseShell` and the `<Tactic>:Runtime/SuspiciousCommand` family.
 
-use crate::RuntimeEvent;
-use crate::runtime::Process;
+use crate::runtime::{ActivityKind, Process};
+use crate::{RuntimeEvent, RuntimeSubscription};
 
 /// A known tool: GuardDuty's `toolName` and `toolCategory`, and whether it is offensive
 /// only (High) or dual-use (Low).
@@ -193,7 +193,7 @@ pub const MINERS: &[&str] = &[
 
 /// Argument marks of a miner whatever its file is called: the pool protocol, and
 /// options only miners take.
-const MINER_ARGUMENTS: &[&str] = &[
+pub const MINER_ARGUMENTS: &[&str] = &[
     "stratum+tcp://",
     "stratum+ssl://",
     "stratum2+tcp://",
@@ -222,6 +222,42 @@ pub fn miner_evidence(process: &Process) -> Option<String> {
         .iter()
         .find(|a| MINER_ARGUMENTS.iter().any(|m| a.contains(m)))
         .map(|a| format!("the miner argument {a}"))
+}
+
+/// The execs that could be one of [`TOOLS`]: a tool's executable, or a script run by an
+/// interpreter (its name is an argument).
+pub fn tool_subscription() -> RuntimeSubscription {
+    TOOLS
+        .iter()
+        .fold(exec_subscription(), |s, t| s.executables(t.executables))
+        .executables(INTERPRETERS)
+}
+
+/// The execs that could be a miner: a miner's name, or a miner's argument.
+pub fn miner_subscription() -> RuntimeSubscription {
+    exec_subscription()
+        .executables(MINERS)
+        .command_lines(MINER_ARGUMENTS)
+}
+
+/// The execs that could show one of `lines`: their executables, or (for a match of any
+/// executable) the strings of its first needed group; every exec when a match needs
+/// neither. Further conditions added to it widen it, as for any subscription.
+pub fn lines_subscription<'a>(lines: impl IntoIterator<Item = &'a LineMatch>) -> RuntimeSubscription {
+    let mut subscription = exec_subscription();
+    for line in lines {
+        subscription = match (line.executables, line.needs.first()) {
+            (executables, _) if !executables.is_empty() => subscription.executables(executables),
+            (_, Some(group)) => subscription.command_lines(group),
+            // A match of any executable and any line: every exec.
+            _ => return exec_subscription().every(ActivityKind::Exec),
+        };
+    }
+    subscription
+}
+
+fn exec_subscription() -> RuntimeSubscription {
+    RuntimeSubscription::any().activities(&[ActivityKind::Exec])
 }
 
 /// What a command line must show: every group of `needs` has one of its strings in the
@@ -807,7 +843,12 @@ pub fn command_descriptor(tactic: CommandTactic) -> crate::Descriptor {
             tactic.purpose()
         ),
     )
-    .subscribe_runtime(crate::RuntimeSubscription::any().activities(&[crate::ActivityKind::Exec]))
+    .subscribe_runtime(lines_subscription(
+        COMMANDS
+            .iter()
+            .filter(|p| p.tactic == tactic)
+            .map(|p| &p.matches),
+    ))
 }
 
 /// A SuspiciousCommand finding, when the exec shows a pattern of `tactic`.
@@ -850,26 +891,11 @@ pub fn command_finding(tactic: CommandTactic, event: &RuntimeEvent) -> Option<cr
 #[macro_export]
 macro_rules! export_suspicious_command_rule {
     ($tactic:ident) => {
-        pub struct SuspiciousCommandRule;
-
-        impl $crate::Rule for SuspiciousCommandRule {
-            fn descriptor() -> $crate::Descriptor {
-                $crate::commands::command_descriptor($crate::commands::CommandTactic::$tactic)
-            }
-
-            fn evaluate_runtime(event: &$crate::RuntimeEvent) -> Option<$crate::Finding> {
-                $crate::commands::command_finding($crate::commands::CommandTactic::$tactic, event)
-            }
-        }
-
-        $crate::export_rule!(SuspiciousCommandRule);
-
-        #[cfg(test)]
-        mod fixture_tests {
-            #[test]
-            fn fixtures() {
-                $crate::testing::check_runtime_fixtures::<super::SuspiciousCommandRule>();
-            }
-        }
+        $crate::export_family_rule!(
+            SuspiciousCommandRule,
+            $crate::commands::command_descriptor,
+            $crate::commands::command_finding,
+            $crate::commands::CommandTactic::$tactic
+        );
     };
 }

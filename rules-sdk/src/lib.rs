@@ -65,15 +65,15 @@ pub mod testing;
 
 pub use bindings::peregrine::rules::audit::*;
 pub use bindings::peregrine::rules::detection::{
-    AnomalyFeature, AnomalyObject, AuditSubscription, Descriptor, Finding, RuntimeSubscription,
-    ThreatIntel,
+    AnomalyFeature, AnomalyObject, AuditSubscription, Descriptor, EventMatch, Finding,
+    RuntimeSubscription, ThreatIntel,
 };
 pub use event::{WORKLOAD_RESOURCES, image_prefix};
 pub use host::{log, settings, state};
 pub use runtime::{Activity, ActivityKind, RuntimeEvent};
 
 /// The version of the WIT package this SDK targets.
-pub const WIT_VERSION: &str = "0.2.0";
+pub const WIT_VERSION: &str = "0.3.0";
 
 /// GuardDuty's default numbers for its severity bands.
 pub const LOW: f64 = 2.0;
@@ -149,6 +149,38 @@ pub fn check_descriptor(d: &Descriptor) -> Result<(), String> {
     }
 
     Ok(())
+}
+
+/// Exports a rule of one of the SDK's runtime families ([`listed`], [`commands`],
+/// [`sensitive_files`]): a struct `$rule` whose descriptor is `$descriptor($kind)` and
+/// whose judgement is `$evaluate($kind, event)`, with a test of the crate's
+/// `fixtures/positive.jsonl` (every event found) and `fixtures/negative.jsonl` (none).
+/// The families' own macros (`export_listed_rule!` and the others) name the arguments.
+#[macro_export]
+macro_rules! export_family_rule {
+    ($rule:ident, $descriptor:path, $evaluate:path, $kind:expr) => {
+        pub struct $rule;
+
+        impl $crate::Rule for $rule {
+            fn descriptor() -> $crate::Descriptor {
+                $descriptor($kind)
+            }
+
+            fn evaluate_runtime(event: &$crate::RuntimeEvent) -> Option<$crate::Finding> {
+                $evaluate($kind, event)
+            }
+        }
+
+        $crate::export_rule!($rule);
+
+        #[cfg(test)]
+        mod fixture_tests {
+            #[test]
+            fn fixtures() {
+                $crate::testing::check_runtime_fixtures::<super::$rule>();
+            }
+        }
+    };
 }
 
 /// Makes the crate a `peregrine:rules` component whose rule is `$rule`.

@@ -417,27 +417,12 @@ pub fn malicious_file_descriptor(custom: bool) -> Descriptor {
 #[macro_export]
 macro_rules! export_listed_rule {
     ($type:ident) => {
-        pub struct ListedRule;
-
-        impl $crate::Rule for ListedRule {
-            fn descriptor() -> $crate::Descriptor {
-                $crate::listed::descriptor($crate::listed::ListedType::$type)
-            }
-
-            fn evaluate_runtime(event: &$crate::RuntimeEvent) -> Option<$crate::Finding> {
-                $crate::listed::evaluate($crate::listed::ListedType::$type, event)
-            }
-        }
-
-        $crate::export_rule!(ListedRule);
-
-        #[cfg(test)]
-        mod fixture_tests {
-            #[test]
-            fn fixtures() {
-                $crate::testing::check_runtime_fixtures::<super::ListedRule>();
-            }
-        }
+        $crate::export_family_rule!(
+            ListedRule,
+            $crate::listed::descriptor,
+            $crate::listed::evaluate,
+            $crate::listed::ListedType::$type
+        );
     };
 }
 

@@ -166,6 +166,23 @@ impl RuntimeEvent {
         }
     }
 
+    /// The paths the activity names: an exec's executable, a file operation's path and
+    /// target, a mapped or loaded library, a memory write's file, a mount's source and
+    /// target, a unix socket's path.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        let (first, second): (Option<&str>, Option<&str>) = match &self.activity {
+            Activity::Exec => (Some(&self.process.executable_path), None),
+            Activity::File(f) => (Some(&f.path), f.target_path.as_deref()),
+            Activity::Mmap(m) => (Some(&m.path), None),
+            Activity::LibraryLoad(l) => (Some(&l.path), None),
+            Activity::MemoryWrite(w) => (w.path.as_deref(), None),
+            Activity::Mount(m) => (m.source.as_deref(), Some(&m.target)),
+            Activity::Socket(s) => (s.unix_path.as_deref(), None),
+            _ => (None, None),
+        };
+        first.into_iter().chain(second)
+    }
+
     /// The threat lists this event's indicators are on: a socket's remote address, a DNS
     /// name, the executable's hash (trusted addresses are on none).
     pub fn listings(&self) -> Vec<&Listing> {

@@ -75,31 +75,22 @@ const PRIVILEGE_ESCALATION: &[Pattern] = &[
     "/etc/doas.conf",
 ];
 
-const DEFENSE_EVASION: &[Pattern] = &[
-    "/var/log/",
-    "/etc/audit/",
-    "/etc/rsyslog.conf",
-    "/etc/rsyslog.d/",
-    "/etc/syslog-ng/",
-    "/etc/systemd/journald.conf",
-    "/etc/selinux/config",
-    "~/.bash_history",
-    "~/.zsh_history",
-    "~/.ash_history",
-    "~/.sh_history",
-    "~/.python_history",
-    "~/.mysql_history",
-];
-
-/// Paths written all the time, where only destroying content counts.
-const APPEND_ONLY: &[Pattern] = &[
-    "/var/log/",
-    "~/.bash_history",
-    "~/.zsh_history",
-    "~/.ash_history",
-    "~/.sh_history",
-    "~/.python_history",
-    "~/.mysql_history",
+/// With whether the path is written all the time, so that only destroying its content
+/// counts (logs, histories).
+const DEFENSE_EVASION: &[(Pattern, bool)] = &[
+    ("/var/log/", true),
+    ("/etc/audit/", false),
+    ("/etc/rsyslog.conf", false),
+    ("/etc/rsyslog.d/", false),
+    ("/etc/syslog-ng/", false),
+    ("/etc/systemd/journald.conf", false),
+    ("/etc/selinux/config", false),
+    ("~/.bash_history", true),
+    ("~/.zsh_history", true),
+    ("~/.ash_history", true),
+    ("~/.sh_history", true),
+    ("~/.python_history", true),
+    ("~/.mysql_history", true),
 ];
 
 /// Processes whose job is rotating and writing logs.
@@ -133,12 +124,31 @@ fn matches_relative(pattern: &str, path: &str) -> bool {
 }
 
 impl SensitiveFileTactic {
-    fn patterns(self) -> &'static [Pattern] {
-        match self {
-            SensitiveFileTactic::Persistence => PERSISTENCE,
-            SensitiveFileTactic::PrivilegeEscalation => PRIVILEGE_ESCALATION,
-            SensitiveFileTactic::DefenseEvasion => DEFENSE_EVASION,
+    /// The tactic's paths, each with whether only destroying its content counts.
+    fn patterns(self) -> impl Iterator<Item = (Pattern, bool)> {
+        let every_change = |list: &'static [Pattern]| list.iter().map(|&p| (p, false));
+        let (plain, append_only) = match self {
+            SensitiveFileTactic::Persistence => (PERSISTENCE, &[][..]),
+            SensitiveFileTactic::PrivilegeEscalation => (PRIVILEGE_ESCALATION, &[][..]),
+            SensitiveFileTactic::DefenseEvasion => (&[][..], DEFENSE_EVASION),
+        };
+        every_change(plain).chain(append_only.iter().copied())
+    }
+
+    /// The subscription's path patterns for the tactic's paths: `~/x` becomes `*/x`, and
+    /// a folder under a home every home.
+    fn subscription_paths(self) -> Vec<String> {
+        let mut paths: Vec<String> = Vec::new();
+        for (pattern, _) in self.patterns() {
+            match pattern.strip_prefix('~') {
+                Some(rest) if rest.ends_with('/') => {
+                    paths.extend(["/root/".to_string(), "/home/".to_string()])
+                }
+                Some(rest) => paths.push(format!("*{rest}")),
+                None => paths.push(pattern.to_string()),
+            }
         }
+        paths
     }
 
     pub fn finding_type(self) -> &'static str {
@@ -161,8 +171,6 @@ impl SensitiveFileTactic {
 
     /// The sensitive path of this tactic the activity modifies, if any.
     fn modified<'a>(self, file: &'a FileActivity) -> Option<&'a str> {
-        let on_list = |path: &str| self.patterns().iter().any(|p| matches(p, path));
-        let append_only = |path: &str| APPEND_ONLY.iter().any(|p| matches(p, path));
         let destroys = match file.operation {
             FileOperation::Write => file.flags.iter().any(|f| f == "O_TRUNC"),
             FileOperation::Truncate
@@ -182,11 +190,10 @@ impl SensitiveFileTactic {
             }
             _ => return None,
         };
-        candidates
-            .iter()
-            .flatten()
-            .copied()
-            .find(|p| on_list(p) && (destroys || !append_only(p)))
+        candidates.iter().flatten().copied().find(|path| {
+            self.patterns()
+                .any(|(pattern, append_only)| matches(pattern, path) && (destroys || !append_only))
+        })
     }
 }
 
@@ -219,7 +226,11 @@ pub fn descriptor(tactic: SensitiveFileTactic) -> Descriptor {
             tactic.purpose()
         ),
     )
-    .subscribe_runtime(RuntimeSubscription::any().activities(&[ActivityKind::File]))
+    .subscribe_runtime(
+        RuntimeSubscription::any()
+            .activities(&[ActivityKind::File])
+            .paths(&tactic.subscription_paths().iter().map(String::as_str).collect::<Vec<_>>()),
+    )
 }
 
 fn is_benign_writer(tactic: SensitiveFileTactic, event: &RuntimeEvent) -> bool {
@@ -255,32 +266,12 @@ pub fn evaluate(tactic: SensitiveFileTactic, event: &RuntimeEvent) -> Option<Fin
 #[macro_export]
 macro_rules! export_sensitive_file_rule {
     ($tactic:ident) => {
-        pub struct SensitiveFileRule;
-
-        impl $crate::Rule for SensitiveFileRule {
-            fn descriptor() -> $crate::Descriptor {
-                $crate::sensitive_files::descriptor(
-                    $crate::sensitive_files::SensitiveFileTactic::$tactic,
-                )
-            }
-
-            fn evaluate_runtime(event: &$crate::RuntimeEvent) -> Option<$crate::Finding> {
-                $crate::sensitive_files::evaluate(
-                    $crate::sensitive_files::SensitiveFileTactic::$tactic,
-                    event,
-                )
-            }
-        }
-
-        $crate::export_rule!(SensitiveFileRule);
-
-        #[cfg(test)]
-        mod fixture_tests {
-            #[test]
-            fn fixtures() {
-                $crate::testing::check_runtime_fixtures::<super::SensitiveFileRule>();
-            }
-        }
+        $crate::export_family_rule!(
+            SensitiveFileRule,
+            $crate::sensitive_files::descriptor,
+            $crate::sensitive_files::evaluate,
+            $crate::sensitive_files::SensitiveFileTactic::$tactic
+        );
     };
 }
 
@@ -311,7 +302,7 @@ mod tests {
         assert!(!matches("/etc/passwd", "/etc/passwd-"));
         // Every tactic's patterns are its own.
         for p in PERSISTENCE {
-            assert!(!PRIVILEGE_ESCALATION.contains(p) && !DEFENSE_EVASION.contains(p));
+            assert!(!PRIVILEGE_ESCALATION.contains(p) && !DEFENSE_EVASION.iter().any(|(d, _)| d == p));
         }
     }
 }

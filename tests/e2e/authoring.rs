@@ -170,7 +170,7 @@ fn rules_inspect_refuses_what_the_host_would_refuse() {
     assert!(shown.contains("REFUSED"), "{shown}");
     assert!(
         shown.contains(
-            "built against peregrine:rules@0.3.0, but this host implements peregrine:rules@0.2.0"
+            "built against peregrine:rules@0.4.0, but this host implements peregrine:rules@0.3.0"
         ),
         "names both versions: {shown}"
     );
@@ -197,7 +197,7 @@ fn rules_inspect_names_the_world_a_module_targets() {
     let shown = text(&old);
     assert_eq!(old.status.code(), Some(0), "{shown}");
     assert!(
-        shown.contains("world:        peregrine:rules@0.1.0 rule (the previous contract"),
+        shown.contains("world:        peregrine:rules@0.1.0 rule (a previous contract"),
         "{shown}"
     );
     assert!(shown.contains("runtime:      none"), "{shown}");
@@ -214,7 +214,7 @@ fn rules_inspect_names_the_world_a_module_targets() {
     let shown = text(&current);
     assert_eq!(current.status.code(), Some(0), "{shown}");
     assert!(
-        shown.contains("world:        peregrine:rules@0.2.0 rule\n"),
+        shown.contains("world:        peregrine:rules@0.3.0 rule\n"),
         "{shown}"
     );
 }

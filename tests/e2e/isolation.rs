@@ -154,7 +154,7 @@ fn a_module_built_for_another_wit_version_is_refused_naming_both() {
         .collect();
     assert_eq!(refused.len(), 1, "{:?}", scanned.notices);
     assert!(
-        refused[0].contains("future-wit.wasm: built against peregrine:rules@0.3.0, but this host implements peregrine:rules@0.2.0 (and still loads 0.1.0)"),
+        refused[0].contains("future-wit.wasm: built against peregrine:rules@0.4.0, but this host implements peregrine:rules@0.3.0 (and still loads 0.2.0 and 0.1.0)"),
         "{}",
         refused[0]
     );
@@ -163,6 +163,35 @@ fn a_module_built_for_another_wit_version_is_refused_naming_both() {
         xtask::shipped_rules().unwrap().len(),
         "the other rules load"
     );
+}
+
+#[test]
+fn a_module_built_against_0_2_still_judges_runtime_events() {
+    let dir = rules_dir(false, &["previous-runtime-wit"]);
+    let fixture = xtask::workspace_root()
+        .join("rules/execution-runtime-suspicious-tool/fixtures/positive.jsonl");
+    let scanned = scan_with(test_options(dir.path()), std::slice::from_ref(&fixture));
+    let rule = scanned
+        .report
+        .rules
+        .iter()
+        .find(|r| r.name == "previous-runtime-wit")
+        .unwrap_or_else(|| panic!("the 0.2.0 module loads: {:?}", scanned.notices));
+    assert_eq!(rule.world, peregrine::engine::World::V0_2);
+    // Its subscription has no conditions to narrow by: it is given every exec.
+    let execs = peregrine_rules_sdk::testing::runtime_events_from_file(&fixture)
+        .iter()
+        .filter(|e| matches!(e.activity, peregrine_rules_sdk::Activity::Exec))
+        .count();
+    let found: Vec<_> = scanned
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.finding_type == "Test:Fixture/PreviousRuntimeWorld")
+        .collect();
+    assert!(execs > 0);
+    assert_eq!(found.len(), execs, "one finding per exec");
+    assert!(found.iter().all(|f| f.description.starts_with("exec of /")));
 }
 
 #[test]
@@ -189,7 +218,7 @@ fn a_module_built_against_the_previous_world_still_judges_audit_events() {
         .iter()
         .find(|r| r.name == "previous-wit")
         .expect("the 0.1.0 module loads");
-    assert_eq!(previous.world, peregrine::engine::World::Previous);
+    assert_eq!(previous.world, peregrine::engine::World::V0_1);
     assert!(
         scanned
             .report

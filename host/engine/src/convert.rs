@@ -241,8 +241,22 @@ pub fn descriptor(d: detection::Descriptor) -> sdk::Descriptor {
             sensors: s.sensors,
             listed: s.listed,
             containers_only: s.containers_only,
+            matching: s.matching.into_iter().map(event_match).collect(),
         }),
         wants_raw: d.wants_raw,
+    }
+}
+
+fn event_match(m: detection::EventMatch) -> sdk::EventMatch {
+    use detection::EventMatch as M;
+    match m {
+        M::Activity(kind) => sdk::EventMatch::Activity(activity_kind(kind)),
+        M::Executable(name) => sdk::EventMatch::Executable(name),
+        M::CommandLine(part) => sdk::EventMatch::CommandLine(part),
+        M::Path(pattern) => sdk::EventMatch::Path(pattern),
+        M::Cwd(pattern) => sdk::EventMatch::Cwd(pattern),
+        M::Fileless => sdk::EventMatch::Fileless,
+        M::PrivilegesRaised => sdk::EventMatch::PrivilegesRaised,
     }
 }
 

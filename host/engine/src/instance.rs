@@ -59,9 +59,9 @@ impl WarmInstance {
         };
         let describe = export("describe")?;
         let evaluate_audit = export("evaluate-audit")?;
-        let evaluate_runtime = match loaded.world {
-            World::Current => Some(export("evaluate-runtime")?),
-            World::Previous => None,
+        let evaluate_runtime = match loaded.world.has_runtime() {
+            true => Some(export("evaluate-runtime")?),
+            false => None,
         };
         // Type-checked once here; calls then skip the check (see `evaluate_audit`).
         fn wrong(name: &'static str) -> impl Fn(wasmtime::Error) -> Failure {
@@ -73,21 +73,28 @@ impl WarmInstance {
             World::Current => {
                 let _: Describe<detection::Descriptor> =
                     describe.typed(&store).map_err(wrong("describe"))?;
-                let _: Evaluate<'_, audit::AuditEvent, detection::Finding> = evaluate_audit
-                    .typed(&store)
-                    .map_err(wrong("evaluate-audit"))?;
-                let _: Evaluate<'_, runtime::RuntimeEvent, detection::Finding> = evaluate_runtime
-                    .expect("the current world evaluates runtime events")
-                    .typed(&store)
-                    .map_err(wrong("evaluate-runtime"))?;
             }
-            World::Previous => {
-                let _: Describe<previous::Descriptor> =
+            World::V0_2 => {
+                let _: Describe<previous::DescriptorV0_2> =
                     describe.typed(&store).map_err(wrong("describe"))?;
-                let _: Evaluate<'_, audit::AuditEvent, previous::Finding> = evaluate_audit
+            }
+            World::V0_1 => {
+                let _: Describe<previous::DescriptorV0_1> =
+                    describe.typed(&store).map_err(wrong("describe"))?;
+                let _: Evaluate<'_, audit::AuditEvent, previous::FindingV0_1> = evaluate_audit
                     .typed(&store)
                     .map_err(wrong("evaluate-audit"))?;
             }
+        }
+        // 0.2.0's events and findings are today's.
+        if loaded.world.has_runtime() {
+            let _: Evaluate<'_, audit::AuditEvent, detection::Finding> = evaluate_audit
+                .typed(&store)
+                .map_err(wrong("evaluate-audit"))?;
+            let _: Evaluate<'_, runtime::RuntimeEvent, detection::Finding> = evaluate_runtime
+                .expect("worlds with runtime events export evaluate-runtime")
+                .typed(&store)
+                .map_err(wrong("evaluate-runtime"))?;
         }
         Ok(WarmInstance {
             store,
@@ -118,9 +125,15 @@ impl WarmInstance {
                     unsafe { TypedFunc::new_unchecked(self.describe) };
                 f.call(&mut self.store, ()).map(|(d,)| d)
             }
-            World::Previous => {
-                // SAFETY: as above, for the previous world's type.
-                let f: Describe<previous::Descriptor> =
+            World::V0_2 => {
+                // SAFETY: as above, for 0.2.0's type.
+                let f: Describe<previous::DescriptorV0_2> =
+                    unsafe { TypedFunc::new_unchecked(self.describe) };
+                f.call(&mut self.store, ()).map(|(d,)| d.into())
+            }
+            World::V0_1 => {
+                // SAFETY: as above, for 0.1.0's type.
+                let f: Describe<previous::DescriptorV0_1> =
                     unsafe { TypedFunc::new_unchecked(self.describe) };
                 f.call(&mut self.store, ()).map(|(d,)| d.into())
             }
@@ -135,15 +148,15 @@ impl WarmInstance {
     ) -> Result<Vec<detection::Finding>, Failure> {
         self.enter(config);
         let result = match self.world {
-            World::Current => {
+            World::Current | World::V0_2 => {
                 // SAFETY: `new` checked that `evaluate-audit` has exactly this type.
                 let f: Evaluate<'_, audit::AuditEvent, detection::Finding> =
                     unsafe { TypedFunc::new_unchecked(self.evaluate_audit) };
                 f.call(&mut self.store, (events,)).map(|(r,)| r)
             }
-            World::Previous => {
-                // SAFETY: as above, for the previous world's type.
-                let f: Evaluate<'_, audit::AuditEvent, previous::Finding> =
+            World::V0_1 => {
+                // SAFETY: as above, for 0.1.0's type.
+                let f: Evaluate<'_, audit::AuditEvent, previous::FindingV0_1> =
                     unsafe { TypedFunc::new_unchecked(self.evaluate_audit) };
                 f.call(&mut self.store, (events,))
                     .map(|(r,)| r.map(|fs| fs.into_iter().map(Into::into).collect()))
@@ -160,7 +173,7 @@ impl WarmInstance {
         let Some(func) = self.evaluate_runtime else {
             return Err(Failure::Incompatible(format!(
                 "built against peregrine:rules@{}, which has no runtime events",
-                previous::VERSION
+                previous::V0_1
             )));
         };
         self.enter(config);

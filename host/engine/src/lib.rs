@@ -43,7 +43,7 @@ pub const TICK: Duration = Duration::from_millis(10);
 pub const WIT_PACKAGE: &str = "peregrine:rules";
 pub const WIT_VERSION: &str = peregrine_rules_sdk::WIT_VERSION;
 /// Every version of the package this host loads modules of, newest first.
-pub const WIT_VERSIONS: [&str; 2] = [WIT_VERSION, previous::VERSION];
+pub const WIT_VERSIONS: [&str; 3] = [WIT_VERSION, previous::V0_2, previous::V0_1];
 
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -109,8 +109,8 @@ pub enum LoadError {
     NotAComponent { path: PathBuf, reason: String },
     #[error(
         "{path}: built against {WIT_PACKAGE}@{found}, but this host implements \
-         {WIT_PACKAGE}@{WIT_VERSION} (and still loads {prev}); rebuild the rule with a \
-         matching SDK", prev = previous::VERSION
+         {WIT_PACKAGE}@{WIT_VERSION} (and still loads {v0_2} and {v0_1}); rebuild the rule \
+         with a matching SDK", v0_2 = previous::V0_2, v0_1 = previous::V0_1
     )]
     WitVersion { path: PathBuf, found: String },
     #[error("{path}: does not fit the {WIT_PACKAGE}@{version} `rule` world: {reason}")]
@@ -253,7 +253,8 @@ impl RuleEngine {
         let path_buf = path.to_path_buf();
         let world = match wit_version(&self.engine, component) {
             Some(v) if v == WIT_VERSION => World::Current,
-            Some(v) if v == previous::VERSION => World::Previous,
+            Some(v) if v == previous::V0_2 => World::V0_2,
+            Some(v) if v == previous::V0_1 => World::V0_1,
             Some(found) => {
                 return Err(LoadError::WitVersion {
                     path: path_buf,
@@ -262,7 +263,7 @@ impl RuleEngine {
             }
             // A module that imports no capability names no version: its exports tell.
             None if exports(&self.engine, component, "evaluate-runtime") => World::Current,
-            None => World::Previous,
+            None => World::V0_1,
         };
         let incompatible = |reason: String| LoadError::Incompatible {
             path: path_buf.clone(),

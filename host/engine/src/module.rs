@@ -58,18 +58,27 @@ impl RuleStats {
 /// The version of the `rule` world a module was built against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum World {
-    /// `peregrine:rules@0.2.0`: audit and runtime events.
+    /// `peregrine:rules@0.3.0`: audit and runtime events, runtime subscriptions that
+    /// name executables and paths.
     Current,
+    /// `peregrine:rules@0.2.0`: audit and runtime events.
+    V0_2,
     /// `peregrine:rules@0.1.0`: audit events only.
-    Previous,
+    V0_1,
 }
 
 impl World {
     pub fn version(self) -> &'static str {
         match self {
             World::Current => super::WIT_VERSION,
-            World::Previous => super::previous::VERSION,
+            World::V0_2 => super::previous::V0_2,
+            World::V0_1 => super::previous::V0_1,
         }
+    }
+
+    /// Whether modules of this world judge runtime events.
+    pub fn has_runtime(self) -> bool {
+        self != World::V0_1
     }
 }
 

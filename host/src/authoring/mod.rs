@@ -94,8 +94,11 @@ pub fn inspect(module: &Path, config: &EngineConfig) -> Result<Inspection, Autho
         rule.world.version(),
         match rule.world {
             crate::engine::World::Current => "",
-            crate::engine::World::Previous =>
-                " (the previous contract: audit events only; rebuild with the current SDK \
+            crate::engine::World::V0_2 =>
+                " (a previous contract: its runtime subscription cannot name executables or \
+                 paths; rebuild with the current SDK)",
+            crate::engine::World::V0_1 =>
+                " (a previous contract: audit events only; rebuild with the current SDK \
                  for runtime events)",
         }
     );
@@ -177,6 +180,14 @@ pub fn inspect(module: &Path, config: &EngineConfig) -> Result<Inspection, Autho
                     "in containers and on nodes"
                 }
             );
+            if !s.matching.is_empty() {
+                let conditions: Vec<String> = s
+                    .matching
+                    .iter()
+                    .map(peregrine_rules_sdk::subscription::describe)
+                    .collect();
+                let _ = writeln!(out, "  only events with one of: {}", conditions.join("; "));
+            }
         }
     }
     let _ = writeln!(

@@ -19,7 +19,11 @@ impl Rule for FilelessExecution {
             "A process is executing code from memory.",
             "A process was executed from a memfd or from a file deleted from disk.",
         )
-        .subscribe_runtime(RuntimeSubscription::any().activities(&[ActivityKind::Exec]))
+        .subscribe_runtime(
+            RuntimeSubscription::any()
+                .activities(&[ActivityKind::Exec])
+                .fileless(),
+        )
     }
 
     fn evaluate_runtime(event: &RuntimeEvent) -> Option<Finding> {

@@ -4,7 +4,7 @@
 //! `peregrine_rules_sdk::commands::REVERSE_SHELLS`), and the sensors' own alerts of
 //! redirected streams (Falco's "Redirect STDOUT/STDIN to Network Connection in Container").
 
-use peregrine_rules_sdk::commands::reverse_shell;
+use peregrine_rules_sdk::commands::{REVERSE_SHELLS, lines_subscription, reverse_shell};
 use peregrine_rules_sdk::runtime::Activity;
 use peregrine_rules_sdk::*;
 
@@ -25,7 +25,9 @@ impl Rule for ReverseShell {
             "A shell was started with its standard streams on a network connection.",
         )
         .subscribe_runtime(
-            RuntimeSubscription::any().activities(&[ActivityKind::Exec, ActivityKind::Alert]),
+            lines_subscription(REVERSE_SHELLS.iter().map(|(_, line)| line))
+                .activities(&[ActivityKind::Exec, ActivityKind::Alert])
+                .every(ActivityKind::Alert),
         )
     }
 

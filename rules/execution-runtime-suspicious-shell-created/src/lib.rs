@@ -58,7 +58,11 @@ impl Rule for SuspiciousShellCreated {
             "A network-facing process started an interactive shell.",
             "A web server, application runtime or database started an interactive shell.",
         )
-        .subscribe_runtime(RuntimeSubscription::any().activities(&[ActivityKind::Exec]))
+        .subscribe_runtime(
+            RuntimeSubscription::any()
+                .activities(&[ActivityKind::Exec])
+                .executables(&SHELLS),
+        )
     }
 
     fn evaluate_runtime(event: &RuntimeEvent) -> Option<Finding> {

@@ -4,7 +4,7 @@
 //! readiness probe's `nc -z localhost <port>` is left out. Fed by every sensor's exec
 //! events.
 
-use peregrine_rules_sdk::commands::tool_of;
+use peregrine_rules_sdk::commands::{tool_of, tool_subscription};
 use peregrine_rules_sdk::runtime::Activity;
 use peregrine_rules_sdk::*;
 
@@ -19,7 +19,7 @@ impl Rule for SuspiciousTool {
             "A process ran a known pentest, backdoor, scanner, sniffer or tunneling tool; High \
              for offensive-only tools, Low for dual-use ones.",
         )
-        .subscribe_runtime(RuntimeSubscription::any().activities(&[ActivityKind::Exec]))
+        .subscribe_runtime(tool_subscription())
     }
 
     fn evaluate_runtime(event: &RuntimeEvent) -> Option<Finding> {

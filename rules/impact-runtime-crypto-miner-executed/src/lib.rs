@@ -4,7 +4,7 @@
 //! (`peregrine_rules_sdk::commands::MINERS`). Searching or reading such words is not mining.
 //! Fed by every sensor's exec events.
 
-use peregrine_rules_sdk::commands::miner_evidence;
+use peregrine_rules_sdk::commands::{miner_evidence, miner_subscription};
 use peregrine_rules_sdk::runtime::Activity;
 use peregrine_rules_sdk::*;
 
@@ -18,7 +18,7 @@ impl Rule for CryptoMinerExecuted {
             "A process is running a cryptocurrency miner.",
             "A process ran a known miner, or was given a mining pool or miner-only options.",
         )
-        .subscribe_runtime(RuntimeSubscription::any().activities(&[ActivityKind::Exec]))
+        .subscribe_runtime(miner_subscription())
     }
 
     fn evaluate_runtime(event: &RuntimeEvent) -> Option<Finding> {

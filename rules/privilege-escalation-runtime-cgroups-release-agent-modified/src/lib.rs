@@ -27,7 +27,8 @@ impl Rule for ReleaseAgentModified {
         .subscribe_runtime(
             RuntimeSubscription::any()
                 .activities(&[ActivityKind::File])
-                .containers_only(),
+                .containers_only()
+                .paths(&["*release_agent"]),
         )
     }
 

@@ -22,6 +22,8 @@ const SOCKETS: [&str; 4] = [
 
 impl Rule for DockerSocketAccessed {
     fn descriptor() -> Descriptor {
+        // Any path ending in a socket's name (relative ones too).
+        let patterns = SOCKETS.map(|name| format!("*{name}"));
         Descriptor::new(
             "PrivilegeEscalation:Runtime/DockerSocketAccessed",
             MEDIUM,
@@ -32,7 +34,8 @@ impl Rule for DockerSocketAccessed {
         .subscribe_runtime(
             RuntimeSubscription::any()
                 .activities(&[ActivityKind::Socket])
-                .containers_only(),
+                .containers_only()
+                .paths(&patterns.each_ref().map(String::as_str)),
         )
     }
 

@@ -45,7 +45,11 @@ impl Rule for ElevationToRoot {
             "A process not running as root executed a set-user-ID binary (or had its privileges \
              raised by the exec) other than the tools made to change identity.",
         )
-        .subscribe_runtime(RuntimeSubscription::any().activities(&[ActivityKind::Exec]))
+        .subscribe_runtime(
+            RuntimeSubscription::any()
+                .activities(&[ActivityKind::Exec])
+                .privileges_raised(),
+        )
     }
 
     fn evaluate_runtime(event: &RuntimeEvent) -> Option<Finding> {

@@ -31,7 +31,9 @@ impl Rule for RuncContainerEscape {
         .subscribe_runtime(
             RuntimeSubscription::any()
                 .activities(&[ActivityKind::File, ActivityKind::Exec])
-                .containers_only(),
+                .containers_only()
+                .paths(&["*/runc", "*/crun", "/proc/"])
+                .cwds(&["/proc/self/fd/"]),
         )
     }
 

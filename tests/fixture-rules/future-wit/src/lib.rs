@@ -1,4 +1,4 @@
-//! A rule built against `peregrine:rules@0.3.0` (a copy of the world with a bumped
+//! A rule built against `peregrine:rules@0.4.0` (a copy of the world with a bumped
 //! version): the host must refuse it and name both versions.
 
 wit_bindgen::generate!({ path: "wit", world: "rule" });
